@@ -1,0 +1,6 @@
+"""``python -m amcli`` = ``amcli``."""
+
+from amcli.cli import run
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,216 @@
+"""The ``amcli`` dispatcher: ``amcli <command> [hydra args]``.
+
+Each command is its own ``@hydra.main`` application (own schema, own ``--help``, job name =
+command name). The dispatcher takes the command word out of ``sys.argv`` and hands the rest to
+that application, so ``-m``, ``--cfg job``, ``--help`` and ``--info`` work per command.
+
+Exit codes: 0 done; 2 for a :class:`~amcli.errors.UserError` (printed as one line) and for a
+missing or unknown command; Hydra's own config errors keep Hydra's 1.
+
+Shell completion: ``eval "$(amcli -sc install=bash)"`` installs one hook for every command. The
+hook calls ``amcli -sc query=bash`` without the command word, so the dispatcher reads the command
+from ``COMP_LINE`` and rewrites ``COMP_LINE`` for Hydra, which strips only the first word.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from amcli import __version__
+from amcli.errors import UserError
+
+PROG = "amcli"
+
+
+@dataclass(frozen=True)
+class Command:
+    """A registered command: the module holding its ``@hydra.main`` function ``main``."""
+
+    module: str
+    summary: str
+
+
+#: Only commands that really work are registered; later issues add theirs here.
+COMMANDS: dict[str, Command] = {
+    "synth": Command(
+        "amcli.commands.synth",
+        "write the synthetic emotional-speech corpus (espeak-ng or NumPy engine)",
+    ),
+}
+
+_COMPLETION_FLAGS = ("-sc", "--shell-completion")
+
+
+def usage() -> str:
+    """The command list printed by ``amcli``, ``amcli --help`` and after an unknown command."""
+    width = max(len(name) for name in COMMANDS)
+    lines = [
+        f"usage: {PROG} <command> [hydra overrides and flags]",
+        "",
+        "Explain audio classifiers by class-based activation maximization.",
+        "",
+        "commands:",
+        *(f"  {name.ljust(width)}  {cmd.summary}" for name, cmd in COMMANDS.items()),
+        "",
+        "Every command takes Hydra overrides (key=value) and Hydra's flags:",
+        f"  {PROG} <command> --help        the command's options and defaults",
+        f"  {PROG} <command> --cfg job     print the composed config and exit",
+        f"  {PROG} <command> --info        Hydra's view of the command's config search path",
+        f"  {PROG} <command> -m a=1,2      a multirun sweep",
+        f'  eval "$({PROG} -sc install=bash)"   shell completion for all commands',
+        "",
+        f"{PROG} {__version__}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``amcli`` with ``argv`` (default ``sys.argv[1:]``) and return the exit code.
+
+    Tests call this in-process; the console script wraps it in :func:`run`.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        print(usage(), file=sys.stderr)
+        return 2
+    first = args[0]
+    if first in ("-h", "--help"):
+        print(usage())
+        return 0
+    if first == "--version":
+        print(f"{PROG} {__version__}")
+        return 0
+    if first in _COMPLETION_FLAGS or first.startswith("--shell-completion="):
+        return _shell_completion(args)
+    if first not in COMMANDS:
+        print(f"{PROG}: unknown command '{first}'\n", file=sys.stderr)
+        print(usage(), file=sys.stderr)
+        return 2
+    return _run_command(first, args[1:])
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+def _load(name: str) -> Callable[[], None]:
+    return importlib.import_module(COMMANDS[name].module).main
+
+
+@contextmanager
+def _hydra_argv(args: Sequence[str], env: dict[str, str] | None = None):
+    """Present ``amcli <args>`` to Hydra as if the command were its own program.
+
+    ``HYDRA_FULL_ERROR`` makes Hydra re-raise errors instead of printing them and exiting 1, so
+    that :func:`_run_command` can tell a user error (exit 2) from a config error (exit 1) from a
+    bug (traceback).
+    """
+    saved_argv, saved_stderr = sys.argv, sys.stderr
+    saved_env = {key: os.environ.get(key) for key in ("HYDRA_FULL_ERROR", *(env or {}))}
+    sys.argv = [PROG, *args]
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    os.environ.update(env or {})
+    multirun = any(a in ("-m", "--multirun") for a in args)
+    if not multirun:
+        sys.stderr = _DropJobErrorLine(saved_stderr)
+    try:
+        yield
+    finally:
+        sys.argv, sys.stderr = saved_argv, saved_stderr
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class _DropJobErrorLine:
+    """stderr without Hydra's "Error executing job with overrides: [...]" line.
+
+    In a single run the user knows the overrides, and the dispatcher prints the error itself in
+    one line. Sweeps keep the line: there it says which job failed.
+    """
+
+    _PREFIX = "Error executing job with overrides:"
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return 0 if text.startswith(self._PREFIX) else self._stream.write(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _run_command(name: str, args: Sequence[str]) -> int:
+    from hydra.errors import CompactHydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        with _hydra_argv(args):
+            _load(name)()
+    except SystemExit as stop:  # Hydra exits after --help, --cfg, --info
+        return _exit_code(stop.code)
+    except UserError as err:
+        print(f"{PROG} {name}: error: {err}", file=sys.stderr)
+        return 2
+    except (CompactHydraException, OmegaConfBaseException) as err:
+        print(f"{PROG} {name}: config error: {err}", file=sys.stderr)
+        if isinstance(err.__cause__, OmegaConfBaseException):
+            print(str(err.__cause__), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG} {name}: interrupted", file=sys.stderr)
+        return 130
+    except Exception:  # a bug: show where
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _shell_completion(args: list[str]) -> int:
+    """``-sc install=bash`` / ``-sc query=bash`` for all commands at once."""
+    value = args[1] if len(args) > 1 and args[0] in _COMPLETION_FLAGS else args[0].split("=", 1)[1]
+    any_command = next(iter(COMMANDS))
+    if not value.startswith("query"):
+        # install/uninstall print a hook keyed on the executable's name only: one serves all.
+        return _run_command(any_command, ["-sc", value])
+
+    line = os.environ.get("COMP_LINE", PROG)
+    words = line.split()
+    completing_command = len(words) == 1 or (len(words) == 2 and not line.endswith(" "))
+    if completing_command:
+        prefix = words[1] if len(words) == 2 else ""
+        print(" ".join(name for name in COMMANDS if name.startswith(prefix)))
+        return 0
+    command = words[1]
+    if command not in COMMANDS:
+        print("")
+        return 0
+    # Drop the command word so Hydra, which strips only the program name, sees its own line.
+    rest = line.split(command, 1)[1].lstrip()
+    new_line = f"{PROG} {rest}"
+    with _hydra_argv(["-sc", value], env={"COMP_LINE": new_line,
+                                          "COMP_POINT": str(len(new_line))}):
+        try:
+            _load(command)()
+        except SystemExit as stop:
+            return _exit_code(stop.code)
+    return 0

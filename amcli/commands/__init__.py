@@ -1,0 +1,1 @@
+"""One module per CLI command: its ``@hydra.main`` entry and orchestration, nothing more."""

@@ -1,0 +1,58 @@
+"""``amcli synth``: write the synthetic emotional-speech corpus."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from amcli.config import SynthConfig
+from amcli.data.synth.corpus import check_output, validate_request, write_corpus
+from amcli.resources import CONF_PATH
+
+log = logging.getLogger(__name__)
+
+
+def run_synth(cfg: SynthConfig, default_out: Path) -> Path:
+    """Write the corpus described by ``cfg``; returns its folder."""
+    out = Path(cfg.out).expanduser() if cfg.out else default_out
+    classes, _ = validate_request(cfg.engine.value, cfg.classes, cfg.n_per_class, cfg.speakers,
+                                  cfg.jitter, cfg.sample_rate)
+    check_output(out, cfg.overwrite)
+    total = cfg.n_per_class * len(classes)
+    started = time.perf_counter()
+    with tqdm(total=total, desc=f"synth ({cfg.engine.value})", unit="clip",
+              disable=cfg.quiet) as bar:
+        rows = write_corpus(
+            out,
+            engine=cfg.engine.value,
+            classes=list(cfg.classes),
+            n_per_class=cfg.n_per_class,
+            speakers=cfg.speakers,
+            seed=cfg.seed,
+            jitter=cfg.jitter,
+            sample_rate=cfg.sample_rate,
+            workers=cfg.workers,
+            overwrite=cfg.overwrite,
+            progress=bar.update,
+        )
+    seconds = sum(float(r["duration_s"]) for r in rows)
+    log.info(
+        "wrote %d clips (%.1f min of audio) and metadata.csv to %s in %.1f s",
+        len(rows), seconds / 60, out, time.perf_counter() - started,
+    )
+    return out
+
+
+@hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="synth")
+def main(cfg: DictConfig) -> None:
+    schema: SynthConfig = OmegaConf.to_object(cfg)
+    speakers = schema.speakers
+    if OmegaConf.is_config(speakers):
+        schema.speakers = OmegaConf.to_container(speakers)
+    run_synth(schema, Path(HydraConfig.get().runtime.output_dir) / "corpus")

@@ -1,0 +1,1 @@
+"""Datasets: the synthetic corpus generator (``amcli.data.synth``); real-dataset loaders follow."""

@@ -1,0 +1,118 @@
+"""Per-class cue parameters of the synthetic corpus, and the voice-quality post-processing.
+
+The class profiles follow the acoustic correlates of vocal emotion (Scherer 2003; Juslin & Laukka
+2003; Banse & Scherer 1996): angry louder, faster, higher and more variable pitch, harsher; happy
+higher pitch, wider range, a bit faster; sad quieter, slower, lower and flatter pitch, darker;
+neutral the speaker's default. Every cue is drawn around its class mean with a spread, and the
+recording level varies by a few dB, so the classes overlap as real ones do.
+
+Pitch, range and rate are in espeak-ng's SSML ``<prosody>`` units (percent, relative to the
+speaker); the NumPy engine maps them onto its own F0 contour with the same meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+#: Classes the corpus knows how to render, in checkpoint order.
+SYNTH_CLASSES = ("neutral", "happy", "sad", "angry")
+
+#: Level of the engines' raw output before the class gain: headroom for +gain and soft-clipping.
+BASE_LEVEL_DB = -12.0
+
+
+@dataclass(frozen=True)
+class CueProfile:
+    """Mean and spread (sd) of each cue for one class."""
+
+    pitch_pct: tuple[float, float]
+    range_pct: tuple[float, float]
+    rate_pct: tuple[float, float]
+    gain_db: tuple[float, float]
+    drive: tuple[float, float] = (0.0, 0.0)
+    lowpass_hz: tuple[float, float] = (0.0, 0.0)
+
+
+#: (mean, sd) per cue and class. drive 0 = no soft clip; lowpass 0 = no filter.
+PROFILES: dict[str, CueProfile] = {
+    "neutral": CueProfile(pitch_pct=(0, 8), range_pct=(100, 15), rate_pct=(100, 5),
+                          gain_db=(0, 1.5)),
+    "happy": CueProfile(pitch_pct=(35, 10), range_pct=(175, 30), rate_pct=(108, 5),
+                        gain_db=(1.5, 1.5)),
+    "sad": CueProfile(pitch_pct=(-25, 8), range_pct=(55, 12), rate_pct=(80, 5),
+                      gain_db=(-5, 1.5), lowpass_hz=(2500, 500)),
+    "angry": CueProfile(pitch_pct=(25, 10), range_pct=(165, 30), rate_pct=(118, 6),
+                        gain_db=(5, 1.5), drive=(2.5, 0.8)),
+}
+
+#: Spread of the recording level (uniform, +-dB), independent of the class.
+LEVEL_SPREAD_DB = 3.0
+
+
+@dataclass(frozen=True)
+class CueParams:
+    """The cue values one clip was rendered with (recorded in metadata.csv)."""
+
+    pitch_pct: float
+    range_pct: float
+    rate_pct: float
+    gain_db: float
+    level_db: float
+    drive: float
+    lowpass_hz: float
+
+    def as_row(self) -> dict[str, float]:
+        return {key: round(float(value), 3) for key, value in asdict(self).items()}
+
+
+def sample_cues(label: str, rng: np.random.Generator, jitter: float = 1.0) -> CueParams:
+    """Draw one clip's cues for ``label``; ``jitter`` scales every spread (0 = prototype)."""
+    profile = PROFILES[label]
+
+    def draw(mean_sd: tuple[float, float]) -> float:
+        mean, sd = mean_sd
+        return float(mean + jitter * sd * rng.standard_normal())
+
+    drive = draw(profile.drive) if profile.drive[0] > 0 else 0.0
+    lowpass = draw(profile.lowpass_hz) if profile.lowpass_hz[0] > 0 else 0.0
+    return CueParams(
+        pitch_pct=float(np.clip(draw(profile.pitch_pct), -60, 90)),
+        range_pct=float(np.clip(draw(profile.range_pct), 20, 300)),
+        rate_pct=float(np.clip(draw(profile.rate_pct), 60, 160)),
+        gain_db=draw(profile.gain_db),
+        level_db=float(jitter * LEVEL_SPREAD_DB * rng.uniform(-1.0, 1.0)),
+        drive=float(max(drive, 0.5)) if drive else 0.0,
+        lowpass_hz=float(max(lowpass, 1000.0)) if lowpass else 0.0,
+    )
+
+
+def pitch_ratio(pitch_pct: float) -> float:
+    """F0 ratio that espeak-ng's SSML ``pitch="+N%"`` produces (measured: +40% -> x1.22).
+
+    espeak-ng moves the base pitch by about half the percentage; the NumPy engine uses the same
+    mapping so that one cue value means the same in both engines.
+    """
+    return float(max(1.0 + 0.0055 * pitch_pct, 0.3))
+
+
+def apply_voice_quality(
+    wave: np.ndarray, sample_rate: int, cues: CueParams
+) -> np.ndarray:
+    """Soft clip (harshness), low-pass (darkness), then class gain and recording level."""
+    out = np.asarray(wave, dtype=np.float64)
+    if cues.drive > 0:
+        out = np.tanh(cues.drive * out) / np.tanh(cues.drive)
+    if cues.lowpass_hz > 0:
+        out = lowpass(out, sample_rate, cues.lowpass_hz)
+    gain = 10.0 ** ((BASE_LEVEL_DB + cues.gain_db + cues.level_db) / 20.0)
+    return (out * gain).astype(np.float32)
+
+
+def lowpass(wave: np.ndarray, sample_rate: int, cutoff_hz: float, order: int = 2) -> np.ndarray:
+    """Butterworth low-pass (causal, like a real channel's roll-off)."""
+    from scipy.signal import butter, sosfilt
+
+    sos = butter(order, min(cutoff_hz, 0.45 * sample_rate), fs=sample_rate, output="sos")
+    return sosfilt(sos, wave)

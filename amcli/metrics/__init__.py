@@ -1,0 +1,1 @@
+"""Metrics that judge audio: acoustic cues now; AM-specific metrics arrive with their issue."""

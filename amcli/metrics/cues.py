@@ -1,0 +1,72 @@
+"""Acoustic cues of a clip, as METHODS.md defines them (librosa, over active frames).
+
+RMS level in dB; F0 by ``librosa.pyin`` (fmin 60 Hz, fmax 500 Hz) as mean in Hz and spread in
+semitones (std of 12 * log2(f0 / median f0)) over voiced frames; voiced fraction; spectral
+centroid mean; a speaking-rate proxy (onsets per second of active audio). Active frames are those
+above -50 dB re the clip's loudest frame, so leading and trailing silence changes nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CUE_NAMES = (
+    "rms_db", "f0_mean_hz", "f0_spread_st", "voiced_fraction", "centroid_hz", "onset_rate",
+    "active_s",
+)
+FRAME_LENGTH = 1024
+HOP_LENGTH = 256
+ACTIVE_THRESHOLD_DB = -50.0
+F0_MIN_HZ, F0_MAX_HZ = 60.0, 500.0
+
+
+def frame_power_db(wave: np.ndarray) -> np.ndarray:
+    """Per-frame mean power in dB (centered frames, as librosa frames them)."""
+    import librosa
+
+    rms = librosa.feature.rms(y=wave, frame_length=FRAME_LENGTH, hop_length=HOP_LENGTH)[0]
+    return 20.0 * np.log10(np.maximum(rms, 1e-10))
+
+
+def active_frames(wave: np.ndarray, threshold_db: float = ACTIVE_THRESHOLD_DB) -> np.ndarray:
+    """Boolean mask of frames above ``threshold_db`` re the loudest frame."""
+    power_db = frame_power_db(wave)
+    return power_db > power_db.max() + threshold_db
+
+
+def measure_cues(wave: np.ndarray, sample_rate: int) -> dict[str, float]:
+    """The cues of one mono clip; NaN where a cue is undefined (e.g. F0 of an unvoiced clip)."""
+    import librosa
+
+    wave = np.asarray(wave, dtype=np.float32).reshape(-1)
+    active = active_frames(wave)
+    rms = librosa.feature.rms(y=wave, frame_length=FRAME_LENGTH, hop_length=HOP_LENGTH)[0]
+    rms_db = float(10.0 * np.log10(max(float(np.mean(rms[active] ** 2)), 1e-20)))
+
+    f0, voiced, _ = librosa.pyin(
+        wave, fmin=F0_MIN_HZ, fmax=F0_MAX_HZ, sr=sample_rate,
+        frame_length=FRAME_LENGTH, hop_length=HOP_LENGTH,
+    )
+    n = min(len(f0), len(active))
+    voiced_active = voiced[:n] & active[:n] & np.isfinite(f0[:n])
+    f0_voiced = f0[:n][voiced_active]
+    if f0_voiced.size >= 2:
+        f0_mean = float(np.mean(f0_voiced))
+        f0_spread = float(np.std(12.0 * np.log2(f0_voiced / np.median(f0_voiced))))
+    else:
+        f0_mean = f0_spread = float("nan")
+
+    centroid = librosa.feature.spectral_centroid(
+        y=wave, sr=sample_rate, n_fft=FRAME_LENGTH, hop_length=HOP_LENGTH
+    )[0]
+    active_s = float(active.sum() * HOP_LENGTH / sample_rate)
+    onsets = librosa.onset.onset_detect(y=wave, sr=sample_rate, hop_length=HOP_LENGTH)
+    return {
+        "rms_db": rms_db,
+        "f0_mean_hz": f0_mean,
+        "f0_spread_st": f0_spread,
+        "voiced_fraction": float(voiced_active.sum() / max(active[:n].sum(), 1)),
+        "centroid_hz": float(np.mean(centroid[: len(active)][active[: len(centroid)]])),
+        "onset_rate": float(len(onsets) / active_s) if active_s > 0 else float("nan"),
+        "active_s": active_s,
+    }

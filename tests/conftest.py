@@ -1,0 +1,44 @@
+"""Shared fixtures: the CLI called in-process, and espeak-ng availability."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from amcli.cli import COMMANDS, main
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """Run ``amcli <args>`` in-process with Hydra's output dirs under tmp_path."""
+
+    def run(*args: str) -> CliResult:
+        argv = list(args)
+        if argv and argv[0] in COMMANDS:
+            argv += [f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+        capsys.readouterr()
+        code = main(argv)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def espeak() -> None:
+    """espeak-ng must be there in CI (.ci/run installs it); elsewhere its tests are skipped."""
+    if shutil.which("espeak-ng") is None:
+        if os.environ.get("CI"):
+            pytest.fail("espeak-ng is missing in CI; .ci/run must install it")
+        pytest.skip("espeak-ng is not installed (sudo apt-get install espeak-ng)")
