@@ -103,11 +103,21 @@ def write_wav(
     os.close(fd)
     try:
         sf.write(tmp, wave * gain, int(sample_rate), subtype=subtype, format="WAV")
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return gain
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 
 
 def _first_line(err: BaseException) -> str:

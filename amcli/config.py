@@ -37,6 +37,8 @@ class SynthConfig:
     classes: list[str] = field(default_factory=lambda: list(DEFAULT_CLASSES))
     #: "train" (every speaker but the held-out one), "holdout", "all", or a list of speaker ids.
     speakers: Any = "train"
+    #: "all" (the dozen sentences) or a list of sentence ids 0-11.
+    sentences: Any = "all"
     #: Scales every cue's random spread; 0 renders each class at its prototype.
     jitter: float = 1.0
     sample_rate: int = 16000

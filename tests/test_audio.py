@@ -93,6 +93,7 @@ def test_write_wav_keeps_level_when_under_the_limit(tmp_path):
     assert rate == 16000
     np.testing.assert_allclose(back.numpy(), quiet.numpy(), atol=1e-4)
     assert not list(tmp_path.glob(".*"))  # no temp files left behind
+    assert (tmp_path / "q.wav").stat().st_mode & 0o044  # readable by others, like any file
 
 
 def test_write_wav_refuses_non_finite_samples(tmp_path):

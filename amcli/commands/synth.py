@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 def run_synth(cfg: SynthConfig, default_out: Path) -> Path:
     """Write the corpus described by ``cfg``; returns its folder."""
     out = Path(cfg.out).expanduser() if cfg.out else default_out
-    classes, _ = validate_request(cfg.engine.value, cfg.classes, cfg.n_per_class, cfg.speakers,
-                                  cfg.jitter, cfg.sample_rate)
+    classes, _, _ = validate_request(cfg.engine.value, cfg.classes, cfg.n_per_class,
+                                     cfg.speakers, cfg.jitter, cfg.sample_rate, cfg.sentences)
     check_output(out, cfg.overwrite)
     total = cfg.n_per_class * len(classes)
     started = time.perf_counter()
@@ -34,6 +34,7 @@ def run_synth(cfg: SynthConfig, default_out: Path) -> Path:
             classes=list(cfg.classes),
             n_per_class=cfg.n_per_class,
             speakers=cfg.speakers,
+            sentences=cfg.sentences,
             seed=cfg.seed,
             jitter=cfg.jitter,
             sample_rate=cfg.sample_rate,
@@ -52,7 +53,8 @@ def run_synth(cfg: SynthConfig, default_out: Path) -> Path:
 @hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="synth")
 def main(cfg: DictConfig) -> None:
     schema: SynthConfig = OmegaConf.to_object(cfg)
-    speakers = schema.speakers
-    if OmegaConf.is_config(speakers):
-        schema.speakers = OmegaConf.to_container(speakers)
+    for key in ("speakers", "sentences"):  # typed Any: plain Python values, not DictConfig
+        value = getattr(schema, key)
+        if OmegaConf.is_config(value):
+            setattr(schema, key, OmegaConf.to_container(value))
     run_synth(schema, Path(HydraConfig.get().runtime.output_dir) / "corpus")

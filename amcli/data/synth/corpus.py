@@ -72,10 +72,12 @@ def plan_corpus(
     speakers: Sequence[Speaker],
     seed: int,
     jitter: float = 1.0,
+    sentence_ids: Sequence[int] | None = None,
 ) -> list[ClipPlan]:
     """Balanced plan: each class cycles through a seeded shuffle of (speaker, sentence) pairs."""
     plans = []
-    pairs = [(s, k) for s in speakers for k in range(len(SENTENCES))]
+    sentence_ids = range(len(SENTENCES)) if sentence_ids is None else sentence_ids
+    pairs = [(s, k) for s in speakers for k in sentence_ids]
     for label in classes:
         class_index = SYNTH_CLASSES.index(label)
         order = np.random.default_rng([seed, class_index, 0]).permutation(len(pairs))
@@ -166,9 +168,10 @@ def validate_request(
     speakers: object,
     jitter: float,
     sample_rate: int,
-) -> tuple[list[str], list[Speaker]]:
-    """Check a corpus request before anything is written: (unique classes, speakers) or
-    UserError naming the problem and the fix."""
+    sentences: object = "all",
+) -> tuple[list[str], list[Speaker], list[int]]:
+    """Check a corpus request before anything is written: (unique classes, speakers, sentence
+    ids) or UserError naming the problem and the fix."""
     if engine not in ENGINES:
         raise UserError(f"unknown engine '{engine}'; use one of {', '.join(ENGINES)}")
     unknown = [c for c in classes if c not in SYNTH_CLASSES]
@@ -189,7 +192,20 @@ def validate_request(
         for speaker in chosen:
             espeak.check_voice(speaker.voice)
 
-    return list(dict.fromkeys(classes)), chosen
+    return list(dict.fromkeys(classes)), chosen, select_sentences(sentences)
+
+
+def select_sentences(selection: object) -> list[int]:
+    """Resolve ``sentences=all|[ids]`` to sentence ids, or raise UserError."""
+    if selection in (None, "all"):
+        return list(range(len(SENTENCES)))
+    ids = [selection] if isinstance(selection, int | str) else list(selection)
+    valid = range(len(SENTENCES))
+    if not ids or any(not isinstance(i, int) or i not in valid for i in ids):
+        raise UserError(
+            f"sentences={selection}; use all or a list of ids from 0 to {len(SENTENCES) - 1}"
+        )
+    return list(dict.fromkeys(ids))
 
 
 def write_corpus(
@@ -198,6 +214,7 @@ def write_corpus(
     classes: Sequence[str] = SYNTH_CLASSES,
     n_per_class: int = 100,
     speakers: object = "train",
+    sentences: object = "all",
     seed: int = 0,
     jitter: float = 1.0,
     sample_rate: int = 16000,
@@ -210,11 +227,12 @@ def write_corpus(
     ``progress`` is called with the number of clips finished since the last call (tqdm's
     ``update``). Raises UserError for bad arguments before anything is written.
     """
-    classes, chosen = validate_request(engine, classes, n_per_class, speakers, jitter,
-                                       sample_rate)
+    classes, chosen, sentence_ids = validate_request(
+        engine, classes, n_per_class, speakers, jitter, sample_rate, sentences
+    )
     out = Path(out)
     prepare_output(out, classes, overwrite)
-    plans = plan_corpus(engine, classes, n_per_class, chosen, seed, jitter)
+    plans = plan_corpus(engine, classes, n_per_class, chosen, seed, jitter, sentence_ids)
     jobs = [(plan, engine, sample_rate, str(out)) for plan in plans]
     workers = min(workers or os.cpu_count() or 1, len(jobs))
     rows: list[dict[str, object]] = []

@@ -38,13 +38,13 @@ class CueProfile:
 #: (mean, sd) per cue and class. drive 0 = no soft clip; lowpass 0 = no filter.
 PROFILES: dict[str, CueProfile] = {
     "neutral": CueProfile(pitch_pct=(0, 8), range_pct=(100, 15), rate_pct=(100, 5),
-                          gain_db=(0, 1.5)),
+                          gain_db=(0, 2.0)),
     "happy": CueProfile(pitch_pct=(35, 10), range_pct=(175, 30), rate_pct=(108, 5),
-                        gain_db=(1.5, 1.5)),
+                        gain_db=(1.5, 2.0)),
     "sad": CueProfile(pitch_pct=(-25, 8), range_pct=(55, 12), rate_pct=(80, 5),
-                      gain_db=(-5, 1.5), lowpass_hz=(2500, 500)),
+                      gain_db=(-5, 2.0), lowpass_hz=(2500, 500)),
     "angry": CueProfile(pitch_pct=(25, 10), range_pct=(165, 30), rate_pct=(118, 6),
-                        gain_db=(5, 1.5), drive=(2.5, 0.8)),
+                        gain_db=(5, 2.0), drive=(2.5, 0.8)),
 }
 
 #: Spread of the recording level (uniform, +-dB), independent of the class.

@@ -95,7 +95,7 @@ def render(
     for (_, stressed, _), dur, gap in zip(plan, durations, gaps, strict=True):
         starts.append(position)
         if stressed:
-            bump = np.sin(np.linspace(0, np.pi, dur)) * sentence_rng.uniform(2.5, 4.0)
+            bump = np.sin(np.linspace(0, np.pi, dur)) * rng.uniform(1.0, 4.5)
             accents[position:position + dur] += bump
         position += dur + gap
     time = np.linspace(0.0, 1.0, total)

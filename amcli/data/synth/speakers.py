@@ -65,9 +65,9 @@ def numpy_speakers() -> list[Speaker]:
             speakers.append(Speaker(
                 id=sid,
                 voice="",
-                pitch=float(f0 * 2 ** (1.5 * rng.standard_normal() / 12)),
-                rate=float(np.clip(1 + 0.06 * rng.standard_normal(), 0.85, 1.15)),
-                formant_scale=float(scale * (1 + 0.04 * rng.standard_normal())),
+                pitch=float(f0 * 2 ** (2.5 * rng.standard_normal() / 12)),
+                rate=float(np.clip(1 + 0.1 * rng.standard_normal(), 0.8, 1.2)),
+                formant_scale=float(scale * (1 + 0.06 * rng.standard_normal())),
                 held_out=f"{sex}{i}" == HELD_OUT_VARIANT,
             ))
     return speakers

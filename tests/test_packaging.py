@@ -1,0 +1,59 @@
+"""A regular (non-editable) install ships conf/ and checkpoints/ and works from another folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(ROOT)],
+        check=True, capture_output=True, timeout=300,
+    )
+    return next(out.glob("amcli-*.whl"))
+
+
+def test_wheel_contains_configs_checkpoints_and_examples(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "amcli/conf/synth.yaml" in names
+    assert "amcli/checkpoints/__init__.py" in names
+    for label in ("neutral", "happy", "sad", "angry"):
+        assert f"amcli/checkpoints/examples/{label}.wav" in names
+
+
+def test_installed_wheel_runs_from_another_directory(wheel, tmp_path):
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site),
+         str(wheel)],
+        check=True, capture_output=True, timeout=300,
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    probe = (
+        "import amcli, amcli.resources as r; "
+        "print(amcli.__file__); print(r.example_clip('angry').is_file())"
+    )
+    found = subprocess.run([sys.executable, "-c", probe], cwd=elsewhere, env=env,
+                           capture_output=True, text=True, timeout=120, check=True)
+    module_file, example_exists = found.stdout.split()
+    assert Path(module_file).is_relative_to(site)  # the installed copy, not the checkout
+    assert example_exists == "True"
+    cfg = subprocess.run(
+        [sys.executable, "-m", "amcli", "synth", "--cfg", "job", "n_per_class=3"],
+        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert cfg.returncode == 0, cfg.stderr
+    assert "n_per_class: 3" in cfg.stdout
