@@ -190,3 +190,11 @@ def test_cli_default_output_is_inside_the_hydra_run_dir(cli, tmp_path):
     assert result.code == 0, result.err
     assert (tmp_path / "run" / "corpus" / "metadata.csv").is_file()
     assert (tmp_path / "run" / ".hydra" / "config.yaml").is_file()
+
+
+def test_espeak_corpus_is_deterministic_by_seed_and_independent_of_workers(espeak, tmp_path):
+    kwargs = dict(engine="espeak", n_per_class=2, seed=11)
+    write_corpus(tmp_path / "a", workers=1, **kwargs)
+    write_corpus(tmp_path / "b", workers=2, **kwargs)
+    a, b = digest(tmp_path / "a"), digest(tmp_path / "b")
+    assert len(a) == 8 and a == b
