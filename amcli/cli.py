@@ -42,6 +42,18 @@ COMMANDS: dict[str, Command] = {
         "amcli.commands.synth",
         "write the synthetic emotional-speech corpus (espeak-ng or NumPy engine)",
     ),
+    "train-classifier": Command(
+        "amcli.commands.train_classifier",
+        "train a CNN/CRNN emotion classifier (raw or mel) on a dataset",
+    ),
+    "evaluate": Command(
+        "amcli.commands.evaluate",
+        "accuracy, macro-F1 and confusion matrix of a checkpoint on a dataset",
+    ),
+    "list": Command(
+        "amcli.commands.list_checkpoints",
+        "the shipped checkpoints (and any folder given) with their metadata",
+    ),
 }
 
 _COMPLETION_FLAGS = ("-sc", "--shell-completion")

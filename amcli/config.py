@@ -15,6 +15,8 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
+from amcli.data.spec import DataConfig
+
 #: The demo classes, in the order every checkpoint stores them.
 DEFAULT_CLASSES = ["neutral", "happy", "sad", "angry"]
 
@@ -50,10 +52,92 @@ class SynthConfig:
     quiet: bool = False
 
 
+@dataclass
+class ModelConfig:
+    """An architecture of conf/model/ and its size. Raw-only keys are null for mel models."""
+
+    arch: str = "crnn_mel"
+    width: int = 16
+    depth: int = 4
+    rnn_hidden: int = 64
+    embed_dim: int = 64
+    dropout: float = 0.2
+    frontend_kernel: int | None = None
+    frontend_stride: int | None = None
+
+    def hparams(self) -> dict[str, Any]:
+        keys = ("width", "depth", "rnn_hidden", "embed_dim", "dropout", "frontend_kernel",
+                "frontend_stride")
+        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+
+
+@dataclass
+class TrainClassifierConfig:
+    """Schema of ``amcli train-classifier``."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    #: checkpoint name in the run folder; null = the architecture's name
+    name: str | None = None
+    seed: int = 0
+    device: str = "auto"
+    epochs: int = 40
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    patience: int = 8
+    gain_db: float = 3.0
+    noise_snr_db: list[float] = field(default_factory=lambda: [15.0, 40.0])
+    noise_prob: float = 0.5
+    quiet: bool = False
+
+
+class EvalSplit(Enum):
+    test = "test"
+    val = "val"
+    train = "train"
+    all = "all"
+
+
+@dataclass
+class CustomClassifierConfig:
+    """A user model (``checkpoint=custom``): see amcli.models.custom."""
+
+    target: str | None = None
+    weights: str | None = None
+    classes: list[str] = field(default_factory=list)
+    representation: str = "raw"
+    sample_rate: int = 16000
+
+
+@dataclass
+class EvaluateConfig:
+    """Schema of ``amcli evaluate``."""
+
+    checkpoint: str = "crnn_mel"
+    custom: CustomClassifierConfig = field(default_factory=CustomClassifierConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    split: EvalSplit = EvalSplit.test
+    device: str = "auto"
+    batch_size: int = 64
+    quiet: bool = False
+
+
+@dataclass
+class ListConfig:
+    """Schema of ``amcli list``."""
+
+    #: extra folders to list besides the shipped checkpoints/
+    dirs: list[str] = field(default_factory=list)
+
+
 def register_configs() -> None:
     """Register every command's schema (idempotent)."""
     store = ConfigStore.instance()
     store.store(name="synth_schema", node=SynthConfig)
+    store.store(name="train_classifier_schema", node=TrainClassifierConfig)
+    store.store(name="evaluate_schema", node=EvaluateConfig)
+    store.store(name="list_schema", node=ListConfig)
 
 
 register_configs()

@@ -26,7 +26,9 @@ def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     def run(*args: str) -> CliResult:
         argv = list(args)
         if argv and argv[0] in COMMANDS:
-            argv += [f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+            for key, folder in (("hydra.run.dir", "run"), ("hydra.sweep.dir", "sweep")):
+                if not any(a.startswith(f"{key}=") for a in argv):
+                    argv.append(f"{key}={tmp_path / folder}")
         capsys.readouterr()
         code = main(argv)
         captured = capsys.readouterr()

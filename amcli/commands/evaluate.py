@@ -1,0 +1,91 @@
+"""``amcli evaluate``: accuracy, macro-F1 and confusion matrix of a classifier on a dataset."""
+
+from __future__ import annotations
+
+import logging
+
+import hydra
+import torch
+from omegaconf import DictConfig
+
+from amcli.commands.common import overrides, run_dir, to_schema
+from amcli.config import EvaluateConfig
+from amcli.data.base import ClipDataset, load_waves
+from amcli.data.spec import dataset_name, list_items, make_splits
+from amcli.device import resolve_device
+from amcli.errors import UserError
+from amcli.metrics.classification import classification_report, format_report, predict
+from amcli.models import Classifier, load_classifier, load_custom_classifier
+from amcli.report.plots import confusion_png
+from amcli.report.run import run_info, run_record
+from amcli.resources import CONF_PATH
+
+log = logging.getLogger(__name__)
+
+
+def load_model(cfg: EvaluateConfig, device: torch.device) -> Classifier:
+    if cfg.checkpoint == "custom":
+        c = cfg.custom
+        if not c.target:
+            raise UserError("checkpoint=custom needs custom.target=package.module.Class "
+                            "(and custom.weights, custom.classes, custom.representation)")
+        return load_custom_classifier(c.target, c.weights, list(c.classes), c.representation,
+                                      c.sample_rate, device=device)
+    return load_classifier(cfg.checkpoint, device)
+
+
+def select_items(cfg: EvaluateConfig, model: Classifier) -> tuple[list, str]:
+    """The clips to evaluate and a description of where they come from.
+
+    ``split=test|val|train`` uses the groups the checkpoint recorded for that split when it was
+    trained on the same dataset (so the held-out figure is reproduced exactly), else the seeded
+    split of ``data.split``; ``split=all`` uses every clip.
+    """
+    split = cfg.split.value
+    data = cfg.data
+    if list(data.classes) != list(model.classes):
+        log.info("evaluating on the model's classes %s", model.classes)
+        data.classes = list(model.classes)
+    items = list_items(data)
+    if split == "all":
+        return items, "all clips"
+    meta = getattr(model, "checkpoint", {}).get("meta", {})
+    recorded = meta.get("training", {}).get("split", {}).get(split)
+    trained_on = meta.get("training", {}).get("data", {}).get("name")
+    if recorded and trained_on == dataset_name(data):
+        groups = set(recorded["groups"])
+        chosen = [i for i in items if i.group in groups]
+        return chosen, f"the checkpoint's {split} groups {sorted(groups)}"
+    return make_splits(data, items)[split], f"the seeded {split} split of data.split"
+
+
+def run(cfg: EvaluateConfig) -> dict:
+    folder = run_dir()
+    with run_record(folder, "evaluate", run_info(None, cfg.device, overrides())) as record:
+        device = resolve_device(cfg.device)
+        record["run"]["device"] = str(device)
+        model = load_model(cfg, device)
+        if cfg.data.sample_rate != model.sample_rate:
+            log.info("reading audio at the model's %d Hz", model.sample_rate)
+            cfg.data.sample_rate = model.sample_rate
+        items, source = select_items(cfg, model)
+        if not items:
+            raise UserError(f"no clips to evaluate in {source}; try split=all")
+        length = int(cfg.data.clip_seconds * model.sample_rate)
+        dataset = ClipDataset(items, load_waves(items, model.sample_rate, not cfg.quiet), length)
+        name = model.checkpoint["name"]
+        loader = torch.utils.data.DataLoader(dataset, batch_size=cfg.batch_size)
+        truth, pred, _ = predict(model, loader, device)
+        report = classification_report(truth, pred, model.classes)
+        record.update(checkpoint=model.checkpoint["path"], data=dataset_name(cfg.data),
+                      split=cfg.split.value, source=source, report=report)
+        confusion_png(report["confusion"], model.classes, folder / "confusion.png",
+                      f"{name} on {dataset_name(cfg.data)} ({cfg.split.value})")
+    print(f"{name} on {dataset_name(cfg.data)}, {source}:")
+    print(format_report(report))
+    return record
+
+
+@hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    run(to_schema(cfg))

@@ -1,0 +1,116 @@
+"""``amcli train-classifier``: train a demo-style classifier and write its checkpoint."""
+
+from __future__ import annotations
+
+import logging
+
+import hydra
+import torch
+from omegaconf import DictConfig
+
+from amcli.commands.common import overrides, run_dir, to_schema
+from amcli.config import TrainClassifierConfig
+from amcli.data.base import ClipDataset, load_waves
+from amcli.data.spec import dataset_name, describe_split, make_splits
+from amcli.device import resolve_device
+from amcli.errors import UserError
+from amcli.metrics.classification import classification_report, format_report, predict
+from amcli.models import ARCHITECTURES, build_classifier, save_classifier
+from amcli.report.plots import confusion_png
+from amcli.report.run import run_info, run_record
+from amcli.resources import CONF_PATH
+from amcli.train import TrainSettings, train_classifier
+
+log = logging.getLogger(__name__)
+
+
+def check(cfg: TrainClassifierConfig) -> None:
+    if cfg.model.arch not in ARCHITECTURES:
+        raise UserError(f"model.arch='{cfg.model.arch}' is unknown; use model=" +
+                        "|".join(ARCHITECTURES))
+    for key in ("epochs", "batch_size", "patience"):
+        if getattr(cfg, key) < 1:
+            raise UserError(f"{key}={getattr(cfg, key)}; it must be at least 1")
+    if not 0 <= cfg.gain_db <= 3:
+        raise UserError(f"gain_db={cfg.gain_db}; keep it within 0..3 dB: loudness is a class "
+                        "cue and a wider gain augmentation teaches the model to ignore it")
+    if len(cfg.noise_snr_db) != 2 or cfg.noise_snr_db[0] > cfg.noise_snr_db[1]:
+        raise UserError(f"noise_snr_db={cfg.noise_snr_db}; give [low, high] in dB")
+    if cfg.data.clip_seconds < 0.5:
+        raise UserError(f"data.clip_seconds={cfg.data.clip_seconds}; the classifiers need at "
+                        "least 0.5 s")
+
+
+def run(cfg: TrainClassifierConfig) -> dict:
+    folder = run_dir()
+    with run_record(folder, "train-classifier",
+                    run_info(cfg.seed, cfg.device, overrides())) as record:
+        check(cfg)
+        device = resolve_device(cfg.device)
+        record["run"]["device"] = str(device)
+        splits = make_splits(cfg.data)
+        if not splits["train"] or not splits["val"]:
+            raise UserError(
+                f"the {dataset_name(cfg.data)} split left train={len(splits['train'])} and "
+                f"val={len(splits['val'])} clips; give more speakers or set "
+                "data.split.*_groups"
+            )
+        length = int(cfg.data.clip_seconds * cfg.data.sample_rate)
+        progress = not cfg.quiet
+        sets = {name: ClipDataset(items, load_waves(items, cfg.data.sample_rate, progress),
+                                  length, random_offset=name == "train")
+                for name, items in splits.items() if items}
+        name = cfg.name or cfg.model.arch
+        torch.manual_seed(cfg.seed)
+        model = build_classifier(cfg.model.arch, list(cfg.data.classes), cfg.data.sample_rate,
+                                 **cfg.model.hparams())
+        settings = TrainSettings(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                                 weight_decay=cfg.weight_decay, patience=cfg.patience,
+                                 gain_db=cfg.gain_db, noise_snr_db=tuple(cfg.noise_snr_db),
+                                 noise_prob=cfg.noise_prob, seed=cfg.seed)
+        log.info("training %s (%d parameters) on %d clips, validating on %d, device %s",
+                 name, sum(p.numel() for p in model.parameters()), len(sets["train"]),
+                 len(sets["val"]), device)
+        result = train_classifier(
+            model, sets["train"], sets["val"], settings, device, progress=progress,
+            on_epoch=lambda row: log.info(
+                "epoch %d: train loss %.4f, val accuracy %.4f, val loss %.4f", row["epoch"],
+                row["train_loss"], row["val_accuracy"], row["val_loss"]),
+        )
+        record["train"] = {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+                           "stopped_early": result.stopped_early,
+                           "best_val_accuracy": result.best_val_accuracy,
+                           "history": result.history}
+        metrics = {"val_accuracy": result.best_val_accuracy}
+        if "test" in sets:
+            loader = torch.utils.data.DataLoader(sets["test"], batch_size=2 * cfg.batch_size)
+            truth, pred, _ = predict(model, loader, device)
+            report = classification_report(truth, pred, model.classes)
+            record["test"] = report
+            metrics.update(test_accuracy=report["accuracy"], macro_f1=report["macro_f1"],
+                           test_clips=report["n"])
+            confusion_png(report["confusion"], model.classes, folder / "confusion.png",
+                          f"{name}: held-out test, accuracy {report['accuracy']:.3f}")
+            print(format_report(report))
+        else:
+            log.warning("the test split is empty: no held-out accuracy")
+        training = {
+            "data": {"name": dataset_name(cfg.data), "root": cfg.data.root,
+                     "classes": list(cfg.data.classes), "label_map": dict(cfg.data.label_map),
+                     "clip_seconds": cfg.data.clip_seconds},
+            "split": {s: describe_split(items) for s, items in splits.items()},
+            "seed": cfg.seed,
+            "command": record["run"]["command_line"],
+            "best_epoch": result.best_epoch,
+        }
+        sidecar = save_classifier(model.cpu(), folder / name, cfg.data.clip_seconds,
+                                  training=training, metrics=metrics)
+        record["checkpoint"] = str(sidecar)
+        record["metrics"] = metrics
+        log.info("wrote %s (+ .safetensors)", sidecar)
+    return record
+
+
+@hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="train_classifier")
+def main(cfg: DictConfig) -> None:
+    run(to_schema(cfg))

@@ -1,0 +1,99 @@
+"""What a dataset config says (the ``data`` group's schema) and how it becomes splits.
+
+Plain dataclasses without Hydra, so that training code can use them anywhere; amcli.config
+registers them in Hydra's ConfigStore.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from enum import Enum
+
+from amcli.data.base import Item, drop_unreadable, map_labels, require_root, split_by_group
+from amcli.data.datasets import DATASETS
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CLASSES = ["neutral", "happy", "sad", "angry"]
+
+
+class DatasetName(Enum):
+    ravdess = "ravdess"
+    tess = "tess"
+    cremad = "cremad"
+    folder = "folder"
+    synth = "synth"
+
+
+@dataclass
+class SplitConfig:
+    """Speaker-independent split: seeded fractions, or explicit groups per split."""
+
+    seed: int = 0
+    val: float = 0.15
+    test: float = 0.15
+    train_groups: list[str] | None = None
+    val_groups: list[str] | None = None
+    test_groups: list[str] | None = None
+
+
+@dataclass
+class DataConfig:
+    name: DatasetName = DatasetName.synth
+    root: str | None = None
+    classes: list[str] = field(default_factory=lambda: list(DEFAULT_CLASSES))
+    #: dataset label -> class (or null to drop); labels equal to a class map to it by default.
+    label_map: dict[str, str | None] = field(default_factory=dict)
+    clip_seconds: float = 3.0
+    sample_rate: int = 16000
+    split: SplitConfig = field(default_factory=SplitConfig)
+    #: RAVDESS: also use the sung files (vocal channel 02).
+    include_song: bool = False
+    #: folder: regex whose first group, searched in a file name, is the speaker.
+    speaker_pattern: str | None = None
+    #: keep at most this many files per class (quick runs); null = all.
+    max_per_class: int | None = None
+
+
+def dataset_name(cfg: DataConfig) -> str:
+    return cfg.name.value if isinstance(cfg.name, Enum) else str(cfg.name)
+
+
+def list_items(cfg: DataConfig) -> list[Item]:
+    """Every readable file of the dataset, mapped onto ``cfg.classes``."""
+    name = dataset_name(cfg)
+    root = require_root(cfg.root, name)
+    lister = DATASETS[name]
+    if name == "ravdess":
+        raw = lister(root, include_song=cfg.include_song)
+    elif name == "folder":
+        raw = lister(root, speaker_pattern=cfg.speaker_pattern)
+    else:
+        raw = lister(root)
+    items = map_labels(raw, list(cfg.classes), cfg.label_map, name)
+    if cfg.max_per_class:
+        kept, counts = [], dict.fromkeys(cfg.classes, 0)
+        for item in items:
+            if counts[item.label] < cfg.max_per_class:
+                kept.append(item)
+                counts[item.label] += 1
+        items = kept
+    return drop_unreadable(items, name)
+
+
+def make_splits(cfg: DataConfig, items: list[Item] | None = None) -> dict[str, list[Item]]:
+    items = list_items(cfg) if items is None else items
+    s = cfg.split
+    splits = split_by_group(items, seed=s.seed, val_fraction=s.val, test_fraction=s.test,
+                            groups={"train": s.train_groups, "val": s.val_groups,
+                                    "test": s.test_groups})
+    for split, members in splits.items():
+        log.info("%s split: %d clips, %d groups", split, len(members),
+                 len({i.group for i in members}))
+    return splits
+
+
+def describe_split(items: list[Item]) -> dict[str, object]:
+    return {"clips": len(items), "speakers": sorted({i.speaker for i in items}),
+            "groups": sorted({i.group for i in items})}

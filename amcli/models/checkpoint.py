@@ -1,0 +1,190 @@
+"""Checkpoints: ``<name>.safetensors`` (weights) + ``<name>.json`` (sidecar), never pickles.
+
+Sidecar fields (DESIGN.md section 5): ``format_version`` (1), ``kind`` ("classifier" |
+"generator"), ``arch``, ``hparams``, ``classes``, ``representation``, ``sample_rate``,
+``clip_seconds``, ``features`` (log-mel parameters or null), ``latent_dim`` and ``conditional``
+(generators), ``training`` ({data, speakers, seed, command}), ``metrics``, ``amcli_version``,
+``sha256`` of the .safetensors file, checked on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from amcli import __version__
+from amcli.errors import UserError
+from amcli.features import FeatureParams
+from amcli.models.base import Classifier
+from amcli.models.registry import ARCHITECTURES, build_classifier
+
+FORMAT_VERSION = 1
+PICKLE_SUFFIXES = {".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin", ".tar"}
+REQUIRED_FIELDS = ("format_version", "kind", "arch", "hparams", "classes", "representation",
+                   "sample_rate", "sha256")
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _atomic_write(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_classifier(
+    model: Classifier,
+    stem: str | os.PathLike,
+    clip_seconds: float,
+    training: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``<stem>.safetensors`` and ``<stem>.json``; returns the sidecar's path."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    weights = stem.with_suffix(".safetensors")
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    _atomic_write(weights, lambda tmp: save_file(state, tmp))
+    sidecar = {
+        "format_version": FORMAT_VERSION,
+        "kind": "classifier",
+        "arch": model.arch,
+        "hparams": model.hparams,
+        "classes": model.classes,
+        "representation": model.representation,
+        "sample_rate": model.sample_rate,
+        "clip_seconds": clip_seconds,
+        "features": model.feature_params.to_dict() if model.feature_params else None,
+        "training": training or {},
+        "metrics": metrics or {},
+        "amcli_version": __version__,
+        "sha256": sha256_of(weights),
+    }
+    path = stem.with_suffix(".json")
+    _atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(sidecar, indent=2) + "\n"))
+    return path
+
+
+def update_metrics(sidecar_path: str | os.PathLike, metrics: dict[str, Any]) -> None:
+    """Merge ``metrics`` into a sidecar's ``metrics`` (weights and sha256 unchanged)."""
+    path = Path(sidecar_path)
+    data = json.loads(path.read_text())
+    data["metrics"] = {**data.get("metrics", {}), **metrics}
+    _atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=2) + "\n"))
+
+
+def resolve_checkpoint(ref: str | os.PathLike, search: list[Path] | None = None) -> Path:
+    """A checkpoint name (looked up in checkpoints/ and ``search``) or path -> its sidecar.
+
+    Refuses pickle files outright: they can run arbitrary code when loaded.
+    """
+    from amcli.resources import checkpoints_dir
+
+    ref_path = Path(ref).expanduser()
+    if ref_path.suffix.lower() in PICKLE_SUFFIXES:
+        raise UserError(
+            f"{ref} is a pickle-format file, which amcli never loads (it can run code); "
+            "save the weights with safetensors and a JSON sidecar (amcli.models.checkpoint)"
+        )
+    candidates = []
+    if ref_path.suffix in (".json", ".safetensors"):
+        candidates.append(ref_path.with_suffix(".json"))
+    elif os.sep in str(ref) or ref_path.exists() or ref_path.with_suffix(".json").exists():
+        candidates.append(ref_path.with_suffix(".json"))
+    else:
+        for folder in [*(search or []), checkpoints_dir()]:
+            candidates.append(Path(folder) / f"{ref}.json")
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    available = ", ".join(sorted(p.stem for p in checkpoints_dir().glob("*.json"))) or "none"
+    raise UserError(
+        f"checkpoint '{ref}' not found (looked for {', '.join(map(str, candidates))}); "
+        f"give a path to <name>.json/.safetensors or a shipped name: {available}"
+    )
+
+
+def read_sidecar(sidecar: Path, kind: str | None = None) -> dict[str, Any]:
+    """Read and check a sidecar and the sha256 of its weights; UserError on any mismatch."""
+    try:
+        meta = json.loads(sidecar.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise UserError(f"cannot read checkpoint sidecar {sidecar}: {err}") from None
+    if not isinstance(meta, dict):
+        raise UserError(f"checkpoint sidecar {sidecar} is not a JSON object")
+    missing = [f for f in REQUIRED_FIELDS if f not in meta]
+    if missing:
+        raise UserError(
+            f"checkpoint sidecar {sidecar} lacks {', '.join(missing)}; "
+            "it was not written by amcli (see README: checkpoint format)"
+        )
+    if meta["format_version"] != FORMAT_VERSION:
+        raise UserError(
+            f"checkpoint {sidecar} has format_version {meta['format_version']}, this amcli "
+            f"reads {FORMAT_VERSION}; upgrade amcli or re-export the checkpoint"
+        )
+    if kind and meta["kind"] != kind:
+        raise UserError(f"checkpoint {sidecar} is a {meta['kind']}, not a {kind}")
+    weights = sidecar.with_suffix(".safetensors")
+    if not weights.is_file():
+        raise UserError(f"checkpoint weights {weights} are missing (the sidecar is there)")
+    actual = sha256_of(weights)
+    if actual != meta["sha256"]:
+        raise UserError(
+            f"checkpoint weights {weights} do not match their sidecar (sha256 {actual[:12]}... "
+            f"!= {str(meta['sha256'])[:12]}...); the file is corrupt or was replaced"
+        )
+    return meta
+
+
+def load_classifier(ref: str | os.PathLike, device: str | torch.device = "cpu",
+                    search: list[Path] | None = None) -> Classifier:
+    """Load a classifier checkpoint by name or path, in eval mode, checked end to end."""
+    sidecar = resolve_checkpoint(ref, search)
+    meta = read_sidecar(sidecar, kind="classifier")
+    if meta["arch"] not in ARCHITECTURES:
+        raise UserError(
+            f"checkpoint {sidecar} has unknown arch '{meta['arch']}'; known: "
+            f"{', '.join(ARCHITECTURES)} (a custom model plugs in as classifier=custom)"
+        )
+    features = FeatureParams.from_dict(meta["features"]) if meta.get("features") else None
+    try:
+        model = build_classifier(meta["arch"], list(meta["classes"]), int(meta["sample_rate"]),
+                                 features=features, **meta["hparams"])
+        state = load_file(str(sidecar.with_suffix(".safetensors")))
+    except (TypeError, ValueError, SafetensorError) as err:
+        raise UserError(f"checkpoint {sidecar} cannot be built: {err}") from None
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    reshaped = [k for k in expected if k in state and expected[k].shape != state[k].shape]
+    if missing or unexpected or reshaped:
+        raise UserError(
+            f"checkpoint {sidecar} does not match its arch '{meta['arch']}' (missing "
+            f"{missing[:3]}, unexpected {unexpected[:3]}, other shapes {reshaped[:3]}); "
+            "the sidecar's hparams or classes and the weights disagree"
+        )
+    model.load_state_dict(state)
+    model.checkpoint = {"name": sidecar.stem, "path": str(sidecar), "sha256": meta["sha256"],
+                        "meta": meta}
+    return model.to(device).eval()

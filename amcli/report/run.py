@@ -1,0 +1,87 @@
+"""A run folder's record: ``metrics.json`` and exactly one marker, DONE, FAILED or INTERRUPTED.
+
+Commands wrap their work in :func:`run_record`, which writes ``metrics.json`` once at the end,
+atomically, with the status that matches the marker: a folder without a marker is a run that is
+still going or was killed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+MARKERS = {"done": "DONE", "failed": "FAILED", "interrupted": "INTERRUPTED"}
+
+
+def now() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Atomic JSON write (temp file + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=2, default=_jsonable)
+        handle.write("\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+def run_info(seed: int | None, device: str, overrides: list[str] | None = None) -> dict[str, Any]:
+    import torch
+
+    from amcli import __version__
+
+    return {
+        "amcli_version": __version__,
+        "torch_version": torch.__version__,
+        "device": device,
+        "seed": seed,
+        "command_line": " ".join(["amcli", *sys.argv[1:]]),
+        "overrides": list(overrides or []),
+        "started": now(),
+    }
+
+
+@contextmanager
+def run_record(folder: Path, kind: str, run: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Yield the metrics dict to fill; on exit write metrics.json and the matching marker.
+
+    An exception marks the run failed (its message in ``error``) and propagates; Ctrl-C marks it
+    interrupted. Stale markers of an earlier attempt in the same folder are removed first.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for marker in MARKERS.values():
+        (folder / marker).unlink(missing_ok=True)
+    record: dict[str, Any] = {"kind": kind, "status": "running", "run": run}
+    status = "done"
+    try:
+        yield record
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    except BaseException as err:
+        status = "failed"
+        record["error"] = f"{type(err).__name__}: {err}"
+        raise
+    finally:
+        record["status"] = status
+        record["run"]["finished"] = now()
+        write_json(folder / "metrics.json", record)
+        (folder / MARKERS[status]).write_text(record.get("error", "") + "\n")
