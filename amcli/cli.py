@@ -182,6 +182,9 @@ def _run_command(name: str, args: Sequence[str]) -> int:
     except KeyboardInterrupt:
         print(f"{PROG} {name}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `amcli ... | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception:  # a bug: show where
         traceback.print_exc()
         return 1

@@ -1,0 +1,65 @@
+"""The shipped demo checkpoints: loadable, small, as accurate as documented, and sensible on
+the shipped example clips (a held-out speaker)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from amcli.audio import read_audio
+from amcli.data.base import crop_or_pad
+from amcli.models import load_classifier
+from amcli.resources import checkpoints_dir, example_clip
+
+DEMOS = ["cnn_mel", "crnn_mel", "cnn_raw", "crnn_raw", "judge"]
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_row(name: str) -> list[str]:
+    for line in README.read_text().splitlines():
+        if line.startswith(f"| `{name}` |"):
+            return [cell.strip() for cell in line.strip("|").split("|")]
+    raise AssertionError(f"no README row for {name}")
+
+
+@pytest.mark.parametrize("name", DEMOS)
+def test_demo_checkpoint_loads_is_small_and_matches_the_readme(name):
+    model = load_classifier(name)  # checks sha256, fields, architecture, tensor shapes
+    assert (checkpoints_dir() / f"{name}.safetensors").stat().st_size < 2e6
+    metrics = model.checkpoint["meta"]["metrics"]
+    assert metrics["test_accuracy"] >= 0.85
+    row = readme_row(name)
+    assert row[4] == f"{metrics['test_accuracy']:.3f}" and row[5] == f"{metrics['macro_f1']:.3f}"
+
+
+def test_judge_never_heard_the_classifiers_training_speakers():
+    judge = load_classifier("judge").checkpoint["meta"]["training"]["split"]["train"]
+    for name in DEMOS[:-1]:
+        train = load_classifier(name).checkpoint["meta"]["training"]["split"]["train"]
+        assert not set(judge["speakers"]) & set(train["speakers"])
+
+
+def test_checkpoints_folder_stays_small():
+    total = sum(p.stat().st_size for p in checkpoints_dir().rglob("*") if p.is_file())
+    assert total < 40e6
+
+
+@pytest.mark.parametrize("name", DEMOS)
+def test_demo_classifiers_recognize_most_example_clips(name):
+    model = load_classifier(name)
+    length = int(model.checkpoint["meta"]["clip_seconds"] * model.sample_rate)
+    correct = 0
+    for label in model.classes:
+        wave, _ = read_audio(example_clip(label), model.sample_rate)
+        with torch.no_grad():
+            correct += int(model(crop_or_pad(wave, length)[None]).argmax()) == \
+                model.classes.index(label)
+    assert correct >= 3
+
+
+def test_readme_table_lists_every_demo():
+    names = re.findall(r"^\| `(\w+)` \| (?:cnn|crnn)_", README.read_text(), flags=re.M)
+    assert names == DEMOS
