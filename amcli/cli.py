@@ -38,6 +38,10 @@ class Command:
 
 #: Only commands that really work are registered; later issues add theirs here.
 COMMANDS: dict[str, Command] = {
+    "optimize": Command(
+        "amcli.commands.optimize",
+        "activation maximization: what does the classifier need to hear to say <target>?",
+    ),
     "synth": Command(
         "amcli.commands.synth",
         "write the synthetic emotional-speech corpus (espeak-ng or NumPy engine)",

@@ -123,6 +123,93 @@ class EvaluateConfig:
     quiet: bool = False
 
 
+class Method(Enum):
+    mask = "mask"
+    input = "input"
+    latent = "latent"
+
+
+class Prior(Enum):
+    none = "none"
+    gan = "gan"
+    cgan = "cgan"
+
+
+@dataclass
+class MaskConfig:
+    """method=mask: the extremal perturbation of Fong et al. (2019) by default."""
+
+    kind: str = "time"  # time | tf (time-frequency, on the STFT)
+    formulation: str = "extremal"  # extremal (fixed area) | penalty (lambda * area)
+    area: float = 0.5  # extremal: share of active frames to keep
+    area_weight: float = 1.0  # extremal: start weight of the sorted-area loss (grows x100)
+    penalty: float = 2.0  # penalty formulation: lambda of mean(m)
+    tv: float = 0.05
+    max_gain: float = 1.0
+    init: float = 0.5
+    init_noise: float = 0.5
+    resolution_s: float = 0.1
+    smooth: int = 3
+    freq_bands: int = 16
+
+
+@dataclass
+class SignalConfig:
+    """method=input: the signal itself (Simonyan et al. 2013)."""
+
+    domain: str = "wave"  # wave | mel (mel classifiers: the log-mel fed to body)
+    start: str = "noise"  # noise | clip
+    spectral: bool = False
+    l2: float = 0.0
+    tv: float = 0.0
+    seconds: float = 3.0  # length when starting from noise
+
+
+@dataclass
+class ObjectiveConfig:
+    kind: str = "logit"  # logit | log_softmax | prob
+    suppress: float = 0.0  # lambda_o: minus lambda_o * mean of the other classes' logits
+    layer: str | None = None  # a module name: maximize its activation instead of a class
+    channel: int | None = None
+    unit: int | None = None
+
+
+@dataclass
+class TransformConfig:
+    enabled: bool = True
+    shift_s: float = 0.05
+    gain_db: float = 1.0
+    snr_db: list[float] | None = field(default_factory=lambda: [30.0, 50.0])
+
+
+@dataclass
+class OptimizeConfig:
+    """Schema of ``amcli optimize``."""
+
+    classifier: str = "crnn_mel"
+    method: Method = Method.mask
+    prior: Prior = Prior.none
+    target: Any = "all"
+    restarts: int = 1
+    steps: int = 200
+    lr: float = 0.1
+    optimizer: str = "adam"
+    threshold: float | None = 0.99
+    min_steps: int = 100
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "fp32"
+    threads: int = 0
+    input: str | None = None
+    mask: MaskConfig = field(default_factory=MaskConfig)
+    signal: SignalConfig = field(default_factory=SignalConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    transforms: TransformConfig = field(default_factory=TransformConfig)
+    record_every: int = 10
+    plot_format: str = "png"
+    quiet: bool = False
+
+
 @dataclass
 class ListConfig:
     """Schema of ``amcli list``."""
@@ -138,6 +225,7 @@ def register_configs() -> None:
     store.store(name="train_classifier_schema", node=TrainClassifierConfig)
     store.store(name="evaluate_schema", node=EvaluateConfig)
     store.store(name="list_schema", node=ListConfig)
+    store.store(name="optimize_schema", node=OptimizeConfig)
 
 
 register_configs()

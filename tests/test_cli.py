@@ -30,7 +30,7 @@ def test_help_lists_only_registered_commands(cli):
     block = result.out.split("commands:\n")[1].split("\n\n")[0]
     listed = [line.split()[0] for line in block.splitlines()]
     assert listed == list(COMMANDS)
-    assert "optimize" not in COMMANDS  # arrives with its issue, not before
+    assert "train-prior" not in COMMANDS and "report" not in COMMANDS  # not built yet
 
 
 def test_command_help_shows_its_own_schema(cli):

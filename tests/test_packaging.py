@@ -26,10 +26,10 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_contains_configs_checkpoints_and_examples(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for config in ("synth", "train_classifier", "evaluate", "list", "model/crnn_mel",
+    for config in ("synth", "optimize", "train_classifier", "evaluate", "list", "model/crnn_mel",
                    "data/ravdess"):
         assert f"amcli/conf/{config}.yaml" in names
-    for package in ("models", "train", "report", "data/synth", "commands", "metrics"):
+    for package in ("am", "models", "train", "report", "data/synth", "commands", "metrics"):
         assert f"amcli/{package}/__init__.py" in names
     assert "amcli/checkpoints/__init__.py" in names
     for label in ("neutral", "happy", "sad", "angry"):

@@ -1,0 +1,182 @@
+"""The batched activation-maximization loop.
+
+All items (targets x restarts x clips) are one batch: one forward and one backward per step.
+Items never interact (their parameters are separate rows, the model is in eval mode and Adam's
+update is elementwise), so the batch computes what per-item loops would, only faster. An item
+stops on its own when its target probability on the clean signal reaches ``threshold`` after
+``min_steps`` and its parameterization's constraint holds; an item whose loss or gradient turns
+NaN/inf is stopped and restored to its last finite state, and reported; the others go on. Stopped
+items are frozen (their rows restored after every optimizer step).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from amcli.am.objectives import ClassLogit, Context, Hooks, Objective
+from amcli.am.parameterization import Parameterization
+from amcli.am.regularizers import Regularizer, RobustTransforms
+
+STOP_REASONS = ("threshold", "max_steps", "nonfinite", "interrupted")
+
+
+@dataclass
+class Result:
+    """What the loop returns: final clean signals and scores, per-item stops, histories."""
+
+    signal: torch.Tensor
+    logits: torch.Tensor
+    probs: torch.Tensor
+    targets: torch.Tensor
+    steps: list[int]
+    stop_reason: list[str]
+    history: dict[str, list] = field(default_factory=dict)
+    interrupted: bool = False
+
+    @property
+    def target_prob(self) -> torch.Tensor:
+        return self.probs.gather(1, self.targets.view(-1, 1)).squeeze(1)
+
+
+def classify(model: nn.Module, signal: torch.Tensor, domain: str,
+             precision: str = "fp32") -> torch.Tensor:
+    """Logits of a waveform (through the whole model) or of a log-mel (through ``body``)."""
+    with torch.autocast(signal.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        logits = model(signal) if domain == "wave" else model.body(signal)
+    return logits.float()
+
+
+def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+    raise ValueError(f"unknown optimizer '{name}'; use adam or sgd")
+
+
+def optimize(
+    model: nn.Module,
+    param: Parameterization,
+    targets: torch.Tensor | Sequence[int],
+    objective: Objective | None = None,
+    regularizers: Sequence[Regularizer] = (),
+    transforms: RobustTransforms | None = None,
+    steps: int = 200,
+    lr: float = 0.05,
+    optimizer: str = "adam",
+    threshold: float | None = 0.99,
+    min_steps: int = 0,
+    record_every: int = 10,
+    progress: Callable[[int, torch.Tensor], None] | None = None,
+    precision: str = "fp32",
+) -> Result:
+    """Maximize ``objective`` minus ``regularizers`` for every item of ``param``.
+
+    ``targets`` are class indices per item; ``progress(step, target_prob)`` is called after
+    every clean evaluation. Ctrl-C stops all running items ("interrupted") and returns.
+    ``precision="bf16"`` runs the classifier under bfloat16 autocast.
+    """
+    device = param.device
+    targets = torch.as_tensor(targets, dtype=torch.long, device=device).view(-1)
+    batch = param.batch_size
+    if targets.numel() != batch:
+        raise ValueError(f"{targets.numel()} targets for {batch} items")
+    objective = objective or ClassLogit()
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    params = list(param.parameters())
+    opt = make_optimizer(optimizer, params, lr)
+    running = torch.ones(batch, dtype=torch.bool, device=device)
+    frozen = [p.detach().clone() for p in params]  # stopped items' final state
+    good = [p.detach().clone() for p in params]  # each item's last state with a finite loss
+    reasons = ["max_steps"] * batch
+    taken = [steps] * batch
+    history: dict[str, list] = {"step": [], "objective": [], "target_prob": [], "penalty": []}
+    hooks = Hooks(model, objective.layers) if objective.layers else None
+    interrupted = False
+    last_score = torch.zeros(batch, device=device)
+    last_penalty = torch.zeros(batch, device=device)
+
+    def stop(rows: torch.Tensor, reason: str, step: int) -> None:
+        for i in rows.nonzero().flatten().tolist():
+            reasons[i], taken[i] = reason, step
+        running[rows] = False
+
+    def check(step: int) -> None:
+        with torch.no_grad():
+            probs = torch.softmax(classify(model, param.signal(), param.domain, precision), -1)
+        p_t = probs.gather(1, targets.view(-1, 1)).squeeze(1)
+        history["step"].append(step)
+        history["target_prob"].append(p_t.tolist())
+        history["objective"].append(last_score.tolist())
+        history["penalty"].append(last_penalty.tolist())
+        if threshold is not None and step >= min_steps:
+            reached = running & (p_t >= threshold) & param.constraint_met()
+            if reached.any():
+                stop(reached, "threshold", step)
+                for keep, p in zip(frozen, params, strict=True):
+                    keep[reached] = p.detach()[reached]
+        if progress:
+            progress(step, p_t)
+
+    try:
+        check(0)
+        for step in range(1, steps + 1):
+            if not running.any():
+                break
+            signal = param.signal()
+            heard = transforms(signal, param.domain) if transforms else signal
+            logits = classify(model, heard, param.domain, precision)
+            ctx = Context(logits.float(), targets, hooks.activations if hooks else {})
+            score = objective(ctx)
+            penalty = sum((reg(param, step - 1, steps) for reg in regularizers),
+                          torch.zeros(batch, device=device))
+            loss = penalty - score
+            finite = torch.isfinite(loss)
+            opt.zero_grad(set_to_none=False)
+            use = running & finite
+            if use.any():
+                loss[use].sum().backward()
+            for p in params:
+                bad_grad = ~torch.isfinite(p.grad.reshape(batch, -1)).all(dim=1)
+                finite &= ~bad_grad
+                p.grad[~(running & finite)] = 0.0
+            with torch.no_grad():
+                for last, p in zip(good, params, strict=True):
+                    last[running & finite] = p[running & finite]
+                broken = running & ~finite
+                if broken.any():
+                    for keep, last in zip(frozen, good, strict=True):
+                        keep[broken] = last[broken]
+                    stop(broken, "nonfinite", step - 1)
+            opt.step()
+            with torch.no_grad():
+                for keep, p in zip(frozen, params, strict=True):
+                    p[~running] = keep[~running]
+            last_score = torch.where(finite, score.detach(), last_score)
+            last_penalty = torch.where(finite, penalty.detach(), last_penalty)
+            if step % record_every == 0 or step == steps:
+                check(step)
+    except KeyboardInterrupt:
+        interrupted = True
+        with torch.no_grad():
+            for keep, p in zip(frozen, params, strict=True):
+                p[~running] = keep[~running]
+        stop(running.clone(), "interrupted", history["step"][-1] if history["step"] else 0)
+    finally:
+        if hooks:
+            hooks.remove()
+    with torch.no_grad():
+        signal = param.signal().detach()
+        logits = classify(model, signal, param.domain, precision)
+    for i in range(batch):
+        if reasons[i] == "max_steps":
+            taken[i] = min(taken[i], history["step"][-1] if history["step"] else 0)
+    return Result(signal=signal, logits=logits, probs=torch.softmax(logits, -1),
+                  targets=targets, steps=taken, stop_reason=reasons, history=history,
+                  interrupted=interrupted)

@@ -1,0 +1,243 @@
+"""What is optimized: a mask over a clip, or the signal itself.
+
+Every parameterization holds one batch of items (targets x restarts x clips) as leaf tensors
+with the batch first, and renders them to the signal the classifier hears: a waveform [B, T]
+(``domain == "wave"``) or a log-mel [B, n_mels, frames] fed to the classifier's ``body``
+(``domain == "mel"``). Items never interact, so a batched optimization equals per-item ones.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from amcli.features import FeatureParams
+
+ACTIVE_THRESHOLD_DB = -50.0
+
+
+def frame_energy_db(wave: torch.Tensor, hop: int, frame: int) -> torch.Tensor:
+    """Per-frame RMS in dB of waveforms [B, T] (centred frames, ``T // hop + 1`` of them)."""
+    padded = F.pad(wave, (frame // 2, frame // 2))
+    frames = padded.unfold(-1, frame, hop)[..., : wave.shape[-1] // hop + 1, :]
+    return 10.0 * torch.log10(frames.pow(2).mean(-1).clamp_min(1e-12))
+
+
+def active_frames(wave: torch.Tensor, hop: int = 256, frame: int = 1024,
+                  threshold_db: float = ACTIVE_THRESHOLD_DB) -> torch.Tensor:
+    """Boolean [B, frames]: frames above ``threshold_db`` re each clip's loudest frame.
+
+    Padding silence is free to remove, so mask areas are measured over active frames only
+    (METHODS.md, masks)."""
+    energy = frame_energy_db(wave, hop, frame)
+    return energy > energy.amax(dim=-1, keepdim=True) + threshold_db
+
+
+def smooth_1d(x: torch.Tensor, width: int) -> torch.Tensor:
+    """Hann-window smoothing along the last axis, edge-replicated; width <= 1 is identity."""
+    if width <= 1:
+        return x
+    kernel = torch.hann_window(width + 2, periodic=False, dtype=x.dtype, device=x.device)[1:-1]
+    kernel = (kernel / kernel.sum()).view(1, 1, -1)
+    shape = x.shape
+    flat = x.reshape(-1, 1, shape[-1])
+    flat = F.pad(flat, (width // 2, width - 1 - width // 2), mode="replicate")
+    return F.conv1d(flat, kernel).reshape(shape)
+
+
+class Parameterization(nn.Module):
+    """Base: ``signal()`` renders the batch; ``domain`` says what the classifier is fed."""
+
+    domain = "wave"
+
+    def signal(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    def constraint_met(self) -> torch.Tensor:
+        """Per item: whether the parameterization's own constraint holds (e.g. mask area)."""
+        return torch.ones(self.batch_size, dtype=torch.bool, device=self.device)
+
+    @property
+    def batch_size(self) -> int:
+        return next(self.parameters()).shape[0]
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+
+class Mask(Parameterization):
+    """A mask multiplied with a clip: over time (scales the waveform's envelope) or over time and
+    frequency (scales STFT magnitudes, resynthesized with the clip's phase).
+
+    The mask is generated from low-resolution parameters (one per ``resolution_s`` seconds, and
+    ``freq_bands`` bands for time-frequency masks), squashed to [0, max_gain] by a sigmoid,
+    upsampled and smoothed, so it has no structure finer than its step (Fong et al. 2019).
+    ``max_gain`` 1 keeps or removes; above 1 it may also emphasize. The baseline of the
+    perturbation is silence: masked = m * x.
+    """
+
+    def __init__(
+        self,
+        clips: torch.Tensor,
+        kind: str = "time",
+        max_gain: float = 1.0,
+        init: float = 0.5,
+        resolution_s: float = 0.1,
+        smooth: int = 3,
+        freq_bands: int = 16,
+        sample_rate: int = 16000,
+        features: FeatureParams | None = None,
+        init_noise: float = 0.0,
+        area_target: float | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if kind not in ("time", "tf"):
+            raise ValueError("mask kind must be 'time' or 'tf'")
+        if not 0 < init <= max_gain:
+            raise ValueError(f"mask init {init} must be in (0, max_gain={max_gain}]")
+        self.kind = kind
+        self.max_gain = float(max_gain)
+        self.smooth = int(smooth)
+        self.features = features or FeatureParams(sample_rate=sample_rate)
+        self.register_buffer("clips", clips.detach().float())
+        hop = self.features.hop_length
+        self.n_frames = clips.shape[-1] // hop + 1
+        self.register_buffer("active", active_frames(self.clips, hop, self.features.n_fft))
+        knots = max(2, math.ceil(clips.shape[-1] / sample_rate / resolution_s) + 1)
+        start = math.log(init / max_gain) - math.log1p(-min(init / max_gain, 1 - 1e-4))
+        shape = (clips.shape[0], knots) if kind == "time" else (clips.shape[0], freq_bands, knots)
+        start = torch.full(shape, float(start))
+        if init_noise:  # restarts differ from the first step on
+            start = start + init_noise * torch.randn(shape, generator=generator)
+        self.logits = nn.Parameter(start)
+        #: the share of active frames to keep, when an area constraint is used
+        self.area_target = area_target
+        if kind == "tf":
+            self.register_buffer("window", torch.hann_window(self.features.n_fft))
+            self.register_buffer("stft", self._stft(self.clips))
+
+    def _stft(self, wave: torch.Tensor) -> torch.Tensor:
+        return torch.stft(wave, self.features.n_fft, self.features.hop_length,
+                          window=self.window, return_complex=True)
+
+    def constraint_met(self, tolerance: float = 0.03) -> torch.Tensor:
+        if self.area_target is None:
+            return super().constraint_met()
+        return (self.area().detach() - self.area_target).abs() <= tolerance
+
+    def frame_mask(self) -> torch.Tensor:
+        """The mask at frame resolution: [B, frames] (time) or [B, n_stft, frames] (tf)."""
+        low = self.max_gain * torch.sigmoid(self.logits)
+        if self.kind == "time":
+            up = F.interpolate(low.unsqueeze(1), size=self.n_frames, mode="linear",
+                               align_corners=True).squeeze(1)
+            return smooth_1d(up, self.smooth * max(1, self.n_frames // low.shape[-1]))
+        up = F.interpolate(low.unsqueeze(1), size=(self.features.n_stft, self.n_frames),
+                           mode="bilinear", align_corners=True).squeeze(1)
+        return smooth_1d(up, self.smooth * max(1, self.n_frames // low.shape[-1]))
+
+    def sample_mask(self) -> torch.Tensor:
+        """Time mask at sample resolution [B, T]."""
+        frames = self.frame_mask()
+        return F.interpolate(frames.unsqueeze(1), size=self.clips.shape[-1], mode="linear",
+                             align_corners=True).squeeze(1)
+
+    def apply(self, mask: torch.Tensor) -> torch.Tensor:
+        """The clips under a given mask (frame-resolution for tf, frames or samples for time)."""
+        if self.kind == "time":
+            if mask.shape[-1] != self.clips.shape[-1]:
+                mask = F.interpolate(mask.unsqueeze(1), size=self.clips.shape[-1],
+                                     mode="linear", align_corners=True).squeeze(1)
+            return mask * self.clips
+        return torch.istft(self.stft * mask, self.features.n_fft, self.features.hop_length,
+                           window=self.window, length=self.clips.shape[-1])
+
+    def signal(self) -> torch.Tensor:
+        return self.apply(self.sample_mask() if self.kind == "time" else self.frame_mask())
+
+    def time_profile(self) -> torch.Tensor:
+        """[B, frames]: the time mask, or the tf mask averaged over frequency."""
+        mask = self.frame_mask()
+        return mask if self.kind == "time" else mask.mean(dim=1)
+
+    def keep_values(self) -> torch.Tensor:
+        """[B, frames] mask values, clamped to [0, 1] ("kept"), for area statistics."""
+        return self.time_profile().clamp(0.0, 1.0)
+
+    def area(self) -> torch.Tensor:
+        """Share of active frames kept: mean of the (clamped) mask over active frames."""
+        keep, active = self.keep_values(), self.active
+        return (keep * active).sum(-1) / active.sum(-1).clamp_min(1)
+
+    def binarized(self, area: torch.Tensor) -> torch.Tensor:
+        """The mask with its top ``area`` share of active frames set to 1, the rest 0."""
+        keep = self.time_profile().detach()
+        scores = torch.where(self.active, keep, torch.full_like(keep, -1.0))
+        n_keep = (area * self.active.sum(-1)).round().long().clamp_min(1)
+        order = scores.argsort(dim=-1, descending=True)
+        ranks = order.argsort(dim=-1)
+        binary = (ranks < n_keep.unsqueeze(-1)) & self.active
+        binary = binary.float()
+        if self.kind == "tf":
+            binary = binary.unsqueeze(1).expand(-1, self.features.n_stft, -1)
+        return binary
+
+
+class Input(Parameterization):
+    """The signal itself (Simonyan et al. 2013): a waveform, or a log-mel fed to ``body``.
+
+    ``init`` is a tensor to start from (a clip, or its log-mel) or None for small noise.
+    ``spectral`` optimizes the waveform's Fourier coefficients scaled by 1/f (Lucid/Lucent's
+    decorrelated parameterization), which favours smooth, speech-like spectra over white noise.
+    Waveforms are kept in [-1, 1] by a tanh.
+    """
+
+    def __init__(
+        self,
+        batch: int,
+        length: int,
+        domain: str = "wave",
+        init: torch.Tensor | None = None,
+        spectral: bool = False,
+        noise_std: float = 0.01,
+        n_mels: int = 64,
+        mel_floor: float = math.log(1e-5),
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if domain not in ("wave", "mel"):
+            raise ValueError("Input domain must be 'wave' or 'mel'")
+        self.domain = domain
+        self.spectral = spectral and domain == "wave"
+        self.length = length
+        if domain == "mel":
+            start = init.detach().float().clone() if init is not None else (
+                mel_floor + 2.0 + 0.5 * torch.randn(batch, n_mels, length, generator=generator))
+            self.values = nn.Parameter(start.expand(batch, *start.shape[-2:]).clone())
+            return
+        if init is not None:
+            start = torch.atanh(init.detach().float().clamp(-0.999, 0.999))
+            start = start.expand(batch, length).clone()
+        else:
+            start = noise_std * torch.randn(batch, length, generator=generator)
+        if self.spectral:
+            freqs = torch.fft.rfftfreq(length)
+            scale = 1.0 / torch.maximum(freqs, torch.tensor(1.0 / length)) / length
+            self.register_buffer("scale", scale)
+            coeffs = torch.fft.rfft(start) / scale
+            self.values = nn.Parameter(torch.view_as_real(coeffs).contiguous())
+        else:
+            self.values = nn.Parameter(start)
+
+    def signal(self) -> torch.Tensor:
+        if self.domain == "mel":
+            return self.values
+        raw = self.values
+        if self.spectral:
+            raw = torch.fft.irfft(torch.view_as_complex(raw) * self.scale, n=self.length)
+        return torch.tanh(raw)

@@ -1,0 +1,357 @@
+"""``amcli optimize``: class-based activation maximization on a classifier checkpoint.
+
+Orchestration only: configs -> classifier, clips, parameterization -> ``amcli.am.optimize`` ->
+metrics and files (WAVs, plots, metrics.json, a marker last).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import hydra
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+
+from amcli import am
+from amcli.audio import read_audio, write_wav
+from amcli.commands.common import overrides, run_dir, to_schema
+from amcli.config import Method, OptimizeConfig, Prior
+from amcli.data.base import AUDIO_SUFFIXES, crop_or_pad
+from amcli.device import resolve_device
+from amcli.errors import UserError
+from amcli.features import FeatureParams, GriffinLimVocoder, LogMel
+from amcli.models import Classifier, load_classifier
+from amcli.report.plots import mask_plot, spec_plot
+from amcli.report.run import run_info, run_record
+from amcli.resources import CONF_PATH, example_clip
+
+log = logging.getLogger(__name__)
+
+ADVERSARIAL_NOTE = ("method=input is unconstrained: it reaches any target as an adversarial "
+                    "perturbation; read it as such, not as an explanation")
+
+
+@dataclass
+class Item:
+    clip: str  # name of the input clip ("" for noise starts)
+    target: str
+    restart: int
+    name: str  # file stem of its outputs
+
+
+def check(cfg: OptimizeConfig) -> None:
+    """Refuse combinations that cannot work, before any loading."""
+    if cfg.method == Method.latent:
+        raise UserError("method=latent needs a GAN prior, which amcli does not have yet (it "
+                        "arrives with the priors issue); use method=mask or method=input")
+    if cfg.prior != Prior.none:
+        raise UserError(f"prior={cfg.prior.value} works only with method=latent; drop prior= "
+                        "or use prior=none")
+    choices = {"mask.kind": (cfg.mask.kind, ("time", "tf")),
+               "mask.formulation": (cfg.mask.formulation, ("extremal", "penalty")),
+               "signal.domain": (cfg.signal.domain, ("wave", "mel")),
+               "signal.start": (cfg.signal.start, ("noise", "clip")),
+               "objective.kind": (cfg.objective.kind, ("logit", "log_softmax", "prob")),
+               "optimizer": (cfg.optimizer, ("adam", "sgd")),
+               "precision": (cfg.precision, ("fp32", "bf16")),
+               "plot_format": (cfg.plot_format, ("png", "pdf", "svg"))}
+    for key, (value, allowed) in choices.items():
+        if value not in allowed:
+            raise UserError(f"{key}={value}; use one of {', '.join(allowed)}")
+    for key in ("restarts", "steps", "record_every"):
+        if getattr(cfg, key) < 1:
+            raise UserError(f"{key}={getattr(cfg, key)}; it must be at least 1")
+    if not 0 < cfg.mask.area <= 1:
+        raise UserError(f"mask.area={cfg.mask.area}; give the share of active frames to keep, "
+                        "in (0, 1]")
+    if cfg.mask.max_gain <= 0 or not 0 < cfg.mask.init <= cfg.mask.max_gain:
+        raise UserError(f"mask.max_gain={cfg.mask.max_gain}, mask.init={cfg.mask.init}; need "
+                        "0 < init <= max_gain")
+    if cfg.threshold is not None and not 0 < cfg.threshold <= 1:
+        raise UserError(f"threshold={cfg.threshold}; give a probability in (0, 1] or null")
+
+
+def resolve_targets(target: object, classes: list[str]) -> list[str]:
+    if target in (None, "all"):
+        return list(classes)
+    names = [target] if isinstance(target, str) else list(target)
+    unknown = [str(n) for n in names if n not in classes]
+    if unknown or not names:
+        raise UserError(f"unknown target {unknown or names}; the classifier's classes are "
+                        f"{', '.join(classes)} (or target=all)")
+    return list(dict.fromkeys(names))
+
+
+def input_clips(cfg: OptimizeConfig, targets: list[str], model: Classifier) -> dict[str, Path]:
+    """Clip name -> path. Default: each target's shipped example clip."""
+    if cfg.input is None:
+        clips = {}
+        for target in targets:
+            path = example_clip(target)
+            if not path.is_file():
+                raise UserError(f"no example clip for class '{target}' ({path}); give input=PATH")
+            clips[target] = path
+        return clips
+    path = Path(cfg.input).expanduser()
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+        if not files:
+            raise UserError(f"input={path} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
+        return {p.stem: p for p in files}
+    if not path.exists():
+        raise UserError(f"input={path} not found; give a clip, a folder of clips, or leave "
+                        "input unset for the shipped example clips")
+    return {path.stem: path}
+
+
+def build_items(cfg: OptimizeConfig, targets: list[str], clip_names: list[str],
+                per_target_default: bool) -> list[Item]:
+    items = []
+    for clip in clip_names:
+        for target in targets:
+            if per_target_default and clip != target:
+                continue
+            for k in range(cfg.restarts):
+                stem = f"{target}_r{k}" if len(clip_names) == 1 or per_target_default \
+                    else f"{clip}_{target}_r{k}"
+                items.append(Item(clip, target, k, stem))
+    return items
+
+
+def load_clips(paths: dict[str, Path], model: Classifier) -> dict[str, torch.Tensor]:
+    """Mono clips at the model's rate, padded to the length the model was trained on."""
+    meta = getattr(model, "checkpoint", {}).get("meta", {})
+    length = int(meta.get("clip_seconds", 3.0) * model.sample_rate)
+    clips = {}
+    for name, path in paths.items():
+        wave, _ = read_audio(path, model.sample_rate, min_seconds=model.min_seconds)
+        clips[name] = crop_or_pad(wave, max(length, wave.shape[-1]))
+    longest = max(c.shape[-1] for c in clips.values())
+    return {n: torch.nn.functional.pad(c, (0, longest - c.shape[-1])) for n, c in clips.items()}
+
+
+def run(cfg: OptimizeConfig) -> dict:
+    folder = run_dir()
+    with run_record(folder, "optimize", run_info(cfg.seed, cfg.device, overrides())) as record:
+        check(cfg)
+        device = resolve_device(cfg.device)
+        record["run"]["device"] = str(device)
+        if cfg.threads > 0:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        model = load_classifier(cfg.classifier, device)
+        record["run"]["classifier"] = {"name": model.checkpoint["name"],
+                                       "sha256": model.checkpoint["sha256"]}
+        record["run"].update(prior=None, method=cfg.method.value)
+        targets = resolve_targets(cfg.target, model.classes)
+        if cfg.method == Method.input and cfg.signal.domain == "mel" \
+                and model.representation != "mel":
+            raise UserError(f"signal.domain=mel needs a mel classifier; {cfg.classifier} takes "
+                            "raw audio: use signal.domain=wave")
+        needs_clip = cfg.method == Method.mask or cfg.signal.start == "clip"
+        default_inputs = cfg.input is None and needs_clip
+        clips = load_clips(input_clips(cfg, targets, model), model) if needs_clip else {}
+        items = build_items(cfg, targets, list(clips) or [""], default_inputs)
+        result, param, generator = optimize_items(cfg, model, clips, items, device)
+        record["items"] = write_outputs(cfg, folder, model, clips, items, result, param,
+                                        generator)
+        record["summary"] = summarize(record["items"], targets)
+        if cfg.method == Method.input:
+            record["note"] = ADVERSARIAL_NOTE
+            log.warning(ADVERSARIAL_NOTE)
+        print_summary(record["items"])
+        if result.interrupted:
+            raise KeyboardInterrupt
+    return record
+
+
+def optimize_items(cfg: OptimizeConfig, model: Classifier, clips: dict[str, torch.Tensor],
+                   items: list[Item], device: torch.device):
+    features = model.feature_params or FeatureParams(sample_rate=model.sample_rate)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    targets = torch.tensor([model.classes.index(i.target) for i in items])
+    if cfg.method == Method.mask:
+        batch = torch.stack([clips[i.clip] for i in items]).to(device)
+        m = cfg.mask
+        param = am.Mask(batch, kind=m.kind, max_gain=m.max_gain, init=m.init,
+                        resolution_s=m.resolution_s, smooth=m.smooth, freq_bands=m.freq_bands,
+                        sample_rate=model.sample_rate, features=features,
+                        init_noise=m.init_noise, generator=generator,
+                        area_target=m.area if m.formulation == "extremal" else None)
+        regs = [am.SortedArea(m.area, m.area_weight) if m.formulation == "extremal"
+                else am.MaskArea(m.penalty)]
+        if m.tv:
+            regs.append(am.TV(m.tv))
+    else:
+        s = cfg.signal
+        init = None
+        if s.start == "clip":
+            init = torch.stack([clips[i.clip] for i in items])
+            if s.domain == "mel":
+                init = LogMel(features)(init)
+        length = init.shape[-1] if init is not None else int(s.seconds * model.sample_rate)
+        if s.domain == "mel" and init is None:
+            length = features.n_frames(length)
+        param = am.Input(len(items), length, domain=s.domain, init=init, spectral=s.spectral,
+                         n_mels=features.n_mels, mel_floor=float(np.log(features.log_floor)),
+                         generator=generator)
+        regs = [r for r in (am.L2(s.l2) if s.l2 else None, am.TV(s.tv) if s.tv else None) if r]
+    param.to(device)
+    o = cfg.objective
+    objective = am.LayerActivation(o.layer, o.channel, o.unit) if o.layer \
+        else am.class_objective(o.kind, o.suppress)
+    t = cfg.transforms
+    transforms = am.RobustTransforms(t.shift_s, t.gain_db, tuple(t.snr_db) if t.snr_db else None,
+                                     model.sample_rate, features.hop_length,
+                                     generator) if t.enabled else None
+    bar = tqdm(total=cfg.steps, desc=f"optimize ({cfg.method.value}, {len(items)} items)",
+               unit="step", disable=cfg.quiet)
+
+    def progress(step: int, p_t: torch.Tensor) -> None:
+        bar.n = step
+        bar.set_postfix(best=f"{p_t.max():.3f}", median=f"{p_t.median():.3f}", refresh=False)
+        bar.refresh()
+
+    try:
+        result = am.optimize(model, param, targets, objective=objective, regularizers=regs,
+                             transforms=transforms, steps=cfg.steps, lr=cfg.lr,
+                             optimizer=cfg.optimizer, threshold=cfg.threshold,
+                             min_steps=cfg.min_steps, record_every=cfg.record_every,
+                             progress=progress, precision=cfg.precision)
+    except KeyError as err:  # an unknown layer name for objective.layer
+        raise UserError(f"objective.layer: {err.args[0]}") from None
+    finally:
+        bar.close()
+    return result, param, generator
+
+
+@torch.no_grad()
+def mask_metrics(model: Classifier, param: am.Mask, targets: torch.Tensor,
+                 area_target: float | None) -> list[dict]:
+    """Mask statistics and the two controls: the binarized mask and a uniform gain with the
+    same energy as the masked clip."""
+    area = param.area()
+    keep = param.time_profile()
+    tv = (keep[:, 1:] - keep[:, :-1]).abs().mean(-1)
+    active = param.active
+    binary = param.binarized(torch.full_like(area, area_target) if area_target else area)
+    masked = param.signal()
+    energy_ratio = masked.pow(2).sum(-1) / param.clips.pow(2).sum(-1).clamp_min(1e-12)
+    uniform = param.clips * energy_ratio.sqrt().unsqueeze(-1)
+
+    def prob(signal: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(model(signal).float(), -1).gather(1, targets.view(-1, 1))[:, 0]
+
+    p_binary, p_uniform = prob(param.apply(binary)), prob(uniform)
+    rows = []
+    for i in range(len(targets)):
+        act = active[i]
+        rows.append({
+            "mean": float(keep[i].mean()),
+            "area": float(area[i]),
+            "tv": float(tv[i]),
+            "mean_active": float(keep[i][act].mean()) if act.any() else None,
+            "mean_silent": float(keep[i][~act].mean()) if (~act).any() else None,
+            "binarized_prob": float(p_binary[i]),
+            "uniform_gain_prob": float(p_uniform[i]),
+        })
+    return rows
+
+
+def write_outputs(cfg: OptimizeConfig, folder: Path, model: Classifier,
+                  clips: dict[str, torch.Tensor], items: list[Item], result: am.Result,
+                  param: am.Parameterization, generator: torch.Generator) -> list[dict]:
+    rate = model.sample_rate
+    features = model.feature_params or FeatureParams(sample_rate=rate)
+    logmel = LogMel(features)
+    wav_dir, plot_dir = folder / "wav", folder / "plots"
+    input_names = {}
+    for name, clip in clips.items():
+        stem = "input" if len(clips) == 1 else f"input_{name}"
+        write_wav(wav_dir / f"{stem}.wav", clip, rate)
+        input_names[name] = f"wav/{stem}.wav"
+    signal = result.signal.cpu()
+    if param.domain == "mel":
+        mels = signal
+        waves = GriffinLimVocoder(features)(signal)
+    else:
+        waves, mels = signal, logmel(signal)
+    is_mask = isinstance(param, am.Mask)
+    area_target = cfg.mask.area if cfg.mask.formulation == "extremal" else None
+    masks = mask_metrics(model, param, result.targets, area_target) if is_mask else None
+    profiles = (param.frame_mask() if cfg.mask.kind == "tf" else param.time_profile()).detach() \
+        if is_mask else None
+    records = []
+    for i, item in enumerate(items):
+        gain = write_wav(wav_dir / f"{item.name}.wav", waves[i], rate)
+        title = f"{model.checkpoint['name']}: {item.target} (restart {item.restart}), " \
+                f"p = {float(result.target_prob[i]):.3f}"
+        fmt = cfg.plot_format
+        if is_mask:
+            mask_plot(clips[item.clip].numpy(), profiles[i].cpu().numpy(),
+                      param.active[i].cpu().numpy(), rate, features.hop_length,
+                      plot_dir / f"{item.name}_mask.{fmt}", title)
+        before = logmel(clips[item.clip]) if item.clip else None
+        if before is not None:
+            spec_plot(before.numpy(), mels[i].detach().numpy(), rate, features.hop_length,
+                      plot_dir / f"{item.name}_spec.{fmt}", title)
+        else:
+            spec_plot(mels[i].detach().numpy(), mels[i].detach().numpy(), rate,
+                      features.hop_length, plot_dir / f"{item.name}_spec.{fmt}", title,
+                      labels=("output", "output"))
+        history = {key: [row[i] if isinstance(row, list) else row for row in values]
+                   for key, values in result.history.items()}
+        history["step"] = result.history["step"]
+        records.append({
+            "target": item.target,
+            "restart": item.restart,
+            "input": input_names.get(item.clip),
+            "output": f"wav/{item.name}.wav",
+            "output_gain": gain,
+            "probs": {c: float(p) for c, p in zip(model.classes, result.probs[i], strict=True)},
+            "target_prob": float(result.target_prob[i]),
+            "margin": margin(result.logits[i], model.classes.index(item.target)),
+            "steps": result.steps[i],
+            "stop_reason": result.stop_reason[i],
+            "mask": masks[i] if masks else None,
+            "history": history,
+        })
+    return records
+
+
+def margin(logits: torch.Tensor, target: int) -> float:
+    others = torch.cat([logits[:target], logits[target + 1:]])
+    return float(logits[target] - others.max())
+
+
+def summarize(records: list[dict], targets: list[str]) -> dict[str, dict]:
+    summary = {}
+    for target in targets:
+        probs = [r["target_prob"] for r in records if r["target"] == target]
+        if probs:
+            summary[target] = {"items": len(probs), "median_target_prob": float(np.median(probs)),
+                               "min_target_prob": float(np.min(probs))}
+    return summary
+
+
+def print_summary(records: list[dict]) -> None:
+    for r in records:
+        extra = ""
+        if r["mask"]:
+            m = r["mask"]
+            extra = (f"  area {m['area']:.2f}  binarized p {m['binarized_prob']:.3f}"
+                     f"  uniform-gain p {m['uniform_gain_prob']:.3f}")
+        print(f"{r['output']:<28} p({r['target']}) = {r['target_prob']:.3f}  "
+              f"[{r['stop_reason']} @ {r['steps']}]{extra}")
+
+
+@hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="optimize")
+def main(cfg: DictConfig) -> None:
+    schema: OptimizeConfig = to_schema(cfg)
+    if OmegaConf.is_config(schema.target):
+        schema.target = OmegaConf.to_container(schema.target)
+    run(schema)

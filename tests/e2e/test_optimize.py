@@ -1,0 +1,177 @@
+"""`amcli optimize` end to end on a tiny untrained model: files, metrics.json, markers,
+repeatability, interruption, refusals."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from amcli.models import build_classifier, save_classifier
+
+CLASSES = ["neutral", "happy", "sad", "angry"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny")
+    for arch in ("crnn_mel", "cnn_raw"):
+        model = build_classifier(arch, CLASSES, 16000, width=4, depth=2, rnn_hidden=8,
+                                 embed_dim=8)
+        save_classifier(model, folder / arch, clip_seconds=1.0)
+    return folder
+
+
+def run_args(tiny: Path, *extra: str) -> list[str]:
+    return ["optimize", f"classifier={tiny / 'crnn_mel.json'}", "steps=20", "min_steps=5",
+            "record_every=5", "quiet=true", *extra]
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((folder / "wav").glob("*.wav"))}
+
+
+def test_mask_run_writes_every_file_and_metrics_follow_the_design(cli, tmp_path, tiny):
+    result = cli(*run_args(tiny, "target=[angry,sad]", "restarts=2"))
+    assert result.code == 0, result.err
+    run = tmp_path / "run"
+    wavs = {p.name for p in (run / "wav").iterdir()}
+    assert wavs == {"input_angry.wav", "input_sad.wav", "angry_r0.wav", "angry_r1.wav",
+                    "sad_r0.wav", "sad_r1.wav"}
+    plots = {p.name for p in (run / "plots").iterdir()}
+    assert plots == {f"{t}_r{k}_{kind}.png" for t in ("angry", "sad") for k in (0, 1)
+                     for kind in ("mask", "spec")}
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["kind"] == "optimize" and metrics["status"] == "done"
+    info = metrics["run"]
+    for key in ("amcli_version", "torch_version", "device", "seed", "command_line",
+                "overrides", "classifier", "prior", "started", "finished"):
+        assert key in info
+    assert info["classifier"]["sha256"] and info["prior"] is None
+    assert len(metrics["items"]) == 4
+    for item in metrics["items"]:
+        assert set(item) >= {"target", "restart", "input", "probs", "target_prob", "steps",
+                             "stop_reason", "mask", "history"}
+        assert item["stop_reason"] in ("threshold", "max_steps")
+        assert set(item["probs"]) == set(CLASSES)
+        assert item["target_prob"] == pytest.approx(item["probs"][item["target"]])
+        assert set(item["mask"]) >= {"mean", "area", "tv", "binarized_prob",
+                                     "uniform_gain_prob"}
+        assert item["history"]["step"][0] == 0 and len(item["history"]["target_prob"]) == \
+            len(item["history"]["step"])
+    assert [i["restart"] for i in metrics["items"]] == [0, 1, 0, 1]
+    # exactly one marker, written last
+    markers = [p for p in run.iterdir() if p.name in ("DONE", "FAILED", "INTERRUPTED")]
+    assert [m.name for m in markers] == ["DONE"]
+    newest = max(p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()
+                 and ".hydra" not in p.parts and p.suffix != ".log")
+    assert (run / "DONE").stat().st_mtime_ns == newest
+
+
+def test_same_seed_gives_identical_wavs_and_metrics(cli, tmp_path, tiny):
+    first = cli(*run_args(tiny, "target=happy", "restarts=2", f"hydra.run.dir={tmp_path / 'a'}"))
+    second = cli(*run_args(tiny, "target=happy", "restarts=2",
+                           f"hydra.run.dir={tmp_path / 'b'}"))
+    assert first.code == second.code == 0
+    assert digest(tmp_path / "a") == digest(tmp_path / "b")
+    items = [json.loads((tmp_path / d / "metrics.json").read_text())["items"] for d in "ab"]
+    assert items[0] == items[1]
+
+
+def test_input_method_on_a_raw_model_is_reported_as_adversarial(cli, tmp_path, tiny):
+    result = cli("optimize", f"classifier={tiny / 'cnn_raw.json'}", "method=input",
+                 "target=sad", "steps=10", "signal.seconds=1.0", "quiet=true")
+    assert result.code == 0, result.err
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert "adversarial" in metrics["note"]
+    assert metrics["items"][0]["mask"] is None and metrics["items"][0]["input"] is None
+    assert (tmp_path / "run" / "wav" / "sad_r0.wav").is_file()
+
+
+def test_input_method_in_the_mel_domain_vocodes_its_output(cli, tmp_path, tiny):
+    result = cli(*run_args(tiny, "method=input", "signal.domain=mel", "signal.start=clip",
+                           "target=angry"))
+    assert result.code == 0, result.err
+    assert (tmp_path / "run" / "wav" / "angry_r0.wav").stat().st_size > 1000
+
+
+def test_a_folder_of_clips_gives_clips_x_targets_items(cli, tmp_path, tiny):
+    import shutil
+
+    from amcli.resources import example_clip
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for label in ("sad", "happy"):
+        shutil.copy(example_clip(label), folder / f"my_{label}.wav")
+    result = cli(*run_args(tiny, f"input={folder}", "target=[angry,neutral]"))
+    assert result.code == 0, result.err
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert len(metrics["items"]) == 4
+    assert {p.name for p in (tmp_path / "run" / "wav").iterdir()} >= {
+        "input_my_sad.wav", "my_sad_angry_r0.wav", "my_happy_neutral_r0.wav"}
+    assert set(metrics["summary"]) == {"angry", "neutral"}
+
+
+def test_ctrl_c_leaves_interrupted_not_done(cli, tmp_path, tiny, monkeypatch):
+    import importlib
+
+    loop = importlib.import_module("amcli.am.optimize")  # the module, not the function
+
+    real = loop.classify
+    calls = {"n": 0}
+
+    def interrupting(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "classify", interrupting)
+    result = cli(*run_args(tiny, "target=angry"))
+    assert result.code == 130
+    run = tmp_path / "run"
+    assert (run / "INTERRUPTED").exists() and not (run / "DONE").exists()
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["status"] == "interrupted"
+    assert metrics["items"][0]["stop_reason"] == "interrupted"
+    assert (run / "wav" / "angry_r0.wav").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["target=furious"], "unknown target ['furious']; the classifier's classes are "
+                             "neutral, happy, sad, angry"),
+        (["method=latent"], "method=latent needs a GAN prior"),
+        (["prior=gan"], "prior=gan works only with method=latent"),
+        (["input=/no/such.wav"], "input=/no/such.wav not found"),
+        (["mask.area=1.5"], "mask.area=1.5"),
+        (["classifier=nope"], "checkpoint 'nope' not found"),
+    ],
+)
+def test_mistakes_are_one_line_exit_2(cli, tiny, args, message):
+    argv = run_args(tiny, *args)
+    if any(a.startswith("classifier=") for a in args):
+        argv = [a for a in argv if not a.startswith(f"classifier={tiny}")]
+    result = cli(*argv)
+    assert result.code == 2
+    assert message in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_mel_signal_on_a_raw_model_is_refused(cli, tiny):
+    result = cli("optimize", f"classifier={tiny / 'cnn_raw.json'}", "method=input",
+                 "signal.domain=mel", "quiet=true")
+    assert result.code == 2 and "needs a mel classifier" in result.err
+
+
+def test_sweep_gives_one_folder_per_job(cli, tmp_path, tiny):
+    result = cli("optimize", "-m", *run_args(tiny, "target=angry,sad")[1:])
+    assert result.code == 0, result.err
+    done = sorted((tmp_path / "sweep").glob("*/DONE"))
+    assert len(done) == 2

@@ -1,0 +1,188 @@
+"""amcli.am as a library: parameterizations, objectives, regularizers, the batched loop."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from amcli import am
+from amcli.am.objectives import Context, Hooks
+
+T = 16000
+
+
+def clips(batch: int = 3) -> torch.Tensor:
+    torch.manual_seed(0)
+    wave = 0.3 * torch.randn(batch, T)
+    wave[:, : T // 4] = 0.0  # a silent lead, as real clips have
+    return wave
+
+
+@pytest.mark.parametrize("kind", ["time", "tf"])
+def test_mask_shapes_range_and_gradients(kind):
+    mask = am.Mask(clips(), kind=kind, max_gain=2.0, init=0.7, init_noise=1.0,
+                   generator=torch.Generator().manual_seed(1))
+    frames = mask.frame_mask()
+    assert frames.shape == ((3, 63) if kind == "time" else (3, 513, 63))
+    assert 0 <= frames.min() and frames.max() <= 2.0
+    signal = mask.signal()
+    assert signal.shape == (3, T)
+    signal.pow(2).sum().backward()
+    assert mask.logits.grad is not None and mask.logits.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("kind", ["time", "tf"])
+def test_a_mask_of_ones_returns_the_clip(kind):
+    mask = am.Mask(clips(), kind=kind)
+    ones = torch.ones_like(mask.frame_mask())
+    assert torch.allclose(mask.apply(ones), mask.clips, atol=1e-5)
+
+
+def test_mask_statistics_count_active_frames_only():
+    mask = am.Mask(clips(1), init=0.5)
+    assert mask.active[0, :10].sum() == 0 and mask.active[0, 30:].all()
+    assert mask.area().item() == pytest.approx(0.5, abs=1e-4)
+    binary = mask.binarized(torch.tensor([0.25]))
+    assert binary[0][~mask.active[0]].sum() == 0
+    assert binary[0].sum() == round(0.25 * mask.active[0].sum().item())
+
+
+def test_input_parameterizations():
+    wave = am.Input(2, 8000, generator=torch.Generator().manual_seed(0))
+    assert wave.signal().shape == (2, 8000) and wave.signal().abs().max() < 1
+    spectral = am.Input(2, 8000, spectral=True)
+    spectral.signal().sum().backward()
+    assert spectral.values.grad.abs().sum() > 0
+    start = 0.5 * torch.sin(torch.linspace(0, 100, 8000)).expand(2, -1)
+    assert torch.allclose(am.Input(2, 8000, init=start).signal(), start, atol=1e-5)
+    assert torch.allclose(am.Input(2, 8000, init=start, spectral=True).signal(), start,
+                          atol=1e-4)
+    mel = am.Input(2, 40, domain="mel", n_mels=64)
+    assert mel.signal().shape == (2, 64, 40) and mel.domain == "mel"
+
+
+def test_class_objectives_have_known_values():
+    logits = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    ctx = Context(logits, torch.tensor([2, 0]))
+    assert am.ClassLogit()(ctx).tolist() == [3.0, 0.0]
+    assert torch.allclose(am.ClassProbability()(ctx), torch.softmax(logits, -1)[[0, 1], [2, 0]])
+    assert torch.allclose(am.ClassLogSoftmax()(ctx).exp(), am.ClassProbability()(ctx))
+    assert am.OtherClassesMean()(ctx).tolist() == [1.5, 0.0]
+    seed_variant = am.class_objective("logit", suppress=2.0)  # S_t - 2 * mean(others)
+    assert seed_variant(ctx).tolist() == [0.0, 0.0]
+    combined = 2 * am.ClassLogit() + am.ClassProbability() * 0 - 1.0
+    assert combined(ctx).tolist() == [5.0, -1.0]
+
+
+def test_layer_objectives_read_forward_hooks():
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    hooks = Hooks(model, ("0",))
+    x = torch.randn(5, 4)
+    model(x)
+    ctx = Context(torch.zeros(5, 2), torch.zeros(5, dtype=torch.long), hooks.activations)
+    expected = model[0](x)
+    assert torch.allclose(am.LayerActivation("0", channel=1)(ctx), expected[:, 1])
+    assert torch.allclose(am.LayerActivation("0", unit=2)(ctx), expected[:, 2])
+    assert torch.allclose(am.LayerActivation("0")(ctx), expected.mean(1))
+    hooks.remove()
+    with pytest.raises(KeyError, match="unknown layer"):
+        Hooks(model, ("body.nope",))
+
+
+def test_regularizers_on_known_inputs():
+    mask = am.Mask(clips(1), init=0.5)
+    assert am.TV(1.0)(mask).item() == pytest.approx(0.0, abs=1e-6)  # constant mask
+    assert am.L1(2.0)(mask).item() == pytest.approx(1.0, abs=1e-3)
+    assert am.L2(1.0)(mask).item() == pytest.approx(0.25, abs=1e-3)
+    assert am.MaskArea(1.0)(mask).item() == pytest.approx(0.5, abs=1e-3)
+    # sorted area: (1 - a) n zeros then a n ones
+    keep = torch.tensor([[0.0, 0.0, 1.0, 1.0, 0.3]])
+    active = torch.tensor([[True, True, True, True, False]])
+    assert am.sorted_area_loss(keep, active, 0.5).item() == 0.0
+    assert am.sorted_area_loss(keep, active, 0.25).item() == pytest.approx(0.25)
+    schedule = am.SortedArea(0.5, weight=1.0, growth=100.0)
+    assert schedule.weight_at(0, 11) == 1.0 and schedule.weight_at(10, 11) == pytest.approx(100)
+
+
+def test_robust_transforms_keep_shapes_and_vary():
+    gen = torch.Generator().manual_seed(0)
+    transforms = am.RobustTransforms(shift_s=0.01, gain_db=2.0, snr_db=(20, 30), generator=gen)
+    wave = clips(2)
+    a, b = transforms(wave), transforms(wave)
+    assert a.shape == wave.shape and not torch.equal(a, b)
+    mel = torch.randn(2, 64, 50)
+    assert transforms(mel, "mel").shape == mel.shape
+
+
+class Toy(nn.Module):
+    """A linear 'classifier' on waveform energy in two halves, enough to test the loop."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Linear(2, 3)
+        with torch.no_grad():
+            self.body.weight.copy_(torch.tensor([[4.0, -4.0], [-4.0, 4.0], [0.0, 0.0]]))
+            self.body.bias.zero_()
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        half = wave.shape[-1] // 2
+        energy = torch.stack([wave[:, :half].pow(2).mean(-1), wave[:, half:].pow(2).mean(-1)], 1)
+        return self.body(10 * energy)
+
+
+def test_the_loop_reaches_every_target_in_one_batch():
+    model = Toy()
+    param = am.Input(4, 400, generator=torch.Generator().manual_seed(0), noise_std=0.1)
+    result = am.optimize(model, param, [0, 1, 0, 1], steps=300, lr=0.05, threshold=0.99,
+                         record_every=5)
+    assert (result.target_prob >= 0.99).all()
+    assert result.stop_reason == ["threshold"] * 4
+    assert all(0 < s < 300 for s in result.steps)
+    assert len(result.history["target_prob"]) == len(result.history["step"])
+
+
+def test_a_nonfinite_item_is_stopped_and_reported_while_the_others_finish():
+    class Poisoned(Toy):
+        def forward(self, wave):
+            logits = super().forward(wave)
+            poison = torch.zeros_like(logits)
+            poison[1] = math.nan  # item 1 turns NaN
+            return logits + poison
+
+    param = am.Input(3, 400, generator=torch.Generator().manual_seed(0), noise_std=0.1)
+    before = param.values.detach().clone()
+    result = am.optimize(Poisoned(), param, [0, 1, 1], steps=300, lr=0.05, threshold=0.99)
+    assert result.stop_reason[1] == "nonfinite"
+    assert result.stop_reason[0] == "threshold" and result.target_prob[0] >= 0.99
+    assert torch.equal(param.values.detach()[1], before[1])  # restored, never updated
+    assert torch.isfinite(param.values).all()
+
+
+def test_stopped_items_are_frozen():
+    model = Toy()
+    param = am.Input(2, 400, generator=torch.Generator().manual_seed(0), noise_std=0.1)
+    result = am.optimize(model, param, [0, 1], steps=400, lr=0.05, threshold=0.9,
+                         record_every=1)
+    first = min(result.steps)
+    assert result.stop_reason == ["threshold", "threshold"] and first < 400
+    # the item that stopped first kept its probability where it stopped
+    assert result.target_prob.min() >= 0.9
+
+
+def test_interrupt_returns_what_exists():
+    model = Toy()
+    param = am.Input(2, 400, noise_std=0.1)
+    calls = {"n": 0}
+
+    def progress(step, p):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+
+    result = am.optimize(model, param, [0, 1], steps=200, lr=0.01, threshold=None,
+                         record_every=5, progress=progress)
+    assert result.interrupted and set(result.stop_reason) == {"interrupted"}
+    assert result.signal.shape == (2, 400)
