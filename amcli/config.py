@@ -192,7 +192,8 @@ class OptimizeConfig:
     target: Any = "all"
     restarts: int = 1
     steps: int = 200
-    lr: float = 0.1
+    #: null: the method's default (mask 0.1 on mask logits, input 0.003 on the signal)
+    lr: float | None = None
     optimizer: str = "adam"
     threshold: float | None = 0.99
     min_steps: int = 100

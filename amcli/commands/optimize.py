@@ -31,6 +31,10 @@ from amcli.resources import CONF_PATH, example_clip
 
 log = logging.getLogger(__name__)
 
+#: Learning rates that work for each method on the demo checkpoints (Adam): mask logits move
+#: freely, while a waveform updated at 0.1 overshoots and stalls far from any target.
+DEFAULT_LR = {Method.mask: 0.1, Method.input: 0.003}
+
 ADVERSARIAL_NOTE = ("method=input is unconstrained: it reaches any target as an adversarial "
                     "perturbation; read it as such, not as an explanation")
 
@@ -71,6 +75,8 @@ def check(cfg: OptimizeConfig) -> None:
     if cfg.mask.max_gain <= 0 or not 0 < cfg.mask.init <= cfg.mask.max_gain:
         raise UserError(f"mask.max_gain={cfg.mask.max_gain}, mask.init={cfg.mask.init}; need "
                         "0 < init <= max_gain")
+    if cfg.lr is not None and cfg.lr <= 0:
+        raise UserError(f"lr={cfg.lr}; give a positive learning rate or null for the default")
     if cfg.threshold is not None and not 0 < cfg.threshold <= 1:
         raise UserError(f"threshold={cfg.threshold}; give a probability in (0, 1] or null")
 
@@ -146,7 +152,8 @@ def run(cfg: OptimizeConfig) -> dict:
         model = load_classifier(cfg.classifier, device)
         record["run"]["classifier"] = {"name": model.checkpoint["name"],
                                        "sha256": model.checkpoint["sha256"]}
-        record["run"].update(prior=None, method=cfg.method.value)
+        record["run"].update(prior=None, method=cfg.method.value,
+                             lr=cfg.lr if cfg.lr is not None else DEFAULT_LR[cfg.method])
         targets = resolve_targets(cfg.target, model.classes)
         if cfg.method == Method.input and cfg.signal.domain == "mel" \
                 and model.representation != "mel":
@@ -216,9 +223,10 @@ def optimize_items(cfg: OptimizeConfig, model: Classifier, clips: dict[str, torc
         bar.set_postfix(best=f"{p_t.max():.3f}", median=f"{p_t.median():.3f}", refresh=False)
         bar.refresh()
 
+    lr = cfg.lr if cfg.lr is not None else DEFAULT_LR[cfg.method]
     try:
         result = am.optimize(model, param, targets, objective=objective, regularizers=regs,
-                             transforms=transforms, steps=cfg.steps, lr=cfg.lr,
+                             transforms=transforms, steps=cfg.steps, lr=lr,
                              optimizer=cfg.optimizer, threshold=cfg.threshold,
                              min_steps=cfg.min_steps, record_every=cfg.record_every,
                              progress=progress, precision=cfg.precision)
