@@ -144,12 +144,12 @@ class MaskConfig:
     area: float = 0.5  # extremal: share of active frames to keep
     area_weight: float = 1.0  # extremal: start weight of the sorted-area loss (grows x100)
     penalty: float = 2.0  # penalty formulation: lambda of mean(m)
-    tv: float = 0.05
+    tv: float = 0.01
     max_gain: float = 1.0
     init: float = 0.5
     init_noise: float = 0.5
-    resolution_s: float = 0.1
-    smooth: int = 3
+    resolution_s: float = 0.05
+    smooth: int = 2
     freq_bands: int = 16
 
 
@@ -187,6 +187,8 @@ class OptimizeConfig:
     """Schema of ``amcli optimize``."""
 
     classifier: str = "crnn_mel"
+    #: classifier=custom: your own nn.Module (see amcli.models.custom)
+    custom: CustomClassifierConfig = field(default_factory=CustomClassifierConfig)
     method: Method = Method.mask
     prior: Prior = Prior.none
     target: Any = "all"

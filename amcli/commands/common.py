@@ -12,6 +12,21 @@ from omegaconf import DictConfig, OmegaConf
 log = logging.getLogger("amcli")
 
 
+def load_model(ref: str, custom: Any, device: Any):
+    """A classifier by checkpoint name/path, or ``custom`` (``custom.target``, ``.weights``,
+    ``.classes``, ``.representation``, ``.sample_rate``) for a user's own nn.Module."""
+    from amcli.errors import UserError
+    from amcli.models import load_classifier, load_custom_classifier
+
+    if ref == "custom":
+        if not custom.target:
+            raise UserError("custom needs custom.target=package.module.Class (and custom.weights, "
+                            "custom.classes, custom.representation, custom.sample_rate)")
+        return load_custom_classifier(custom.target, custom.weights, list(custom.classes),
+                                      custom.representation, custom.sample_rate, device=device)
+    return load_classifier(ref, device)
+
+
 def to_schema(cfg: DictConfig) -> Any:
     """The composed config as its dataclass (validated by Hydra already)."""
     return OmegaConf.to_object(cfg)

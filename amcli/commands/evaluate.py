@@ -8,30 +8,19 @@ import hydra
 import torch
 from omegaconf import DictConfig
 
-from amcli.commands.common import overrides, run_dir, to_schema
+from amcli.commands.common import load_model, overrides, run_dir, to_schema
 from amcli.config import EvaluateConfig
 from amcli.data.base import ClipDataset, load_waves
 from amcli.data.spec import dataset_name, list_items, make_splits
 from amcli.device import resolve_device
 from amcli.errors import UserError
 from amcli.metrics.classification import classification_report, format_report, predict
-from amcli.models import Classifier, load_classifier, load_custom_classifier
+from amcli.models import Classifier
 from amcli.report.plots import confusion_png
 from amcli.report.run import run_info, run_record
 from amcli.resources import CONF_PATH
 
 log = logging.getLogger(__name__)
-
-
-def load_model(cfg: EvaluateConfig, device: torch.device) -> Classifier:
-    if cfg.checkpoint == "custom":
-        c = cfg.custom
-        if not c.target:
-            raise UserError("checkpoint=custom needs custom.target=package.module.Class "
-                            "(and custom.weights, custom.classes, custom.representation)")
-        return load_custom_classifier(c.target, c.weights, list(c.classes), c.representation,
-                                      c.sample_rate, device=device)
-    return load_classifier(cfg.checkpoint, device)
 
 
 def select_items(cfg: EvaluateConfig, model: Classifier) -> tuple[list, str]:
@@ -64,7 +53,7 @@ def run(cfg: EvaluateConfig) -> dict:
     with run_record(folder, "evaluate", run_info(None, cfg.device, overrides())) as record:
         device = resolve_device(cfg.device)
         record["run"]["device"] = str(device)
-        model = load_model(cfg, device)
+        model: Classifier = load_model(cfg.checkpoint, cfg.custom, device)
         if cfg.data.sample_rate != model.sample_rate:
             log.info("reading audio at the model's %d Hz", model.sample_rate)
             cfg.data.sample_rate = model.sample_rate

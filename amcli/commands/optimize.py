@@ -18,13 +18,13 @@ from tqdm import tqdm
 
 from amcli import am
 from amcli.audio import read_audio, write_wav
-from amcli.commands.common import overrides, run_dir, to_schema
+from amcli.commands.common import load_model, overrides, run_dir, to_schema
 from amcli.config import Method, OptimizeConfig, Prior
 from amcli.data.base import AUDIO_SUFFIXES, crop_or_pad
 from amcli.device import resolve_device
 from amcli.errors import UserError
 from amcli.features import FeatureParams, GriffinLimVocoder, LogMel
-from amcli.models import Classifier, load_classifier
+from amcli.models import Classifier
 from amcli.report.plots import mask_plot, spec_plot
 from amcli.report.run import run_info, run_record
 from amcli.resources import CONF_PATH, example_clip
@@ -149,7 +149,7 @@ def run(cfg: OptimizeConfig) -> dict:
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
-        model = load_classifier(cfg.classifier, device)
+        model = load_model(cfg.classifier, cfg.custom, device)
         record["run"]["classifier"] = {"name": model.checkpoint["name"],
                                        "sha256": model.checkpoint["sha256"]}
         record["run"].update(prior=None, method=cfg.method.value,

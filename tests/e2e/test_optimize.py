@@ -175,3 +175,35 @@ def test_sweep_gives_one_folder_per_job(cli, tmp_path, tiny):
     assert result.code == 0, result.err
     done = sorted((tmp_path / "sweep").glob("*/DONE"))
     assert len(done) == 2
+
+
+def test_a_user_model_plugs_in_as_classifier_custom(cli, tmp_path, monkeypatch):
+    from safetensors.torch import save_file
+
+    package = tmp_path / "mynets"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "import torch\nfrom torch import nn\n\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv1d(1, 4, 64, stride=16)\n"
+        "        self.head = nn.Linear(4, 4)\n\n"
+        "    def forward(self, wave):\n"
+        "        return self.head(torch.relu(self.conv(wave.unsqueeze(1))).mean(-1))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from mynets import Net
+
+    torch.manual_seed(0)
+    save_file(Net().state_dict(), tmp_path / "net.safetensors")
+    result = cli("optimize", "classifier=custom", "custom.target=mynets.Net",
+                 f"custom.weights={tmp_path / 'net.safetensors'}",
+                 "custom.classes=[neutral,happy,sad,angry]", "target=sad", "steps=10",
+                 "min_steps=5", "quiet=true")
+    assert result.code == 0, result.err
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["run"]["classifier"]["name"] == "custom"
+    assert metrics["items"][0]["target"] == "sad"
+    missing = cli("optimize", "classifier=custom", "quiet=true")
+    assert missing.code == 2 and "custom.target" in missing.err
