@@ -107,14 +107,19 @@ def optimize(
             reasons[i], taken[i] = reason, step
         running[rows] = False
 
-    def check(step: int) -> None:
-        with torch.no_grad():
-            probs = torch.softmax(classify(model, param.signal(), param.domain, precision), -1)
+    def check(step: int, logits: torch.Tensor | None = None,
+              score: torch.Tensor | None = None, penalty: torch.Tensor | None = None) -> None:
+        """Record and test the clean state after ``step`` updates (``logits`` of it, if
+        already computed)."""
+        if logits is None:
+            with torch.no_grad():
+                logits = classify(model, param.signal(), param.domain, precision)
+        probs = torch.softmax(logits.detach().float(), -1)
         p_t = probs.gather(1, targets.view(-1, 1)).squeeze(1)
         history["step"].append(step)
         history["target_prob"].append(p_t.tolist())
-        history["objective"].append(last_score.tolist())
-        history["penalty"].append(last_penalty.tolist())
+        history["objective"].append((last_score if score is None else score).tolist())
+        history["penalty"].append((last_penalty if penalty is None else penalty).tolist())
         if threshold is not None and step >= min_steps:
             reached = running & (p_t >= threshold) & param.constraint_met()
             if reached.any():
@@ -124,8 +129,13 @@ def optimize(
         if progress:
             progress(step, p_t)
 
+    # Without transforms the step's own forward sees the clean signal: its logits serve the
+    # check of the previous state, and no extra forward pass is needed.
+    reuse = transforms is None
+    done = 0
     try:
-        check(0)
+        if not reuse:
+            check(0)
         for step in range(1, steps + 1):
             if not running.any():
                 break
@@ -136,6 +146,10 @@ def optimize(
             score = objective(ctx)
             penalty = sum((reg(param, step - 1, steps) for reg in regularizers),
                           torch.zeros(batch, device=device))
+            if reuse and (step - 1) % record_every == 0:
+                check(step - 1, logits, score.detach(), penalty.detach())
+                if not running.any():
+                    break
             loss = penalty - score
             finite = torch.isfinite(loss)
             opt.zero_grad(set_to_none=False)
@@ -158,10 +172,13 @@ def optimize(
             with torch.no_grad():
                 for keep, p in zip(frozen, params, strict=True):
                     p[~running] = keep[~running]
+            done = step
             last_score = torch.where(finite, score.detach(), last_score)
             last_penalty = torch.where(finite, penalty.detach(), last_penalty)
-            if step % record_every == 0 or step == steps:
+            if not reuse and (step % record_every == 0 or step == steps):
                 check(step)
+        if reuse and (not history["step"] or history["step"][-1] < done):
+            check(done)
     except KeyboardInterrupt:
         interrupted = True
         with torch.no_grad():
