@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,13 +46,14 @@ def run_info(seed: int | None, device: str, overrides: list[str] | None = None) 
     import torch
 
     from amcli import __version__
+    from amcli.cli import invocation
 
     return {
         "amcli_version": __version__,
         "torch_version": torch.__version__,
         "device": device,
         "seed": seed,
-        "command_line": " ".join(["amcli", *sys.argv[1:]]),
+        "command_line": invocation(),
         "overrides": list(overrides or []),
         "started": now(),
     }

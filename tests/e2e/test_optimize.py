@@ -53,6 +53,7 @@ def test_mask_run_writes_every_file_and_metrics_follow_the_design(cli, tmp_path,
                 "overrides", "classifier", "prior", "started", "finished"):
         assert key in info
     assert info["classifier"]["sha256"] and info["prior"] is None
+    assert info["command_line"].startswith("amcli optimize classifier=")
     assert len(metrics["items"]) == 4
     for item in metrics["items"]:
         assert set(item) >= {"target", "restart", "input", "probs", "target_prob", "steps",
