@@ -186,3 +186,20 @@ def test_interrupt_returns_what_exists():
                          record_every=5, progress=progress)
     assert result.interrupted and set(result.stop_reason) == {"interrupted"}
     assert result.signal.shape == (2, 400)
+
+
+def test_extremal_mask_keeps_the_half_that_carries_the_class():
+    """Toy: class 0 = more energy in the first half, class 1 = in the second. With half the
+    active frames to keep, the mask must keep the right half for each target."""
+    torch.manual_seed(0)
+    wave = 0.5 * torch.randn(1, 16000).expand(2, -1).contiguous()
+    mask = am.Mask(wave, init=0.5, area_target=0.5, init_noise=0.1,
+                   generator=torch.Generator().manual_seed(0))
+    result = am.optimize(Toy(), mask, [0, 1], regularizers=[am.SortedArea(0.5), am.TV(0.01)],
+                         steps=150, lr=0.1, threshold=None)
+    keep = mask.time_profile().detach()
+    half = keep.shape[-1] // 2
+    assert keep[0, :half].mean() > 0.8 and keep[0, half:].mean() < 0.2
+    assert keep[1, half:].mean() > 0.8 and keep[1, :half].mean() < 0.2
+    assert (mask.area() - 0.5).abs().max() < 0.05
+    assert (result.target_prob > 0.9).all()
