@@ -188,6 +188,9 @@ def _run_command(name: str, args: Sequence[str]) -> int:
         return _exit_code(stop.code)
     except UserError as err:
         print(f"{PROG} {name}: error: {err}", file=sys.stderr)
+        if any(a in ("-m", "--multirun") for a in args):
+            print(f"{PROG} {name}: a sweep job failed (the first failure above); the other jobs "
+                  "ran: see summary.csv and FAILED in the sweep dir", file=sys.stderr)
         return 2
     except (CompactHydraException, OmegaConfBaseException) as err:
         print(f"{PROG} {name}: config error: {err}", file=sys.stderr)

@@ -27,6 +27,28 @@ def load_model(ref: str, custom: Any, device: Any):
     return load_classifier(ref, device)
 
 
+def done_before() -> bool:
+    """True for a sweep job whose folder already holds DONE from an earlier run of the same
+    point (same overrides): re-running a sweep into its sweep dir runs only what is missing."""
+    import json
+
+    from hydra.types import RunMode
+
+    if HydraConfig.get().mode != RunMode.MULTIRUN:
+        return False
+    folder = run_dir()
+    if not (folder / "DONE").exists() or not (folder / "metrics.json").exists():
+        return False
+    try:
+        recorded = json.loads((folder / "metrics.json").read_text())["run"]["overrides"]
+    except (ValueError, KeyError):
+        return False
+    if list(recorded) != overrides():
+        return False
+    log.info("skipping %s: this point is already DONE", folder)
+    return True
+
+
 def to_schema(cfg: DictConfig) -> Any:
     """The composed config as its dataclass (validated by Hydra already)."""
     return OmegaConf.to_object(cfg)

@@ -8,7 +8,7 @@ import hydra
 import torch
 from omegaconf import DictConfig
 
-from amcli.commands.common import load_model, overrides, run_dir, to_schema
+from amcli.commands.common import done_before, load_model, overrides, run_dir, to_schema
 from amcli.config import EvaluateConfig
 from amcli.data.base import ClipDataset, load_waves
 from amcli.data.spec import dataset_name, list_items, make_splits
@@ -50,6 +50,8 @@ def select_items(cfg: EvaluateConfig, model: Classifier) -> tuple[list, str]:
 
 def run(cfg: EvaluateConfig) -> dict:
     folder = run_dir()
+    if done_before():
+        return {}
     with run_record(folder, "evaluate", run_info(None, cfg.device, overrides())) as record:
         device = resolve_device(cfg.device)
         record["run"]["device"] = str(device)

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from amcli import am
 from amcli.audio import read_audio, write_wav
-from amcli.commands.common import load_model, overrides, run_dir, to_schema
+from amcli.commands.common import done_before, load_model, overrides, run_dir, to_schema
 from amcli.config import Method, OptimizeConfig, Prior
 from amcli.data.base import AUDIO_SUFFIXES, crop_or_pad
 from amcli.device import resolve_device
@@ -142,6 +142,8 @@ def load_clips(paths: dict[str, Path], model: Classifier) -> dict[str, torch.Ten
 
 def run(cfg: OptimizeConfig) -> dict:
     folder = run_dir()
+    if done_before():
+        return {}
     with run_record(folder, "optimize", run_info(cfg.seed, cfg.device, overrides())) as record:
         check(cfg)
         device = resolve_device(cfg.device)

@@ -8,7 +8,7 @@ import hydra
 import torch
 from omegaconf import DictConfig
 
-from amcli.commands.common import overrides, run_dir, to_schema
+from amcli.commands.common import done_before, overrides, run_dir, to_schema
 from amcli.config import TrainClassifierConfig
 from amcli.data.base import ClipDataset, load_waves
 from amcli.data.spec import dataset_name, describe_split, make_splits
@@ -43,6 +43,8 @@ def check(cfg: TrainClassifierConfig) -> None:
 
 def run(cfg: TrainClassifierConfig) -> dict:
     folder = run_dir()
+    if done_before():
+        return {}
     with run_record(folder, "train-classifier",
                     run_info(cfg.seed, cfg.device, overrides())) as record:
         check(cfg)

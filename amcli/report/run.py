@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -77,8 +78,13 @@ def run_record(folder: Path, kind: str, run: dict[str, Any]) -> Iterator[dict[st
         status = "interrupted"
         raise
     except BaseException as err:
+        from amcli.errors import UserError
+
         status = "failed"
         record["error"] = f"{type(err).__name__}: {err}"
+        # into the job's own log: in a sweep, that is where a job's failure is read
+        logging.getLogger("amcli").error("%s", record["error"],
+                                         exc_info=not isinstance(err, UserError))
         raise
     finally:
         record["status"] = status

@@ -1,0 +1,99 @@
+"""The sweep's ``summary.csv``, one row per job, built from the job folders on disk.
+
+Hydra skips ``on_multirun_end`` when a job failed, and the submitit launcher reports failed or
+killed jobs as completed, so nothing here trusts the launcher: every job's end rewrites the whole
+summary from what the folders hold (markers, metrics.json, .hydra/overrides.yaml). A job folder
+without a marker is listed as "running" (or killed: a time limit or out of memory leaves none).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hydra.experimental.callback import Callback
+
+from amcli.report.run import MARKERS
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("job", "overrides", "status", "items", "min_target_prob", "median_target_prob",
+           "median_judge_prob", "error")
+
+
+def job_dirs(sweep: Path) -> list[Path]:
+    """Job folders of a sweep: the sub-folders holding a .hydra/ folder, in numeric order."""
+    found = [p for p in sweep.iterdir() if p.is_dir() and (p / ".hydra").is_dir()]
+    return sorted(found, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit()
+                                        else 0, p.name))
+
+
+def job_row(folder: Path, sweep: Path) -> dict[str, Any]:
+    status = next((s for s, marker in MARKERS.items() if (folder / marker).exists()), "running")
+    overrides = ""
+    overrides_file = folder / ".hydra" / "overrides.yaml"
+    if overrides_file.is_file():
+        import yaml
+
+        overrides = " ".join(yaml.safe_load(overrides_file.read_text()) or [])
+    row: dict[str, Any] = {"job": str(folder.relative_to(sweep)), "overrides": overrides,
+                           "status": status, "items": "", "min_target_prob": "",
+                           "median_target_prob": "", "median_judge_prob": "", "error": ""}
+    metrics_file = folder / "metrics.json"
+    if metrics_file.is_file():
+        try:
+            metrics = json.loads(metrics_file.read_text())
+        except json.JSONDecodeError:
+            metrics = {}
+        items = metrics.get("items") or []
+        probs = [i["target_prob"] for i in items if isinstance(i.get("target_prob"), float)]
+        judge = [i["judge_prob"] for i in items if isinstance(i.get("judge_prob"), float)]
+        row.update(items=len(items) if items else "",
+                   min_target_prob=f"{min(probs):.4f}" if probs else "",
+                   median_target_prob=f"{float(np.median(probs)):.4f}" if probs else "",
+                   median_judge_prob=f"{float(np.median(judge)):.4f}" if judge else "",
+                   error=metrics.get("error", ""))
+    if status == "failed" and not row["error"]:
+        row["error"] = (folder / MARKERS["failed"]).read_text().strip()
+    return row
+
+
+def write_summary(sweep: str | os.PathLike) -> Path:
+    """(Re)write ``<sweep>/summary.csv`` from the job folders; returns its path."""
+    sweep = Path(sweep)
+    rows = [job_row(folder, sweep) for folder in job_dirs(sweep)]
+    path = sweep / "summary.csv"
+    fd, tmp = tempfile.mkstemp(dir=sweep, prefix=".summary.")
+    with os.fdopen(fd, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    return path
+
+
+class SweepSummary(Callback):
+    """Hydra callback: rewrite the sweep's summary.csv whenever a job ends (and at the end)."""
+
+    def on_job_end(self, config: Any, job_return: Any, **kwargs: Any) -> None:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        if HydraConfig.get().mode != RunMode.MULTIRUN:
+            return
+        try:
+            write_summary(config.hydra.sweep.dir)
+        except OSError as err:  # the summary must never fail a job
+            log.warning("could not update the sweep summary: %s", err)
+
+    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        sweep = Path(config.hydra.sweep.dir)
+        if sweep.is_dir():
+            write_summary(sweep)
