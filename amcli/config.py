@@ -209,6 +209,9 @@ class OptimizeConfig:
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     transforms: TransformConfig = field(default_factory=TransformConfig)
     record_every: int = 10
+    #: items per optimization batch; larger runs are split into chunks run one after another
+    #: (0: all items in one batch)
+    max_batch: int = 0
     plot_format: str = "png"
     quiet: bool = False
 

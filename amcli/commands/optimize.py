@@ -69,6 +69,8 @@ def check(cfg: OptimizeConfig) -> None:
     for key in ("restarts", "steps", "record_every"):
         if getattr(cfg, key) < 1:
             raise UserError(f"{key}={getattr(cfg, key)}; it must be at least 1")
+    if cfg.max_batch < 0:
+        raise UserError(f"max_batch={cfg.max_batch}; give a batch size, or 0 for one batch")
     if not 0 < cfg.mask.area <= 1:
         raise UserError(f"mask.area={cfg.mask.area}; give the share of active frames to keep, "
                         "in (0, 1]")
@@ -165,21 +167,30 @@ def run(cfg: OptimizeConfig) -> dict:
         default_inputs = cfg.input is None and needs_clip
         clips = load_clips(input_clips(cfg, targets, model), model) if needs_clip else {}
         items = build_items(cfg, targets, list(clips) or [""], default_inputs)
-        result, param, generator = optimize_items(cfg, model, clips, items, device)
-        record["items"] = write_outputs(cfg, folder, model, clips, items, result, param,
-                                        generator)
+        size = cfg.max_batch or len(items)
+        chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        record["items"] = []
+        interrupted = False
+        for number, chunk in enumerate(chunks):
+            label = f" chunk {number + 1}/{len(chunks)}" if len(chunks) > 1 else ""
+            result, param, generator = optimize_items(cfg, model, clips, chunk, device, label)
+            record["items"] += write_outputs(cfg, folder, model, clips, chunk, result, param,
+                                             generator)
+            if result.interrupted:
+                interrupted = True
+                break
         record["summary"] = summarize(record["items"], targets)
         if cfg.method == Method.input:
             record["note"] = ADVERSARIAL_NOTE
             log.warning(ADVERSARIAL_NOTE)
         print_summary(record["items"])
-        if result.interrupted:
+        if interrupted:
             raise KeyboardInterrupt
     return record
 
 
 def optimize_items(cfg: OptimizeConfig, model: Classifier, clips: dict[str, torch.Tensor],
-                   items: list[Item], device: torch.device):
+                   items: list[Item], device: torch.device, label: str = ""):
     features = model.feature_params or FeatureParams(sample_rate=model.sample_rate)
     generator = torch.Generator().manual_seed(cfg.seed)
     targets = torch.tensor([model.classes.index(i.target) for i in items])
@@ -217,7 +228,7 @@ def optimize_items(cfg: OptimizeConfig, model: Classifier, clips: dict[str, torc
     transforms = am.RobustTransforms(t.shift_s, t.gain_db, tuple(t.snr_db) if t.snr_db else None,
                                      model.sample_rate, features.hop_length,
                                      generator) if t.enabled else None
-    bar = tqdm(total=cfg.steps, desc=f"optimize ({cfg.method.value}, {len(items)} items)",
+    bar = tqdm(total=cfg.steps, desc=f"optimize ({cfg.method.value}, {len(items)} items{label})",
                unit="step", disable=cfg.quiet)
 
     def progress(step: int, p_t: torch.Tensor) -> None:

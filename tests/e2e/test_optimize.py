@@ -195,3 +195,12 @@ def test_a_user_model_plugs_in_as_classifier_custom(cli, tmp_path, monkeypatch):
     assert metrics["items"][0]["target"] == "sad"
     missing = cli("optimize", "classifier=custom", "quiet=true")
     assert missing.code == 2 and "custom.target" in missing.err
+
+
+def test_max_batch_splits_a_run_into_chunks(cli, tmp_path, tiny):
+    result = cli(*run_args(tiny, "target=[angry,sad]", "restarts=2", "max_batch=3"))
+    assert result.code == 0, result.err
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert [(i["target"], i["restart"]) for i in metrics["items"]] == [
+        ("angry", 0), ("angry", 1), ("sad", 0), ("sad", 1)]
+    assert len(list((tmp_path / "run" / "wav").glob("*_r?.wav"))) == 4
