@@ -40,7 +40,7 @@ def mask_rows(name: str, restarts: int, seed: int) -> tuple[list[str], float]:
     clips = {c: clips[c] for c in order}
     items = build_items(cfg, targets, order, per_target_default=False)
     started = time.perf_counter()
-    result, param, _ = optimize_items(cfg, model, clips, items, torch.device("cpu"))
+    result, param = optimize_items(cfg, model, clips, items, torch.device("cpu"))
     seconds = time.perf_counter() - started
     masks = mask_metrics(model, param, result.targets, cfg.mask.area)
     rows = []
@@ -61,7 +61,7 @@ def input_row(name: str, restarts: int, seed: int) -> tuple[str, float]:
     model = load_classifier(name)
     items = build_items(cfg, list(model.classes), [""], per_target_default=False)
     started = time.perf_counter()
-    result, _, _ = optimize_items(cfg, model, {}, items, torch.device("cpu"))
+    result, _ = optimize_items(cfg, model, {}, items, torch.device("cpu"))
     seconds = time.perf_counter() - started
     probs = result.target_prob
     return (f"| {name} | {float(probs.min()):.3f} | {float(probs.median()):.3f} | "

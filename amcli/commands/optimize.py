@@ -173,9 +173,8 @@ def run(cfg: OptimizeConfig) -> dict:
         interrupted = False
         for number, chunk in enumerate(chunks):
             label = f" chunk {number + 1}/{len(chunks)}" if len(chunks) > 1 else ""
-            result, param, generator = optimize_items(cfg, model, clips, chunk, device, label)
-            record["items"] += write_outputs(cfg, folder, model, clips, chunk, result, param,
-                                             generator)
+            result, param = optimize_items(cfg, model, clips, chunk, device, label)
+            record["items"] += write_outputs(cfg, folder, model, clips, chunk, result, param)
             if result.interrupted:
                 interrupted = True
                 break
@@ -247,7 +246,7 @@ def optimize_items(cfg: OptimizeConfig, model: Classifier, clips: dict[str, torc
         raise UserError(f"objective.layer: {err.args[0]}") from None
     finally:
         bar.close()
-    return result, param, generator
+    return result, param
 
 
 @torch.no_grad()
@@ -285,7 +284,7 @@ def mask_metrics(model: Classifier, param: am.Mask, targets: torch.Tensor,
 
 def write_outputs(cfg: OptimizeConfig, folder: Path, model: Classifier,
                   clips: dict[str, torch.Tensor], items: list[Item], result: am.Result,
-                  param: am.Parameterization, generator: torch.Generator) -> list[dict]:
+                  param: am.Parameterization) -> list[dict]:
     rate = model.sample_rate
     features = model.feature_params or FeatureParams(sample_rate=rate)
     logmel = LogMel(features)

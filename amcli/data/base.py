@@ -77,7 +77,7 @@ def map_labels(
         )
     items, dropped = [], Counter()
     for item in raw:
-        label = label_map.get(item.label, item.label) if item.label in label_map else item.label
+        label = label_map[item.label] if item.label in label_map else item.label
         if label is None or label not in classes:
             dropped[item.label] += 1
             continue
