@@ -189,6 +189,8 @@ class OptimizeConfig:
     classifier: str = "crnn_mel"
     #: classifier=custom: your own nn.Module (see amcli.models.custom)
     custom: CustomClassifierConfig = field(default_factory=CustomClassifierConfig)
+    #: an independent classifier that scores the outputs (transfer); null: none
+    judge: str | None = "judge"
     method: Method = Method.mask
     prior: Prior = Prior.none
     target: Any = "all"

@@ -24,7 +24,8 @@ from amcli.data.base import AUDIO_SUFFIXES, crop_or_pad
 from amcli.device import resolve_device
 from amcli.errors import UserError
 from amcli.features import FeatureParams, GriffinLimVocoder, LogMel
-from amcli.models import Classifier
+from amcli.metrics.faithfulness import faithfulness, transfer_rate
+from amcli.models import Classifier, load_classifier
 from amcli.report.plots import mask_plot, spec_plot
 from amcli.report.run import run_info, run_record
 from amcli.resources import CONF_PATH, example_clip
@@ -156,6 +157,9 @@ def run(cfg: OptimizeConfig) -> dict:
         model = load_model(cfg.classifier, cfg.custom, device)
         record["run"]["classifier"] = {"name": model.checkpoint["name"],
                                        "sha256": model.checkpoint["sha256"]}
+        judge = load_judge(cfg, model, device)
+        record["run"]["judge"] = {"name": judge.checkpoint["name"],
+                                  "sha256": judge.checkpoint["sha256"]} if judge else None
         record["run"].update(prior=None, method=cfg.method.value,
                              lr=cfg.lr if cfg.lr is not None else DEFAULT_LR[cfg.method])
         targets = resolve_targets(cfg.target, model.classes)
@@ -174,7 +178,8 @@ def run(cfg: OptimizeConfig) -> dict:
         for number, chunk in enumerate(chunks):
             label = f" chunk {number + 1}/{len(chunks)}" if len(chunks) > 1 else ""
             result, param = optimize_items(cfg, model, clips, chunk, device, label)
-            record["items"] += write_outputs(cfg, folder, model, clips, chunk, result, param)
+            record["items"] += write_outputs(cfg, folder, model, clips, chunk, result, param,
+                                             judge)
             if result.interrupted:
                 interrupted = True
                 break
@@ -249,11 +254,16 @@ def optimize_items(cfg: OptimizeConfig, model: Classifier, clips: dict[str, torc
     return result, param
 
 
+#: how far the shifted-mask control moves the mask against the clip
+MASK_SHIFT_S = 0.25
+
+
 @torch.no_grad()
 def mask_metrics(model: Classifier, param: am.Mask, targets: torch.Tensor,
                  area_target: float | None) -> list[dict]:
-    """Mask statistics and the two controls: the binarized mask and a uniform gain with the
-    same energy as the masked clip."""
+    """Mask statistics, the controls (binarized mask, uniform gain with the masked clip's
+    energy, the mask shifted by 0.25 s against the clip) and the inputs of L-MAC faithfulness:
+    the clip's own probability and the masked-out clip's ((1 - m) x)."""
     area = param.area()
     keep = param.time_profile()
     tv = (keep[:, 1:] - keep[:, :-1]).abs().mean(-1)
@@ -267,6 +277,14 @@ def mask_metrics(model: Classifier, param: am.Mask, targets: torch.Tensor,
         return torch.softmax(model(signal).float(), -1).gather(1, targets.view(-1, 1))[:, 0]
 
     p_binary, p_uniform = prob(param.apply(binary)), prob(uniform)
+    frames = param.frame_mask()
+    keep_frames = frames.clamp(0.0, 1.0)
+    shift = int(round(MASK_SHIFT_S * param.features.sample_rate / param.features.hop_length))
+    p_out = prob(param.apply(1.0 - keep_frames))
+    p_shift = prob(param.apply(frames.roll(shift, dims=-1)))
+    original = torch.softmax(model(param.clips).float(), -1)
+    p_orig = original.gather(1, targets.view(-1, 1))[:, 0]
+    same_top1 = model(masked).argmax(-1) == original.argmax(-1)
     rows = []
     for i in range(len(targets)):
         act = active[i]
@@ -278,13 +296,41 @@ def mask_metrics(model: Classifier, param: am.Mask, targets: torch.Tensor,
             "mean_silent": float(keep[i][~act].mean()) if (~act).any() else None,
             "binarized_prob": float(p_binary[i]),
             "uniform_gain_prob": float(p_uniform[i]),
+            "shifted_prob": float(p_shift[i]),
+            "original_prob": float(p_orig[i]),
+            "masked_out_prob": float(p_out[i]),
+            "same_top1": bool(same_top1[i]),
         })
+    return rows
+
+
+def load_judge(cfg: OptimizeConfig, model: Classifier, device: torch.device
+               ) -> Classifier | None:
+    if not cfg.judge:
+        return None
+    judge = load_classifier(cfg.judge, device)
+    if judge.sample_rate != model.sample_rate:
+        raise UserError(f"judge {cfg.judge} runs at {judge.sample_rate} Hz, the classifier at "
+                        f"{model.sample_rate} Hz; give a judge with the same rate or judge=null")
+    return judge
+
+
+@torch.no_grad()
+def judge_scores(judge: Classifier, waves: torch.Tensor, targets: list[str]) -> list[dict]:
+    """The judge's probabilities on the outputs: transfer to an independent model."""
+    probs = torch.softmax(judge(waves.to(next(judge.parameters()).device)).float(), -1).cpu()
+    rows = []
+    for i, target in enumerate(targets):
+        row = {"judge_probs": {c: float(p) for c, p in zip(judge.classes, probs[i], strict=True)},
+               "judge_top1": judge.classes[int(probs[i].argmax())]}
+        row["judge_prob"] = row["judge_probs"].get(target)
+        rows.append(row)
     return rows
 
 
 def write_outputs(cfg: OptimizeConfig, folder: Path, model: Classifier,
                   clips: dict[str, torch.Tensor], items: list[Item], result: am.Result,
-                  param: am.Parameterization) -> list[dict]:
+                  param: am.Parameterization, judge: Classifier | None = None) -> list[dict]:
     rate = model.sample_rate
     features = model.feature_params or FeatureParams(sample_rate=rate)
     logmel = LogMel(features)
@@ -305,6 +351,7 @@ def write_outputs(cfg: OptimizeConfig, folder: Path, model: Classifier,
     masks = mask_metrics(model, param, result.targets, area_target) if is_mask else None
     profiles = (param.frame_mask() if cfg.mask.kind == "tf" else param.time_profile()).detach() \
         if is_mask else None
+    judged = judge_scores(judge, waves, [i.target for i in items]) if judge else None
     records = []
     for i, item in enumerate(items):
         gain = write_wav(wav_dir / f"{item.name}.wav", waves[i], rate)
@@ -338,6 +385,7 @@ def write_outputs(cfg: OptimizeConfig, folder: Path, model: Classifier,
             "steps": result.steps[i],
             "stop_reason": result.stop_reason[i],
             "mask": masks[i] if masks else None,
+            **(judged[i] if judged else {}),
             "history": history,
         })
     return records
@@ -348,13 +396,30 @@ def margin(logits: torch.Tensor, target: int) -> float:
     return float(logits[target] - others.max())
 
 
-def summarize(records: list[dict], targets: list[str]) -> dict[str, dict]:
-    summary = {}
+def summarize(records: list[dict], targets: list[str]) -> dict[str, object]:
+    """Per target: items, median and min target probability (and judge probability); over all
+    items: the judge's transfer rate and, for masks, L-MAC faithfulness."""
+    per_target: dict[str, dict] = {}
     for target in targets:
-        probs = [r["target_prob"] for r in records if r["target"] == target]
-        if probs:
-            summary[target] = {"items": len(probs), "median_target_prob": float(np.median(probs)),
-                               "min_target_prob": float(np.min(probs))}
+        rows = [r for r in records if r["target"] == target]
+        if rows:
+            probs = [r["target_prob"] for r in rows]
+            per_target[target] = {"items": len(rows),
+                                  "median_target_prob": float(np.median(probs)),
+                                  "min_target_prob": float(np.min(probs))}
+            judged = [r["judge_prob"] for r in rows if r.get("judge_prob") is not None]
+            if judged:
+                per_target[target]["median_judge_prob"] = float(np.median(judged))
+    summary: dict[str, object] = {"targets": per_target}
+    if records and "judge_top1" in records[0]:
+        summary["transfer_rate"] = transfer_rate([r["judge_top1"] for r in records],
+                                                 [r["target"] for r in records])
+    masked = [r for r in records if r["mask"]]
+    if masked:
+        summary["faithfulness"] = faithfulness(
+            [r["mask"]["original_prob"] for r in masked], [r["target_prob"] for r in masked],
+            [r["mask"]["masked_out_prob"] for r in masked],
+            [r["mask"]["same_top1"] for r in masked])
     return summary
 
 

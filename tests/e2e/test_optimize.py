@@ -49,10 +49,18 @@ def test_mask_run_writes_every_file_and_metrics_follow_the_design(cli, tmp_path,
         assert set(item["probs"]) == set(CLASSES)
         assert item["target_prob"] == pytest.approx(item["probs"][item["target"]])
         assert set(item["mask"]) >= {"mean", "area", "tv", "binarized_prob",
-                                     "uniform_gain_prob"}
+                                     "uniform_gain_prob", "shifted_prob", "original_prob",
+                                     "masked_out_prob"}
+        assert item["judge_top1"] in CLASSES
+        assert item["judge_prob"] == pytest.approx(item["judge_probs"][item["target"]])
         assert item["history"]["step"][0] == 0 and len(item["history"]["target_prob"]) == \
             len(item["history"]["step"])
     assert [i["restart"] for i in metrics["items"]] == [0, 1, 0, 1]
+    assert info["judge"]["name"] == "judge" and info["judge"]["sha256"]
+    overall = metrics["summary"]
+    assert set(overall["targets"]) == {"angry", "sad"}
+    assert 0 <= overall["transfer_rate"] <= 1
+    assert set(overall["faithfulness"]) == {"AI", "AD", "AG", "FF", "Fid_In", "n"}
     # exactly one marker, written last
     markers = [p for p in run.iterdir() if p.name in ("DONE", "FAILED", "INTERRUPTED")]
     assert [m.name for m in markers] == ["DONE"]
@@ -73,11 +81,12 @@ def test_same_seed_gives_identical_wavs_and_metrics(cli, tmp_path, tiny):
 
 def test_input_method_on_a_raw_model_is_reported_as_adversarial(cli, tmp_path, tiny):
     result = cli("optimize", f"classifier={tiny / 'cnn_raw.json'}", "method=input",
-                 "target=sad", "steps=10", "signal.seconds=1.0", "quiet=true")
+                 "target=sad", "steps=10", "signal.seconds=1.0", "quiet=true", "judge=null")
     assert result.code == 0, result.err
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert "adversarial" in metrics["note"]
     assert metrics["items"][0]["mask"] is None and metrics["items"][0]["input"] is None
+    assert metrics["run"]["judge"] is None and "judge_prob" not in metrics["items"][0]
     assert (tmp_path / "run" / "wav" / "sad_r0.wav").is_file()
 
 
@@ -103,7 +112,7 @@ def test_a_folder_of_clips_gives_clips_x_targets_items(cli, tmp_path, tiny):
     assert len(metrics["items"]) == 4
     assert {p.name for p in (tmp_path / "run" / "wav").iterdir()} >= {
         "input_my_sad.wav", "my_sad_angry_r0.wav", "my_happy_neutral_r0.wav"}
-    assert set(metrics["summary"]) == {"angry", "neutral"}
+    assert set(metrics["summary"]["targets"]) == {"angry", "neutral"}
 
 
 def test_ctrl_c_leaves_interrupted_not_done(cli, tmp_path, tiny, monkeypatch):

@@ -1,0 +1,31 @@
+"""Metrics with known values: L-MAC faithfulness, transfer rate, classification report."""
+
+from __future__ import annotations
+
+import pytest
+
+from amcli.metrics.classification import classification_report
+from amcli.metrics.faithfulness import faithfulness, transfer_rate
+
+
+def test_faithfulness_matches_the_l_mac_definitions():
+    result = faithfulness(original=[0.5, 0.8], masked_in=[0.75, 0.4], masked_out=[0.1, 0.8],
+                          same_top1=[True, False])
+    assert result["AI"] == 50.0  # one of two increased
+    assert result["AD"] == pytest.approx(100 * (0 + 0.4 / 0.8) / 2)
+    assert result["AG"] == pytest.approx(100 * (0.25 / 0.5 + 0) / 2)
+    assert result["FF"] == pytest.approx(((0.5 - 0.1) + (0.8 - 0.8)) / 2)
+    assert result["Fid_In"] == 0.5 and result["n"] == 2
+
+
+def test_transfer_rate_is_the_share_of_judge_top1_hits():
+    assert transfer_rate(["angry", "sad", "angry"], ["angry", "angry", "angry"]) == \
+        pytest.approx(2 / 3)
+
+
+def test_classification_report_known_values():
+    report = classification_report([0, 0, 1, 1], [0, 1, 1, 1], ["a", "b"])
+    assert report["accuracy"] == 0.75
+    assert report["confusion"] == [[1, 1], [0, 2]]
+    f1_a, f1_b = 2 * 1 * 0.5 / 1.5, 2 * (2 / 3) * 1 / (2 / 3 + 1)
+    assert report["macro_f1"] == pytest.approx((f1_a + f1_b) / 2)
