@@ -211,6 +211,8 @@ class OptimizeConfig:
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     transforms: TransformConfig = field(default_factory=TransformConfig)
     record_every: int = 10
+    #: measure acoustic cues (RMS, F0, centroid, rate) of every output against its reference
+    cues: bool = True
     #: items per optimization batch; larger runs are split into chunks run one after another
     #: (0: all items in one batch)
     max_batch: int = 0

@@ -29,3 +29,16 @@ def test_classification_report_known_values():
     assert report["confusion"] == [[1, 1], [0, 2]]
     f1_a, f1_b = 2 * 1 * 0.5 / 1.5, 2 * (2 / 3) * 1 / (2 / 3 + 1)
     assert report["macro_f1"] == pytest.approx((f1_a + f1_b) / 2)
+
+
+def test_cue_shift_known_values():
+    from amcli.metrics.cues import cue_shift
+
+    out = {"rms_db": -20.0, "f0_mean_hz": 200.0, "f0_spread_st": 2.0, "voiced_fraction": 0.8,
+           "centroid_hz": 1500.0, "onset_rate": 5.0}
+    ref = {"rms_db": -26.0, "f0_mean_hz": 100.0, "f0_spread_st": 1.5, "voiced_fraction": 0.9,
+           "centroid_hz": 1200.0, "onset_rate": 4.0}
+    shift = cue_shift(out, ref)
+    assert shift["rms_db"] == 6.0 and shift["f0_mean_st"] == pytest.approx(12.0)
+    assert shift["centroid_hz"] == 300.0 and shift["voiced_fraction"] == pytest.approx(-0.1)
+    assert cue_shift({**out, "f0_mean_hz": float("nan")}, ref)["f0_mean_st"] is None

@@ -24,6 +24,7 @@ from amcli.data.base import AUDIO_SUFFIXES, crop_or_pad
 from amcli.device import resolve_device
 from amcli.errors import UserError
 from amcli.features import FeatureParams, GriffinLimVocoder, LogMel
+from amcli.metrics.cues import cue_shift, measure_cues
 from amcli.metrics.faithfulness import faithfulness, transfer_rate
 from amcli.models import Classifier, load_classifier
 from amcli.report.plots import mask_plot, spec_plot
@@ -328,6 +329,26 @@ def judge_scores(judge: Classifier, waves: torch.Tensor, targets: list[str]) -> 
     return rows
 
 
+def cue_records(clips: dict[str, torch.Tensor], items: list[Item], waves: torch.Tensor,
+                rate: int) -> list[dict]:
+    """Acoustic cues of each output and their shift from its reference: the input clip, or for
+    outputs made from noise the shipped neutral example (METHODS.md: the neutral reference)."""
+    references: dict[str, dict] = {}
+    rows = []
+    for i, item in enumerate(items):
+        if item.clip not in references:
+            if item.clip:
+                reference = clips[item.clip].numpy()
+            else:
+                reference = read_audio(example_clip("neutral"), rate)[0].numpy()
+            references[item.clip] = measure_cues(reference, rate)
+        output = measure_cues(waves[i].detach().cpu().numpy(), rate)
+        rows.append({"output": output, "reference": references[item.clip],
+                     "reference_is": "input" if item.clip else "neutral example",
+                     "shift": cue_shift(output, references[item.clip])})
+    return rows
+
+
 def write_outputs(cfg: OptimizeConfig, folder: Path, model: Classifier,
                   clips: dict[str, torch.Tensor], items: list[Item], result: am.Result,
                   param: am.Parameterization, judge: Classifier | None = None) -> list[dict]:
@@ -352,6 +373,7 @@ def write_outputs(cfg: OptimizeConfig, folder: Path, model: Classifier,
     profiles = (param.frame_mask() if cfg.mask.kind == "tf" else param.time_profile()).detach() \
         if is_mask else None
     judged = judge_scores(judge, waves, [i.target for i in items]) if judge else None
+    cue_rows = cue_records(clips, items, waves, rate) if cfg.cues else None
     records = []
     for i, item in enumerate(items):
         gain = write_wav(wav_dir / f"{item.name}.wav", waves[i], rate)
@@ -386,6 +408,7 @@ def write_outputs(cfg: OptimizeConfig, folder: Path, model: Classifier,
             "stop_reason": result.stop_reason[i],
             "mask": masks[i] if masks else None,
             **(judged[i] if judged else {}),
+            "cues": cue_rows[i] if cue_rows else None,
             "history": history,
         })
     return records

@@ -70,3 +70,21 @@ def measure_cues(wave: np.ndarray, sample_rate: int) -> dict[str, float]:
         "onset_rate": float(len(onsets) / active_s) if active_s > 0 else float("nan"),
         "active_s": active_s,
     }
+
+
+def cue_shift(output: dict[str, float], reference: dict[str, float]) -> dict[str, float | None]:
+    """cue(output) - cue(reference) (METHODS.md); F0 mean as a shift in semitones. None where a
+    cue is undefined on either side (e.g. no voiced frames)."""
+    def diff(key: str) -> float | None:
+        a, b = output.get(key), reference.get(key)
+        if a is None or b is None or not np.isfinite(a) or not np.isfinite(b):
+            return None
+        return float(a - b)
+
+    shift: dict[str, float | None] = {key: diff(key) for key in
+                                      ("rms_db", "f0_spread_st", "voiced_fraction",
+                                       "centroid_hz", "onset_rate")}
+    a, b = output.get("f0_mean_hz"), reference.get("f0_mean_hz")
+    shift["f0_mean_st"] = (float(12.0 * np.log2(a / b))
+                           if a and b and np.isfinite(a) and np.isfinite(b) else None)
+    return shift

@@ -52,6 +52,9 @@ def test_mask_run_writes_every_file_and_metrics_follow_the_design(cli, tmp_path,
                                      "uniform_gain_prob", "shifted_prob", "original_prob",
                                      "masked_out_prob"}
         assert item["judge_top1"] in CLASSES
+        assert item["cues"]["reference_is"] == "input"
+        assert set(item["cues"]["shift"]) == {"rms_db", "f0_mean_st", "f0_spread_st",
+                                              "voiced_fraction", "centroid_hz", "onset_rate"}
         assert item["judge_prob"] == pytest.approx(item["judge_probs"][item["target"]])
         assert item["history"]["step"][0] == 0 and len(item["history"]["target_prob"]) == \
             len(item["history"]["step"])
@@ -87,6 +90,7 @@ def test_input_method_on_a_raw_model_is_reported_as_adversarial(cli, tmp_path, t
     assert "adversarial" in metrics["note"]
     assert metrics["items"][0]["mask"] is None and metrics["items"][0]["input"] is None
     assert metrics["run"]["judge"] is None and "judge_prob" not in metrics["items"][0]
+    assert metrics["items"][0]["cues"]["reference_is"] == "neutral example"
     assert (tmp_path / "run" / "wav" / "sad_r0.wav").is_file()
 
 
