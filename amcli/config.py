@@ -213,6 +213,9 @@ class OptimizeConfig:
     record_every: int = 10
     #: measure acoustic cues (RMS, F0, centroid, rate) of every output against its reference
     cues: bool = True
+    #: rerun on copies of the classifier with re-initialized weights (top layer, then all) and
+    #: report how far the masks move (Adebayo et al. 2018); triples the run time
+    sanity: bool = False
     #: items per optimization batch; larger runs are split into chunks run one after another
     #: (0: all items in one batch)
     max_batch: int = 0

@@ -42,3 +42,20 @@ def test_cue_shift_known_values():
     assert shift["rms_db"] == 6.0 and shift["f0_mean_st"] == pytest.approx(12.0)
     assert shift["centroid_hz"] == 300.0 and shift["voiced_fraction"] == pytest.approx(-0.1)
     assert cue_shift({**out, "f0_mean_hz": float("nan")}, ref)["f0_mean_st"] is None
+
+
+def test_randomized_copies_change_the_right_layers():
+    import torch
+
+    from amcli.metrics.sanity import randomized_copy, spearman
+    from amcli.models import build_classifier
+
+    torch.manual_seed(0)
+    model = build_classifier("cnn_mel", ["a", "b", "c", "d"], 16000, width=4, depth=2).eval()
+    top, full = randomized_copy(model, "top", seed=1), randomized_copy(model, "all", seed=1)
+    assert not torch.equal(top.body.head.weight, model.body.head.weight)
+    assert torch.equal(top.body.convs[0][0].weight, model.body.convs[0][0].weight)
+    assert not torch.equal(full.body.convs[0][0].weight, model.body.convs[0][0].weight)
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert spearman([1, 1, 1], [1, 2, 3]) is None

@@ -26,6 +26,7 @@ from amcli.errors import UserError
 from amcli.features import FeatureParams, GriffinLimVocoder, LogMel
 from amcli.metrics.cues import cue_shift, measure_cues
 from amcli.metrics.faithfulness import faithfulness, transfer_rate
+from amcli.metrics.sanity import LEVELS, randomized_copy, spearman
 from amcli.models import Classifier, load_classifier
 from amcli.report.plots import mask_plot, spec_plot
 from amcli.report.run import run_info, run_record
@@ -185,6 +186,10 @@ def run(cfg: OptimizeConfig) -> dict:
                 interrupted = True
                 break
         record["summary"] = summarize(record["items"], targets)
+        if cfg.sanity and not interrupted:
+            record["sanity"] = sanity_check(cfg, model, clips, items, device, record["items"])
+        for item in record["items"]:
+            item.pop("_profile", None)
         if cfg.method == Method.input:
             record["note"] = ADVERSARIAL_NOTE
             log.warning(ADVERSARIAL_NOTE)
@@ -411,7 +416,45 @@ def write_outputs(cfg: OptimizeConfig, folder: Path, model: Classifier,
             "cues": cue_rows[i] if cue_rows else None,
             "history": history,
         })
+        if is_mask:
+            records[-1]["_profile"] = param.time_profile()[i].detach().cpu().tolist()
     return records
+
+
+def sanity_check(cfg: OptimizeConfig, model: Classifier, clips: dict[str, torch.Tensor],
+                 items: list[Item], device: torch.device, records: list[dict]) -> dict:
+    """Rerun the same optimization (same seed) on randomized copies of the classifier and
+    compare: mask rank correlation (masks) and cue shifts (all methods)."""
+    result = {}
+    for level in LEVELS:
+        clone = randomized_copy(model, level, cfg.seed)
+        clone.checkpoint = model.checkpoint
+        size = cfg.max_batch or len(items)
+        rows = []
+        for start in range(0, len(items), size):
+            chunk = items[start:start + size]
+            torch.manual_seed(cfg.seed)
+            res, param = optimize_items(cfg, clone, clips, chunk, device, f" sanity {level}")
+            waves = res.signal.cpu() if param.domain == "wave" else None
+            for j, item in enumerate(chunk):
+                row: dict = {"target": item.target, "restart": item.restart,
+                             "target_prob": float(res.target_prob[j])}
+                trained = records[start + j]
+                if isinstance(param, am.Mask):
+                    # over active frames: silence is free to drop, its mask values are arbitrary
+                    active = param.active[j].cpu().numpy()
+                    profile = param.time_profile()[j].detach().cpu().numpy()
+                    reference = np.asarray(trained["_profile"])
+                    row["mask_spearman"] = spearman(profile[active], reference[active])
+                if cfg.cues and waves is not None and trained.get("cues"):
+                    out = measure_cues(waves[j].numpy(), model.sample_rate)
+                    row["cue_shift"] = cue_shift(out, trained["cues"]["reference"])
+                rows.append(row)
+        correlations = [r["mask_spearman"] for r in rows if r.get("mask_spearman") is not None]
+        result[level] = {"items": rows,
+                         "median_mask_spearman": float(np.median(correlations))
+                         if correlations else None}
+    return result
 
 
 def margin(logits: torch.Tensor, target: int) -> float:

@@ -217,3 +217,15 @@ def test_max_batch_splits_a_run_into_chunks(cli, tmp_path, tiny):
     assert [(i["target"], i["restart"]) for i in metrics["items"]] == [
         ("angry", 0), ("angry", 1), ("sad", 0), ("sad", 1)]
     assert len(list((tmp_path / "run" / "wav").glob("*_r?.wav"))) == 4
+
+
+def test_sanity_check_reruns_on_randomized_models(cli, tmp_path, tiny):
+    result = cli(*run_args(tiny, "target=angry", "restarts=2", "sanity=true", "cues=false"))
+    assert result.code == 0, result.err
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert set(metrics["sanity"]) == {"top", "all"}
+    for level in metrics["sanity"].values():
+        assert len(level["items"]) == 2
+        assert all(-1 <= r["mask_spearman"] <= 1 for r in level["items"]
+                   if r["mask_spearman"] is not None)
+    assert "_profile" not in metrics["items"][0]
