@@ -54,6 +54,10 @@ COMMANDS: dict[str, Command] = {
         "amcli.commands.evaluate",
         "accuracy, macro-F1 and confusion matrix of a checkpoint on a dataset",
     ),
+    "report": Command(
+        "amcli.commands.report",
+        "rebuild a sweep's summary.csv, summarize a run, or measure the cues of a folder of WAVs",
+    ),
     "list": Command(
         "amcli.commands.list_checkpoints",
         "the shipped checkpoints (and any folder given) with their metadata",
@@ -119,7 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: unknown command '{first}'\n", file=sys.stderr)
         print(usage(), file=sys.stderr)
         return 2
-    return _run_command(first, args[1:])
+    rest = args[1:]
+    if first == "report" and rest and "=" not in rest[0] and not rest[0].startswith("-"):
+        rest = [f"dir={rest[0]}", *rest[1:]]  # `amcli report DIR`
+    return _run_command(first, rest)
 
 
 def run() -> None:

@@ -224,6 +224,14 @@ class OptimizeConfig:
 
 
 @dataclass
+class ReportConfig:
+    """Schema of ``amcli report``."""
+
+    #: a sweep dir, a run folder or a folder of WAVs (``amcli report DIR`` sets it)
+    dir: str | None = None
+
+
+@dataclass
 class ListConfig:
     """Schema of ``amcli list``."""
 
@@ -239,6 +247,7 @@ def register_configs() -> None:
     store.store(name="evaluate_schema", node=EvaluateConfig)
     store.store(name="list_schema", node=ListConfig)
     store.store(name="optimize_schema", node=OptimizeConfig)
+    store.store(name="report_schema", node=ReportConfig)
 
 
 register_configs()

@@ -1,0 +1,80 @@
+"""``amcli report DIR``: what a sweep, a run or a folder of WAVs holds, rebuilt from disk."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from amcli.commands.common import to_schema
+from amcli.config import ReportConfig
+from amcli.data.base import AUDIO_SUFFIXES
+from amcli.errors import UserError
+from amcli.metrics.cues import CUE_NAMES
+from amcli.report.run import MARKERS
+from amcli.report.sweep import job_dirs, write_summary
+from amcli.resources import CONF_PATH
+
+
+def report_sweep(folder: Path) -> None:
+    path = write_summary(folder)
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    print(f"{path}: {len(rows)} job(s)")
+    for row in rows:
+        median = row["median_target_prob"] or "-"
+        print(f"  {row['job']:>4}  {row['status']:<11} median p {median:<7} {row['overrides']}"
+              + (f"  [{row['error']}]" if row["error"] else ""))
+
+
+def report_run(folder: Path) -> None:
+    metrics = json.loads((folder / "metrics.json").read_text())
+    marker = next((m for m in MARKERS.values() if (folder / m).exists()), "no marker")
+    print(f"{folder}: {metrics.get('kind')} run, status {metrics.get('status')} ({marker})")
+    for item in metrics.get("items", []):
+        judge = item.get("judge_prob")
+        print(f"  {item.get('output', ''):<28} p({item['target']}) = {item['target_prob']:.3f}"
+              + (f"  judge {judge:.3f}" if judge is not None else "")
+              + f"  [{item['stop_reason']}]")
+
+
+def report_wavs(folder: Path, files: list[Path]) -> None:
+    from amcli.audio import read_audio
+    from amcli.metrics.cues import measure_cues
+
+    rows = []
+    for path in files:
+        wave, rate = read_audio(path)
+        rows.append({"file": path.name, **measure_cues(wave.numpy(), rate)})
+    out = folder / "cues.csv"
+    with open(out, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["file", *CUE_NAMES])
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"{out}: cues of {len(rows)} file(s)")
+    for row in rows:
+        print(f"  {row['file']:<32} RMS {row['rms_db']:6.1f} dB  F0 {row['f0_mean_hz']:6.1f} Hz"
+              f"  spread {row['f0_spread_st']:4.2f} st  centroid {row['centroid_hz']:6.0f} Hz")
+
+
+@hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="report")
+def main(cfg: DictConfig) -> None:
+    schema: ReportConfig = to_schema(cfg)
+    if not schema.dir:
+        raise UserError("give the folder to report on: amcli report DIR")
+    folder = Path(schema.dir).expanduser()
+    if not folder.is_dir():
+        raise UserError(f"{folder} is not a folder; give a sweep dir, a run folder or a folder "
+                        "of WAVs")
+    if job_dirs(folder):
+        report_sweep(folder)
+    elif (folder / "metrics.json").is_file():
+        report_run(folder)
+    else:
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+        if not files:
+            raise UserError(f"{folder} holds no sweep jobs, no metrics.json and no audio files")
+        report_wavs(folder, files)
