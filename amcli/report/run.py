@@ -60,6 +60,16 @@ def run_info(seed: int | None, device: str, overrides: list[str] | None = None) 
     }
 
 
+def _in_sweep() -> bool:
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        return HydraConfig.get().mode == RunMode.MULTIRUN
+    except (ImportError, ValueError):
+        return False
+
+
 @contextmanager
 def run_record(folder: Path, kind: str, run: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Yield the metrics dict to fill; on exit write metrics.json and the matching marker.
@@ -82,9 +92,11 @@ def run_record(folder: Path, kind: str, run: dict[str, Any]) -> Iterator[dict[st
 
         status = "failed"
         record["error"] = f"{type(err).__name__}: {err}"
-        # into the job's own log: in a sweep, that is where a job's failure is read
-        logging.getLogger("amcli").error("%s", record["error"],
-                                         exc_info=not isinstance(err, UserError))
+        # Into the job's own log: in a sweep, that is where a job's failure is read. A user
+        # error in a single run is printed once, on one line, by the dispatcher instead.
+        if not isinstance(err, UserError) or _in_sweep():
+            logging.getLogger("amcli").error("%s", record["error"],
+                                             exc_info=not isinstance(err, UserError))
         raise
     finally:
         record["status"] = status

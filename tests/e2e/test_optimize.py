@@ -163,6 +163,7 @@ def test_mistakes_are_one_line_exit_2(cli, tiny, args, message):
     result = cli(*argv)
     assert result.code == 2
     assert message in result.err and len(result.err.strip().splitlines()) == 1
+    assert "error" not in result.out.lower()  # said once, not also by a log line
 
 
 def test_mel_signal_on_a_raw_model_is_refused(cli, tiny):
