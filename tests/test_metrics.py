@@ -59,3 +59,20 @@ def test_randomized_copies_change_the_right_layers():
     assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
     assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
     assert spearman([1, 1, 1], [1, 2, 3]) is None
+
+
+def test_frechet_distance_of_known_gaussians():
+    import numpy as np
+
+    from amcli.metrics.frechet import frechet_distance
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((4000, 3))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    shifted = a + np.array([2.0, 0.0, 0.0])
+    assert frechet_distance(a, shifted) == pytest.approx(4.0, rel=1e-3)
+    # N(0, I) vs N(0, 4I) in 3-D: 3 * (1 + 4 - 2 * 2) = 3
+    b = 2.0 * rng.standard_normal((4000, 3))
+    assert frechet_distance(a, b) == pytest.approx(3.0, rel=0.05)
+    with pytest.raises(ValueError, match="same D"):
+        frechet_distance(a, b[:, :2])
