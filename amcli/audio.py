@@ -9,7 +9,6 @@ Writing only limits the peak, to avoid clipping, and returns the gain so the cal
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import torch
 import torchaudio.functional as AF
 
 from amcli.errors import UserError
+from amcli.files import atomic_write
 
 #: Peak that written WAVs are limited to (a hair under full scale, so PCM_16 never clips).
 PEAK_LIMIT = 0.999
@@ -97,27 +97,9 @@ def write_wav(
     if not np.isfinite(wave).all():
         raise ValueError(f"refusing to write non-finite samples to {path}")
     gain = peak_limit_gain(wave)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".wav")
-    os.close(fd)
-    try:
-        sf.write(tmp, wave * gain, int(sample_rate), subtype=subtype, format="WAV")
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: sf.write(tmp, wave * gain, int(sample_rate), subtype=subtype,
+                                            format="WAV"))
     return gain
-
-
-def _read_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
 
 
 def _first_line(err: BaseException) -> str:

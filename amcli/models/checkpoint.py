@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from safetensors.torch import load_file, save_file
 from amcli import __version__
 from amcli.errors import UserError
 from amcli.features import FeatureParams
+from amcli.files import atomic_write
 from amcli.models.base import Classifier
 from amcli.models.registry import ARCHITECTURES, build_classifier
 
@@ -40,18 +40,6 @@ def sha256_of(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_classifier(
     model: Classifier,
     stem: str | os.PathLike,
@@ -64,7 +52,7 @@ def save_classifier(
     stem.parent.mkdir(parents=True, exist_ok=True)
     weights = stem.with_suffix(".safetensors")
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    _atomic_write(weights, lambda tmp: save_file(state, tmp))
+    atomic_write(weights, lambda tmp: save_file(state, tmp))
     sidecar = {
         "format_version": FORMAT_VERSION,
         "kind": "classifier",
@@ -81,7 +69,7 @@ def save_classifier(
         "sha256": sha256_of(weights),
     }
     path = stem.with_suffix(".json")
-    _atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(sidecar, indent=2) + "\n"))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(sidecar, indent=2) + "\n"))
     return path
 
 
@@ -90,7 +78,7 @@ def update_metrics(sidecar_path: str | os.PathLike, metrics: dict[str, Any]) -> 
     path = Path(sidecar_path)
     data = json.loads(path.read_text())
     data["metrics"] = {**data.get("metrics", {}), **metrics}
-    _atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=2) + "\n"))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=2) + "\n"))
 
 
 def resolve_checkpoint(ref: str | os.PathLike, search: list[Path] | None = None) -> Path:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from amcli.files import atomic_write
 
 MARKERS = {"done": "DONE", "failed": "FAILED", "interrupted": "INTERRUPTED"}
 
@@ -26,13 +26,12 @@ def now() -> str:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Atomic JSON write (temp file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=2, default=_jsonable)
-        handle.write("\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    def write(tmp: str) -> None:
+        with open(tmp, "w") as handle:
+            json.dump(data, handle, indent=2, default=_jsonable)
+            handle.write("\n")
+
+    atomic_write(path, write)
 
 
 def _jsonable(value: Any) -> Any:

@@ -12,13 +12,13 @@ import csv
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from hydra.experimental.callback import Callback
 
+from amcli.files import atomic_write
 from amcli.report.run import MARKERS
 
 log = logging.getLogger(__name__)
@@ -68,15 +68,13 @@ def write_summary(sweep: str | os.PathLike) -> Path:
     """(Re)write ``<sweep>/summary.csv`` from the job folders; returns its path."""
     sweep = Path(sweep)
     rows = [job_row(folder, sweep) for folder in job_dirs(sweep)]
-    path = sweep / "summary.csv"
-    fd, tmp = tempfile.mkstemp(dir=sweep, prefix=".summary.")
-    with os.fdopen(fd, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-    return path
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    return atomic_write(sweep / "summary.csv", write)
 
 
 class SweepSummary(Callback):

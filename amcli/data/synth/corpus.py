@@ -27,6 +27,7 @@ from amcli.data.synth import espeak, source_filter
 from amcli.data.synth.cues import SYNTH_CLASSES, CueParams, apply_voice_quality, sample_cues
 from amcli.data.synth.speakers import Speaker, select_speakers
 from amcli.errors import UserError
+from amcli.files import atomic_write
 
 #: A dozen short sentences (about 1.5 to 2.5 s at a neutral rate).
 SENTENCES = (
@@ -253,12 +254,13 @@ def write_corpus(
 
 
 def _write_metadata(path: Path, rows: list[dict[str, object]]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    atomic_write(path, write)
 
 
 def read_metadata(root: str | os.PathLike) -> list[dict[str, str]]:
