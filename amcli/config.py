@@ -9,13 +9,14 @@ sees in ``--help`` and name their schema in their defaults list.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
 from amcli.data.spec import DataConfig
+from amcli.train.classifier import TrainSettings
 
 #: The demo classes, in the order every checkpoint stores them.
 DEFAULT_CLASSES = ["neutral", "happy", "sad", "angry"]
@@ -79,17 +80,25 @@ class TrainClassifierConfig:
     data: DataConfig = field(default_factory=DataConfig)
     #: checkpoint name in the run folder; null = the architecture's name
     name: str | None = None
-    seed: int = 0
+    seed: int = TrainSettings.seed
     device: str = "auto"
-    epochs: int = 40
-    batch_size: int = 32
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    patience: int = 8
-    gain_db: float = 3.0
-    noise_snr_db: list[float] = field(default_factory=lambda: [15.0, 40.0])
-    noise_prob: float = 0.5
+    # training settings: their defaults live in amcli.train.TrainSettings, the one source
+    epochs: int = TrainSettings.epochs
+    batch_size: int = TrainSettings.batch_size
+    lr: float = TrainSettings.lr
+    weight_decay: float = TrainSettings.weight_decay
+    patience: int = TrainSettings.patience
+    gain_db: float = TrainSettings.gain_db
+    noise_snr_db: list[float] = field(default_factory=lambda: list(TrainSettings.noise_snr_db))
+    noise_prob: float = TrainSettings.noise_prob
     quiet: bool = False
+
+    def train_settings(self) -> TrainSettings:
+        """The library's settings, from the keys the two share."""
+        shared = {f.name: getattr(self, f.name) for f in fields(TrainSettings)
+                  if hasattr(self, f.name)}
+        shared["noise_snr_db"] = tuple(self.noise_snr_db)
+        return TrainSettings(**shared)
 
 
 class EvalSplit(Enum):

@@ -130,6 +130,8 @@ def test_folder_dataset_with_and_without_speakers(tmp_path, caplog):
     assert {i.label for i in items} == {"angry", "sad", "happy"}  # whisper is not a class
     with_speakers = list_items(config("folder", root, speaker_pattern=r"^(s\d)-"))
     assert {i.speaker for i in with_speakers} == {"s1", "s2", "s3"}
+    with pytest.raises(UserError, match="not a valid regex"):
+        list_items(config("folder", root, speaker_pattern="(s\\d"))
 
 
 def test_synth_corpus_groups_are_voice_variants(tmp_path):

@@ -19,7 +19,7 @@ from amcli.models import ARCHITECTURES, build_classifier, save_classifier
 from amcli.report.plots import confusion_png
 from amcli.report.run import run_info, run_record
 from amcli.resources import CONF_PATH
-from amcli.train import TrainSettings, train_classifier
+from amcli.train import train_classifier
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +66,7 @@ def run(cfg: TrainClassifierConfig) -> dict:
         torch.manual_seed(cfg.seed)
         model = build_classifier(cfg.model.arch, list(cfg.data.classes), cfg.data.sample_rate,
                                  **cfg.model.hparams())
-        settings = TrainSettings(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                                 weight_decay=cfg.weight_decay, patience=cfg.patience,
-                                 gain_db=cfg.gain_db, noise_snr_db=tuple(cfg.noise_snr_db),
-                                 noise_prob=cfg.noise_prob, seed=cfg.seed)
+        settings = cfg.train_settings()
         log.info("training %s (%d parameters) on %d clips, validating on %d, device %s",
                  name, sum(p.numel() for p in model.parameters()), len(sets["train"]),
                  len(sets["val"]), device)

@@ -92,7 +92,11 @@ def list_folder(root: Path, speaker_pattern: str | None = None) -> list[RawItem]
     """``<class>/<file>``: the sub-folder is the label. Speakers come from
     ``speaker_pattern`` (a regex whose first group, searched in the file name, is the speaker);
     without it every file is its own group and the split is not speaker-independent."""
-    pattern = re.compile(speaker_pattern) if speaker_pattern else None
+    try:
+        pattern = re.compile(speaker_pattern) if speaker_pattern else None
+    except re.error as err:
+        raise UserError(f"data.speaker_pattern='{speaker_pattern}' is not a valid regex "
+                        f"({err}); e.g. data.speaker_pattern='^(s\\d+)-'") from None
     items = []
     for sub in sorted(p for p in root.iterdir() if p.is_dir()):
         for path in _audio_files(sub):
