@@ -88,6 +88,7 @@ def test_schema_errors_fail_before_any_work_with_hydra_exit_1(cli, tmp_path, ove
         ("classes=[furious]", "no class ['furious']"),
         ("speakers=[nobody]", "unknown speaker(s) ['nobody']"),
         ("jitter=-1", "jitter=-1"),
+        ("workers=-1", "workers=-1"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(cli, tmp_path, override, message):

@@ -53,6 +53,8 @@ def run(cfg: EvaluateConfig) -> dict:
     if done_before():
         return {}
     with run_record(folder, "evaluate", run_info(None, cfg.device, overrides())) as record:
+        if cfg.batch_size < 1:
+            raise UserError(f"batch_size={cfg.batch_size}; it must be at least 1")
         device = resolve_device(cfg.device)
         record["run"]["device"] = str(device)
         model: Classifier = load_model(cfg.checkpoint, cfg.custom, device)

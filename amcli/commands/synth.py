@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from amcli.config import SynthConfig
 from amcli.data.synth.corpus import check_output, validate_request, write_corpus
+from amcli.errors import UserError
 from amcli.resources import CONF_PATH
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,8 @@ def run_synth(cfg: SynthConfig, default_out: Path) -> Path:
     classes, _, _ = validate_request(cfg.engine.value, cfg.classes, cfg.n_per_class,
                                      cfg.speakers, cfg.jitter, cfg.sample_rate, cfg.sentences)
     check_output(out, cfg.overwrite)
+    if cfg.workers < 0:
+        raise UserError(f"workers={cfg.workers}; give a number of processes, or 0 for all cores")
     total = cfg.n_per_class * len(classes)
     started = time.perf_counter()
     with tqdm(total=total, desc=f"synth ({cfg.engine.value})", unit="clip",

@@ -81,6 +81,7 @@ def test_unknown_model_group_is_a_config_error(cli, corpus):
         (["checkpoint=nope"], "checkpoint 'nope' not found"),
         (["checkpoint=weights.pt"], "pickle-format"),
         (["checkpoint=custom"], "custom.target"),
+        (["batch_size=0"], "batch_size=0"),
     ],
 )
 def test_evaluate_mistakes_exit_2(cli, corpus, args, message):

@@ -231,6 +231,8 @@ def write_corpus(
     classes, chosen, sentence_ids = validate_request(
         engine, classes, n_per_class, speakers, jitter, sample_rate, sentences
     )
+    if workers < 0:
+        raise UserError(f"workers={workers}; give a number of processes, or 0 for all cores")
     out = Path(out)
     prepare_output(out, classes, overwrite)
     plans = plan_corpus(engine, classes, n_per_class, chosen, seed, jitter, sentence_ids)
