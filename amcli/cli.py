@@ -50,6 +50,10 @@ COMMANDS: dict[str, Command] = {
         "amcli.commands.train_classifier",
         "train a CNN/CRNN emotion classifier (raw or mel) on a dataset",
     ),
+    "train-prior": Command(
+        "amcli.commands.train_prior",
+        "train a GAN or conditional-GAN prior (mel or raw) for method=latent",
+    ),
     "evaluate": Command(
         "amcli.commands.evaluate",
         "accuracy, macro-F1 and confusion matrix of a checkpoint on a dataset",

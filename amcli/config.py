@@ -145,6 +145,35 @@ class Prior(Enum):
 
 
 @dataclass
+class PriorConfig:
+    """``prior=gan|cgan`` (config group conf/prior/) resolves to the shipped checkpoint
+    ``<kind>_<representation of the classifier>``; ``prior.checkpoint=PATH`` names another."""
+
+    kind: Prior = Prior.none
+    checkpoint: str | None = None
+
+
+@dataclass
+class LatentConfig:
+    """method=latent: the generator's z (DGN-AM; the seed's objective family)."""
+
+    #: z's norm is kept at most max_norm * sqrt(latent_dim) (the prior's typical set); null: free
+    max_norm: float | None = 1.0
+    l1: float = 0.0  # lambda_1 * mean |z|
+    l2: float = 0.0  # lambda_2 * mean z^2
+    init_std: float = 1.0  # z starts from N(0, init_std^2 I)
+
+
+@dataclass
+class VocoderConfig:
+    """How log-mel outputs (mel priors, mel inputs) become WAVs."""
+
+    #: a TorchScript vocoder (log-mel [B, n_mels, frames] -> waveform [B, T]); null: Griffin-Lim
+    path: str | None = None
+    griffin_lim_iters: int = 64
+
+
+@dataclass
 class MaskConfig:
     """method=mask: the extremal perturbation of Fong et al. (2019) by default."""
 
@@ -201,7 +230,9 @@ class OptimizeConfig:
     #: an independent classifier that scores the outputs (transfer); null: none
     judge: str | None = "judge"
     method: Method = Method.mask
-    prior: Prior = Prior.none
+    prior: PriorConfig = field(default_factory=PriorConfig)
+    #: cgan: what the generator is told to make: target (each item's target) or a class name
+    condition: str | None = None
     target: Any = "all"
     restarts: int = 1
     steps: int = 200
@@ -218,6 +249,8 @@ class OptimizeConfig:
     mask: MaskConfig = field(default_factory=MaskConfig)
     signal: SignalConfig = field(default_factory=SignalConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    latent: LatentConfig = field(default_factory=LatentConfig)
+    vocoder: VocoderConfig = field(default_factory=VocoderConfig)
     transforms: TransformConfig = field(default_factory=TransformConfig)
     record_every: int = 10
     #: measure acoustic cues (RMS, F0, centroid, rate) of every output against its reference
@@ -229,6 +262,43 @@ class OptimizeConfig:
     #: (0: all items in one batch)
     max_batch: int = 0
     plot_format: str = "png"
+    quiet: bool = False
+
+
+@dataclass
+class TrainPriorConfig:
+    """Schema of ``amcli train-prior``."""
+
+    #: the config group conf/prior/ shared with optimize: prior=gan | prior=cgan
+    prior: PriorConfig = field(default_factory=lambda: PriorConfig(kind=Prior.gan))
+    representation: str = "mel"  # mel (64 x 128 log-mel patches) | raw (16384 samples)
+    data: DataConfig = field(default_factory=DataConfig)
+    #: checkpoint name in the run folder; null: <prior>_<representation>
+    name: str | None = None
+    seed: int = 0
+    device: str = "auto"
+    iterations: int = 1500
+    batch_size: int = 32
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.0
+    beta2: float = 0.9
+    #: null: the representation's default (mel 128 / width 32; raw 100 / width 16)
+    latent_dim: int | None = None
+    width: int | None = None
+    d_width: int | None = None
+    embed_dim: int = 32
+    #: every this many iterations: sample grids (WAV + PNG), training state, generator checkpoint
+    every: int = 250
+    n_samples: int = 6
+    #: a run folder (or its state.safetensors) to continue from
+    resume: str | None = None
+    #: float16 generator weights in the checkpoint (float32 in the training state)
+    half: bool = True
+    #: judge for the quality figures at the end (Frechet distance, cgan accuracy); null: none
+    judge: str | None = "judge"
+    quality_n: int = 512
+    threads: int = 0
     quiet: bool = False
 
 
@@ -257,6 +327,7 @@ def register_configs() -> None:
     store.store(name="list_schema", node=ListConfig)
     store.store(name="optimize_schema", node=OptimizeConfig)
     store.store(name="report_schema", node=ReportConfig)
+    store.store(name="train_prior_schema", node=TrainPriorConfig)
 
 
 register_configs()

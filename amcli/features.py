@@ -149,3 +149,53 @@ class GriffinLimVocoder(nn.Module):
 def spectral_convergence(reference: torch.Tensor, estimate: torch.Tensor) -> float:
     """||S_ref - S_est||_F / ||S_ref||_F of two magnitude spectrograms (lower is better)."""
     return float(torch.linalg.norm(reference - estimate) / torch.linalg.norm(reference))
+
+
+class TorchScriptVocoder(nn.Module):
+    """A user's neural vocoder saved with ``torch.jit.save``: log-mel [B, n_mels, frames] ->
+    waveform [B, T] (a [B, 1, T] output is accepted). Replaces Griffin-Lim for writing WAVs."""
+
+    def __init__(self, module: torch.jit.ScriptModule, params: FeatureParams) -> None:
+        super().__init__()
+        self.module, self.params = module, params
+
+    @torch.no_grad()
+    def forward(self, logmel: torch.Tensor, length: int | None = None) -> torch.Tensor:
+        squeeze = logmel.dim() == 2
+        wave = self.module(logmel.unsqueeze(0) if squeeze else logmel)
+        if wave.dim() == 3 and wave.shape[1] == 1:
+            wave = wave[:, 0]
+        if length is not None:
+            wave = torch.nn.functional.pad(wave, (0, max(0, length - wave.shape[-1])))[..., :length]
+        return wave[0] if squeeze else wave
+
+
+def load_torchscript_vocoder(path: str, params: FeatureParams) -> TorchScriptVocoder:
+    """Load and check a TorchScript vocoder: it must turn a [1, n_mels, frames] log-mel into a
+    finite [1, T] (or [1, 1, T]) waveform. Any failure is a one-line UserError."""
+    from pathlib import Path
+
+    from amcli.errors import UserError
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise UserError(f"vocoder.path={path} not found; give a TorchScript file "
+                        "(torch.jit.save) or vocoder.path=null for Griffin-Lim")
+    import warnings
+
+    try:
+        with warnings.catch_warnings():  # TorchScript is deprecated upstream, still supported
+            warnings.simplefilter("ignore", FutureWarning)
+            module = torch.jit.load(str(file), map_location="cpu").eval()
+        probe = torch.full((1, params.n_mels, 16), float(torch.log(torch.tensor(1e-3))))
+        vocoder = TorchScriptVocoder(module, params)
+        wave = vocoder(probe)
+    except Exception as err:  # noqa: BLE001 - any load or run failure is the user's file
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"vocoder.path={path} is not a usable TorchScript vocoder: {first}") \
+            from None
+    if wave.dim() != 2 or wave.shape[0] != 1 or not torch.isfinite(wave).all():
+        raise UserError(f"vocoder.path={path} returned shape {tuple(wave.shape)} for a "
+                        f"[1, {params.n_mels}, 16] log-mel; it must return a finite [B, T] "
+                        "waveform")
+    return vocoder

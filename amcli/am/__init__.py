@@ -20,7 +20,13 @@ from amcli.am.objectives import (
     class_objective,
 )
 from amcli.am.optimize import STOP_REASONS, Result, classify, optimize
-from amcli.am.parameterization import Input, Mask, Parameterization, active_frames
+from amcli.am.parameterization import (
+    Input,
+    Latent,
+    Mask,
+    Parameterization,
+    active_frames,
+)
 from amcli.am.regularizers import (
     L1,
     L2,
@@ -34,7 +40,7 @@ from amcli.am.regularizers import (
 
 __all__ = [
     "L1", "L2", "STOP_REASONS", "TV", "ClassLogSoftmax", "ClassLogit", "ClassProbability",
-    "Context", "Input", "LayerActivation", "Mask", "MaskArea", "Objective", "OtherClassesMean",
-    "Parameterization", "Regularizer", "Result", "RobustTransforms", "SortedArea",
+    "Context", "Input", "Latent", "LayerActivation", "Mask", "MaskArea", "Objective",
+    "OtherClassesMean", "Parameterization", "Regularizer", "Result", "RobustTransforms", "SortedArea",
     "active_frames", "class_objective", "classify", "optimize", "sorted_area_loss",
 ]

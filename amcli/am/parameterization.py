@@ -241,3 +241,50 @@ class Input(Parameterization):
         if self.spectral:
             raw = torch.fft.irfft(torch.view_as_complex(raw) * self.scale, n=self.length)
         return torch.tanh(raw)
+
+
+class Latent(Parameterization):
+    """The noise z of a generator: the signal is G(z, y) (DGN-AM, Nguyen et al. 2016).
+
+    The generator is frozen and in eval mode (its BatchNorm uses fixed statistics, so items stay
+    independent) and is not a submodule: only z is optimized. For z ~ N(0, I_d) the norm
+    concentrates near sqrt(d); ``max_norm`` (a multiple of sqrt(d), None for no constraint)
+    rescales any z whose norm goes past it, which keeps it in the generator's typical set.
+    ``labels`` are the condition of a conditional generator (what it is told to make).
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        batch: int,
+        labels: torch.Tensor | None = None,
+        max_norm: float | None = 1.0,
+        init_std: float = 1.0,
+        rng: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if generator.conditional and labels is None:
+            raise ValueError("a conditional generator needs labels (the condition per item)")
+        generator.eval()
+        for p in generator.parameters():
+            p.requires_grad_(False)
+        object.__setattr__(self, "generator", generator)  # frozen: not a submodule
+        self.domain = "mel" if generator.representation == "mel" else "wave"
+        self.latent_dim = int(generator.latent_dim)
+        self.max_norm = None if max_norm is None else float(max_norm) * math.sqrt(self.latent_dim)
+        self.z = nn.Parameter(init_std * torch.randn(batch, self.latent_dim, generator=rng))
+        self.register_buffer("labels", None if labels is None else labels.long().view(-1))
+
+    def latent(self) -> torch.Tensor:
+        """z with the norm constraint applied (what the generator receives)."""
+        if self.max_norm is None:
+            return self.z
+        norm = self.z.norm(dim=1, keepdim=True).clamp_min(1e-8)
+        return self.z * (self.max_norm / norm).clamp(max=1.0)
+
+    def signal(self) -> torch.Tensor:
+        gen = self.generator
+        device = self.z.device
+        if next(gen.parameters()).device != device:
+            gen.to(device)
+        return gen(self.latent(), self.labels if gen.conditional else None)

@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from amcli.am.parameterization import Input, Mask, Parameterization
+from amcli.am.parameterization import Input, Latent, Mask, Parameterization
 
 
 class Regularizer:
@@ -33,9 +33,12 @@ class Regularizer:
 
 
 def _values(param: Parameterization) -> torch.Tensor:
-    """What L1/L2/TV act on: a mask's frame values, or the input signal."""
+    """What L1/L2/TV act on: a mask's frame values, a generator's z (the seed's lambda_1 ||z||_1
+    + lambda_2 ||z||^2), or the input signal."""
     if isinstance(param, Mask):
         return param.time_profile()
+    if isinstance(param, Latent):
+        return param.z
     return param.signal()
 
 

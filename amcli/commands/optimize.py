@@ -23,11 +23,13 @@ from amcli.config import Method, OptimizeConfig, Prior
 from amcli.data.base import AUDIO_SUFFIXES, crop_or_pad
 from amcli.device import resolve_device
 from amcli.errors import UserError
-from amcli.features import FeatureParams, GriffinLimVocoder, LogMel
+from amcli.features import FeatureParams, GriffinLimVocoder, LogMel, load_torchscript_vocoder
 from amcli.metrics.cues import cue_shift, measure_cues
 from amcli.metrics.faithfulness import faithfulness, transfer_rate
 from amcli.metrics.sanity import LEVELS, randomized_copy, spearman
 from amcli.models import Classifier, load_classifier
+from amcli.models.checkpoint import load_generator
+from amcli.models.gan import Generator
 from amcli.report.plots import mask_plot, spec_plot
 from amcli.report.run import run_info, run_record
 from amcli.resources import CONF_PATH, example_clip
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 
 #: Learning rates that work for each method on the demo checkpoints (Adam): mask logits move
 #: freely, while a waveform updated at 0.1 overshoots and stalls far from any target.
-DEFAULT_LR = {Method.mask: 0.1, Method.input: 0.003}
+DEFAULT_LR = {Method.mask: 0.1, Method.input: 0.003, Method.latent: 0.05}
 
 ADVERSARIAL_NOTE = ("method=input is unconstrained: it reaches any target as an adversarial "
                     "perturbation; read it as such, not as an explanation")
@@ -52,12 +54,18 @@ class Item:
 
 def check(cfg: OptimizeConfig) -> None:
     """Refuse combinations that cannot work, before any loading."""
-    if cfg.method == Method.latent:
-        raise UserError("method=latent needs a GAN prior, which amcli does not have yet (it "
-                        "arrives with the priors issue); use method=mask or method=input")
-    if cfg.prior != Prior.none:
-        raise UserError(f"prior={cfg.prior.value} works only with method=latent; drop prior= "
-                        "or use prior=none")
+    if cfg.method == Method.latent and cfg.prior.kind == Prior.none:
+        raise UserError("method=latent optimizes a generator's z: give prior=gan or prior=cgan "
+                        "(or prior=gan prior.checkpoint=PATH for your own)")
+    if cfg.method != Method.latent and cfg.prior.kind != Prior.none:
+        raise UserError(f"prior={cfg.prior.kind.value} works only with method=latent; add "
+                        "method=latent or drop prior=")
+    if cfg.condition is not None and cfg.prior.kind != Prior.cgan:
+        raise UserError(f"condition={cfg.condition} needs a conditional prior: use prior=cgan "
+                        "or drop condition=")
+    if cfg.latent.max_norm is not None and cfg.latent.max_norm <= 0:
+        raise UserError(f"latent.max_norm={cfg.latent.max_norm}; give a positive multiple of "
+                        "sqrt(latent_dim) or null")
     choices = {"mask.kind": (cfg.mask.kind, ("time", "tf")),
                "mask.formulation": (cfg.mask.formulation, ("extremal", "penalty")),
                "signal.domain": (cfg.signal.domain, ("wave", "mel")),
@@ -162,32 +170,42 @@ def run(cfg: OptimizeConfig) -> dict:
         judge = load_judge(cfg, model, device)
         record["run"]["judge"] = {"name": judge.checkpoint["name"],
                                   "sha256": judge.checkpoint["sha256"]} if judge else None
-        record["run"].update(prior=None, method=cfg.method.value,
-                             lr=cfg.lr if cfg.lr is not None else DEFAULT_LR[cfg.method])
+        prior = load_prior(cfg, model, device)
+        record["run"].update(
+            prior={"kind": cfg.prior.kind.value, "name": prior.checkpoint["name"],
+                   "sha256": prior.checkpoint["sha256"],
+                   "condition": cfg.condition or "target" if prior.conditional else None}
+            if prior is not None else None,
+            method=cfg.method.value, lr=cfg.lr if cfg.lr is not None else DEFAULT_LR[cfg.method])
         targets = resolve_targets(cfg.target, model.classes)
+        if prior is not None and prior.conditional:
+            conditions(cfg, prior, targets)  # refuse an unknown condition before any work
         if cfg.method == Method.input and cfg.signal.domain == "mel" \
                 and model.representation != "mel":
             raise UserError(f"signal.domain=mel needs a mel classifier; {cfg.classifier} takes "
                             "raw audio: use signal.domain=wave")
-        needs_clip = cfg.method == Method.mask or cfg.signal.start == "clip"
+        needs_clip = cfg.method == Method.mask or (cfg.method == Method.input
+                                                    and cfg.signal.start == "clip")
         default_inputs = cfg.input is None and needs_clip
         clips = load_clips(input_clips(cfg, targets, model), model) if needs_clip else {}
         items = build_items(cfg, targets, list(clips) or [""], default_inputs)
         size = cfg.max_batch or len(items)
         chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        vocoder = load_vocoder(cfg, model)
         record["items"] = []
         interrupted = False
         for number, chunk in enumerate(chunks):
             label = f" chunk {number + 1}/{len(chunks)}" if len(chunks) > 1 else ""
-            result, param = optimize_items(cfg, model, clips, chunk, device, label)
+            result, param = optimize_items(cfg, model, clips, chunk, device, label, prior)
             record["items"] += write_outputs(cfg, folder, model, clips, chunk, result, param,
-                                             judge)
+                                             judge, vocoder)
             if result.interrupted:
                 interrupted = True
                 break
         record["summary"] = summarize(record["items"], targets)
         if cfg.sanity and not interrupted:
-            record["sanity"] = sanity_check(cfg, model, clips, items, device, record["items"])
+            record["sanity"] = sanity_check(cfg, model, clips, items, device, record["items"],
+                                            prior)
         for item in record["items"]:
             item.pop("_profile", None)
         if cfg.method == Method.input:
@@ -200,7 +218,8 @@ def run(cfg: OptimizeConfig) -> dict:
 
 
 def optimize_items(cfg: OptimizeConfig, model: Classifier, clips: dict[str, torch.Tensor],
-                   items: list[Item], device: torch.device, label: str = ""):
+                   items: list[Item], device: torch.device, label: str = "",
+                   prior: Generator | None = None):
     features = model.feature_params or FeatureParams(sample_rate=model.sample_rate)
     generator = torch.Generator().manual_seed(cfg.seed)
     targets = torch.tensor([model.classes.index(i.target) for i in items])
@@ -216,6 +235,16 @@ def optimize_items(cfg: OptimizeConfig, model: Classifier, clips: dict[str, torc
                 else am.MaskArea(m.penalty)]
         if m.tv:
             regs.append(am.TV(m.tv))
+    elif cfg.method == Method.latent:
+        lat = cfg.latent
+        labels = None
+        if prior.conditional:
+            wanted = conditions(cfg, prior, [i.target for i in items])
+            labels = torch.tensor([prior.classes.index(c) for c in wanted])
+        param = am.Latent(prior, len(items), labels, max_norm=lat.max_norm,
+                          init_std=lat.init_std, rng=generator)
+        regs = [r for r in (am.L1(lat.l1) if lat.l1 else None,
+                            am.L2(lat.l2) if lat.l2 else None) if r]
     else:
         s = cfg.signal
         init = None
@@ -310,6 +339,61 @@ def mask_metrics(model: Classifier, param: am.Mask, targets: torch.Tensor,
     return rows
 
 
+def param_features(model: Classifier) -> FeatureParams:
+    return model.feature_params or FeatureParams(sample_rate=model.sample_rate)
+
+
+def load_prior(cfg: OptimizeConfig, model: Classifier, device: torch.device
+               ) -> Generator | None:
+    """The generator of ``prior=``: ``<kind>_<classifier representation>`` or
+    ``prior.checkpoint``; refused when its representation, rate or log-mel parameters differ
+    from the classifier's, or when its conditioning is not what ``prior=`` says."""
+    if cfg.prior.kind == Prior.none:
+        return None
+    kind = cfg.prior.kind.value
+    ref = cfg.prior.checkpoint or f"{kind}_{model.representation}"
+    gen = load_generator(ref, device)
+    name = gen.checkpoint["name"]
+    if gen.representation != model.representation:
+        raise UserError(f"prior {name} makes {gen.representation} but classifier "
+                        f"{cfg.classifier} takes {model.representation}: use a "
+                        f"{model.representation} prior (prior.checkpoint=) or a "
+                        f"{gen.representation} classifier")
+    if gen.sample_rate != model.sample_rate:
+        raise UserError(f"prior {name} runs at {gen.sample_rate} Hz, classifier "
+                        f"{cfg.classifier} at {model.sample_rate} Hz; train the prior at the "
+                        "classifier's rate")
+    if gen.representation == "mel" and gen.feature_params != model.feature_params:
+        raise UserError(f"prior {name} and classifier {cfg.classifier} use different log-mel "
+                        f"parameters ({gen.feature_params} vs {model.feature_params}); train "
+                        "the prior with the classifier's features")
+    if gen.conditional != (kind == "cgan"):
+        which = "a conditional" if gen.conditional else "an unconditional"
+        raise UserError(f"prior={kind} but {name} is {which} generator; use "
+                        f"prior={'cgan' if gen.conditional else 'gan'} with it")
+    return gen
+
+
+def conditions(cfg: OptimizeConfig, prior: Generator, targets: list[str]) -> list[str]:
+    """The class a cgan is told to make for each target (condition=target: the target)."""
+    wanted = targets if cfg.condition in (None, "target") else [cfg.condition] * len(targets)
+    unknown = sorted({c for c in wanted if c not in prior.classes})
+    if unknown:
+        raise UserError(f"condition {unknown[0]} is not a class of prior "
+                        f"{prior.checkpoint['name']} ({', '.join(prior.classes)}); use "
+                        "condition=target or one of those")
+    return wanted
+
+
+def load_vocoder(cfg: OptimizeConfig, model: Classifier) -> torch.nn.Module:
+    """Griffin-Lim with the classifier's log-mel parameters, or the user's TorchScript
+    vocoder (``vocoder.path``)."""
+    features = param_features(model)
+    if cfg.vocoder.path:
+        return load_torchscript_vocoder(cfg.vocoder.path, features)
+    return GriffinLimVocoder(features, n_iter=cfg.vocoder.griffin_lim_iters)
+
+
 def load_judge(cfg: OptimizeConfig, model: Classifier, device: torch.device
                ) -> Classifier | None:
     if not cfg.judge:
@@ -356,7 +440,8 @@ def cue_records(clips: dict[str, torch.Tensor], items: list[Item], waves: torch.
 
 def write_outputs(cfg: OptimizeConfig, folder: Path, model: Classifier,
                   clips: dict[str, torch.Tensor], items: list[Item], result: am.Result,
-                  param: am.Parameterization, judge: Classifier | None = None) -> list[dict]:
+                  param: am.Parameterization, judge: Classifier | None = None,
+                  vocoder: torch.nn.Module | None = None) -> list[dict]:
     rate = model.sample_rate
     features = model.feature_params or FeatureParams(sample_rate=rate)
     logmel = LogMel(features)
@@ -369,7 +454,7 @@ def write_outputs(cfg: OptimizeConfig, folder: Path, model: Classifier,
     signal = result.signal.cpu()
     if param.domain == "mel":
         mels = signal
-        waves = GriffinLimVocoder(features)(signal)
+        waves = (vocoder or GriffinLimVocoder(features))(signal)
     else:
         waves, mels = signal, logmel(signal)
     is_mask = isinstance(param, am.Mask)
@@ -378,6 +463,9 @@ def write_outputs(cfg: OptimizeConfig, folder: Path, model: Classifier,
     profiles = (param.frame_mask() if cfg.mask.kind == "tf" else param.time_profile()).detach() \
         if is_mask else None
     judged = judge_scores(judge, waves, [i.target for i in items]) if judge else None
+    prior_labels = None
+    if isinstance(param, am.Latent) and param.labels is not None:
+        prior_labels = [param.generator.classes[int(y)] for y in param.labels]
     cue_rows = cue_records(clips, items, waves, rate) if cfg.cues else None
     records = []
     for i, item in enumerate(items):
@@ -403,6 +491,7 @@ def write_outputs(cfg: OptimizeConfig, folder: Path, model: Classifier,
         records.append({
             "target": item.target,
             "restart": item.restart,
+            **({"condition": prior_labels[i]} if prior_labels else {}),
             "input": input_names.get(item.clip),
             "output": f"wav/{item.name}.wav",
             "output_gain": gain,
@@ -422,7 +511,8 @@ def write_outputs(cfg: OptimizeConfig, folder: Path, model: Classifier,
 
 
 def sanity_check(cfg: OptimizeConfig, model: Classifier, clips: dict[str, torch.Tensor],
-                 items: list[Item], device: torch.device, records: list[dict]) -> dict:
+                 items: list[Item], device: torch.device, records: list[dict],
+                 prior: Generator | None = None) -> dict:
     """Rerun the same optimization (same seed) on randomized copies of the classifier and
     compare: mask rank correlation (masks) and cue shifts (all methods)."""
     result = {}
@@ -434,8 +524,10 @@ def sanity_check(cfg: OptimizeConfig, model: Classifier, clips: dict[str, torch.
         for start in range(0, len(items), size):
             chunk = items[start:start + size]
             torch.manual_seed(cfg.seed)
-            res, param = optimize_items(cfg, clone, clips, chunk, device, f" sanity {level}")
-            waves = res.signal.cpu() if param.domain == "wave" else None
+            res, param = optimize_items(cfg, clone, clips, chunk, device, f" sanity {level}",
+                                        prior)
+            waves = res.signal.cpu() if param.domain == "wave" else \
+                GriffinLimVocoder(param_features(clone))(res.signal.cpu())
             for j, item in enumerate(chunk):
                 row: dict = {"target": item.target, "restart": item.restart,
                              "target_prob": float(res.target_prob[j])}

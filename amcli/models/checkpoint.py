@@ -24,6 +24,7 @@ from amcli.errors import UserError
 from amcli.features import FeatureParams
 from amcli.files import atomic_write
 from amcli.models.base import Classifier
+from amcli.models.gan import GENERATOR_ARCHS, Generator, build_gan
 from amcli.models.registry import ARCHITECTURES, build_classifier
 
 FORMAT_VERSION = 1
@@ -176,3 +177,72 @@ def load_classifier(ref: str | os.PathLike, device: str | torch.device = "cpu",
     model.checkpoint = {"name": sidecar.stem, "path": str(sidecar), "sha256": meta["sha256"],
                         "meta": meta}
     return model.to(device).eval()
+
+
+def save_generator(
+    gen: Generator,
+    stem: str | os.PathLike,
+    training: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+    half: bool = True,
+) -> Path:
+    """Write a generator checkpoint (``kind: generator``); ``half`` stores float16 weights
+    (loaded back as float32), which halves the file at no audible cost."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    weights = stem.with_suffix(".safetensors")
+    state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
+             for k, v in gen.state_dict().items()}
+    atomic_write(weights, lambda tmp: save_file(state, tmp))
+    rep = gen.representation
+    sidecar = {
+        "format_version": FORMAT_VERSION,
+        "kind": "generator",
+        "arch": GENERATOR_ARCHS[rep],
+        "hparams": gen.hparams,
+        "classes": gen.classes,
+        "representation": rep,
+        "sample_rate": gen.sample_rate,
+        "clip_seconds": (gen.output_shape[-1] - 1) * gen.feature_params.hop_length
+        / gen.sample_rate if rep == "mel" else gen.output_shape[-1] / gen.sample_rate,
+        "features": gen.feature_params.to_dict() if gen.feature_params else None,
+        "latent_dim": gen.latent_dim,
+        "conditional": gen.conditional,
+        "dtype": "float16" if half else "float32",
+        "training": training or {},
+        "metrics": metrics or {},
+        "amcli_version": __version__,
+        "sha256": sha256_of(weights),
+    }
+    path = stem.with_suffix(".json")
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(sidecar, indent=2) + "\n"))
+    return path
+
+
+def load_generator(ref: str | os.PathLike, device: str | torch.device = "cpu",
+                   search: list[Path] | None = None) -> Generator:
+    """Load a generator checkpoint by name or path, float32, in eval mode, checked."""
+    sidecar = resolve_checkpoint(ref, search)
+    meta = read_sidecar(sidecar, kind="generator")
+    rep = meta["representation"]
+    if GENERATOR_ARCHS.get(rep) != meta["arch"]:
+        raise UserError(f"generator {sidecar} has arch '{meta['arch']}' for representation "
+                        f"'{rep}'; known: {GENERATOR_ARCHS}")
+    features = FeatureParams.from_dict(meta["features"]) if meta.get("features") else None
+    try:
+        gen, _ = build_gan(rep, list(meta["classes"]), bool(meta["conditional"]),
+                           features=features, sample_rate=int(meta["sample_rate"]),
+                           **meta["hparams"])
+        state = load_file(str(sidecar.with_suffix(".safetensors")))
+    except (TypeError, ValueError, SafetensorError) as err:
+        raise UserError(f"generator {sidecar} cannot be built: {err}") from None
+    expected = gen.state_dict()
+    bad = sorted(set(expected) ^ set(state)) + \
+        [k for k in expected if k in state and expected[k].shape != state[k].shape]
+    if bad:
+        raise UserError(f"generator {sidecar} does not match its arch '{meta['arch']}' "
+                        f"({bad[:3]}); the sidecar's hparams and the weights disagree")
+    gen.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+    gen.checkpoint = {"name": sidecar.stem, "path": str(sidecar), "sha256": meta["sha256"],
+                      "meta": meta}
+    return gen.to(device).eval()

@@ -94,3 +94,28 @@ def spec_plot(before: np.ndarray, after: np.ndarray, sample_rate: int, hop: int,
     if title:
         axes[0].set_title(title, fontsize=10)
     return _save(fig, path)
+
+
+def sample_grid_plot(mels: np.ndarray, path: Path, title: str = "",
+                     labels: Sequence[str] | None = None, columns: int = 6) -> Path:
+    """A grid of log-mel images [N, n_mels, frames] (a prior's fixed-z samples), one colour
+    scale; ``labels`` names each sample's row (the condition of a cgan)."""
+    plt = _pyplot()
+    n = len(mels)
+    columns = max(1, min(columns, n))
+    rows = -(-n // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns + 0.6, 1.0 * rows + 0.6),
+                             squeeze=False)
+    vmin, vmax = float(mels.min()), float(mels.max())
+    for k, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k >= n:
+            ax.axis("off")
+            continue
+        ax.imshow(mels[k], origin="lower", aspect="auto", cmap="magma", vmin=vmin, vmax=vmax)
+        if labels is not None and k % columns == 0:
+            ax.set_ylabel(labels[k], fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)

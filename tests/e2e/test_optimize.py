@@ -149,8 +149,11 @@ def test_ctrl_c_leaves_interrupted_not_done(cli, tmp_path, tiny, monkeypatch):
     [
         (["target=furious"], "unknown target ['furious']; the classifier's classes are "
                              "neutral, happy, sad, angry"),
-        (["method=latent"], "method=latent needs a GAN prior"),
+        (["method=latent"], "method=latent optimizes a generator's z: give prior=gan or "
+                            "prior=cgan"),
         (["prior=gan"], "prior=gan works only with method=latent"),
+        (["method=latent", "prior=gan", "condition=sad"], "condition=sad needs a conditional "
+                                                          "prior"),
         (["input=/no/such.wav"], "input=/no/such.wav not found"),
         (["mask.area=1.5"], "mask.area=1.5"),
         (["classifier=nope"], "checkpoint 'nope' not found"),
