@@ -255,12 +255,17 @@ class OptimizeConfig:
     record_every: int = 10
     #: measure acoustic cues (RMS, F0, centroid, rate) of every output against its reference
     cues: bool = True
+    #: real clips (a folder, searched recursively) for the Frechet distance of the outputs in the
+    #: judge's embedding space; null: not computed
+    frechet_reference: str | None = None
     #: rerun on copies of the classifier with re-initialized weights (top layer, then all) and
     #: report how far the masks move (Adebayo et al. 2018); triples the run time
     sanity: bool = False
     #: items per optimization batch; larger runs are split into chunks run one after another
-    #: (0: all items in one batch)
+    #: (0: all items in one batch, or on CUDA as many as fit 80% of the free memory)
     max_batch: int = 0
+    #: run the classifier through torch.compile (CUDA: mode reduce-overhead, i.e. CUDA graphs)
+    compile: bool = False
     plot_format: str = "png"
     quiet: bool = False
 

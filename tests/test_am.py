@@ -203,3 +203,24 @@ def test_extremal_mask_keeps_the_half_that_carries_the_class():
     assert keep[1, half:].mean() > 0.8 and keep[1, :half].mean() < 0.2
     assert (mask.area() - 0.5).abs().max() < 0.05
     assert (result.target_prob > 0.9).all()
+
+
+def test_compiled_classifier_gives_the_same_optimization():
+    model = Toy()
+
+    def run(compile: bool) -> am.Result:
+        param = am.Input(2, 400, generator=torch.Generator().manual_seed(0), noise_std=0.1)
+        return am.optimize(model, param, [0, 1], steps=8, lr=0.05, threshold=None,
+                           compile=compile)
+
+    eager, compiled = run(False), run(True)
+    assert torch.allclose(eager.signal, compiled.signal, atol=1e-5)
+    assert torch.allclose(eager.probs, compiled.probs, atol=1e-5)
+
+
+def test_chunk_size_fits_the_free_memory():
+    from amcli.commands.optimize import chunk_size
+
+    assert chunk_size(2048, per_item_bytes=2**20, free_bytes=1000 * 2**20) == 800
+    assert chunk_size(100, per_item_bytes=2**20, free_bytes=1000 * 2**20) == 100
+    assert chunk_size(10, per_item_bytes=2**30, free_bytes=2**20) == 1  # never zero

@@ -41,6 +41,6 @@ from amcli.am.regularizers import (
 __all__ = [
     "L1", "L2", "STOP_REASONS", "TV", "ClassLogSoftmax", "ClassLogit", "ClassProbability",
     "Context", "Input", "Latent", "LayerActivation", "Mask", "MaskArea", "Objective",
-    "OtherClassesMean", "Parameterization", "Regularizer", "Result", "RobustTransforms", "SortedArea",
-    "active_frames", "class_objective", "classify", "optimize", "sorted_area_loss",
+    "OtherClassesMean", "Parameterization", "Regularizer", "Result", "RobustTransforms",
+    "SortedArea", "active_frames", "class_objective", "classify", "optimize", "sorted_area_loss",
 ]

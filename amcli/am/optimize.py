@@ -43,11 +43,24 @@ class Result:
 
 
 def classify(model: nn.Module, signal: torch.Tensor, domain: str,
-             precision: str = "fp32") -> torch.Tensor:
-    """Logits of a waveform (through the whole model) or of a log-mel (through ``body``)."""
+             precision: str = "fp32", forward: Callable | None = None) -> torch.Tensor:
+    """Logits of a waveform (through the whole model) or of a log-mel (through ``body``);
+    ``forward`` replaces that function (a compiled copy of it)."""
     with torch.autocast(signal.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-        logits = model(signal) if domain == "wave" else model.body(signal)
+        if forward is not None:
+            logits = forward(signal)
+        else:
+            logits = model(signal) if domain == "wave" else model.body(signal)
     return logits.float()
+
+
+def compiled_forward(model: nn.Module, domain: str, device: torch.device) -> Callable:
+    """``torch.compile`` of what the loop calls every step. On CUDA with mode "reduce-overhead",
+    which captures the step's kernels in CUDA graphs; elsewhere inductor's default mode. The
+    first steps pay for compilation; each new batch size compiles again."""
+    target = model if domain == "wave" else model.body
+    mode = "reduce-overhead" if device.type == "cuda" else "default"
+    return torch.compile(target, mode=mode, dynamic=False)
 
 
 def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
@@ -73,12 +86,14 @@ def optimize(
     record_every: int = 10,
     progress: Callable[[int, torch.Tensor], None] | None = None,
     precision: str = "fp32",
+    compile: bool = False,
 ) -> Result:
     """Maximize ``objective`` minus ``regularizers`` for every item of ``param``.
 
     ``targets`` are class indices per item; ``progress(step, target_prob)`` is called after
     every clean evaluation. Ctrl-C stops all running items ("interrupted") and returns.
-    ``precision="bf16"`` runs the classifier under bfloat16 autocast.
+    ``precision="bf16"`` runs the classifier under bfloat16 autocast; ``compile=True`` runs it
+    through ``torch.compile`` (not with layer objectives, whose forward hooks it would bypass).
     """
     device = param.device
     targets = torch.as_tensor(targets, dtype=torch.long, device=device).view(-1)
@@ -98,6 +113,7 @@ def optimize(
     taken = [steps] * batch
     history: dict[str, list] = {"step": [], "objective": [], "target_prob": [], "penalty": []}
     hooks = Hooks(model, objective.layers) if objective.layers else None
+    forward = compiled_forward(model, param.domain, device) if compile and not hooks else None
     interrupted = False
     last_score = torch.zeros(batch, device=device)
     last_penalty = torch.zeros(batch, device=device)
@@ -113,7 +129,7 @@ def optimize(
         already computed)."""
         if logits is None:
             with torch.no_grad():
-                logits = classify(model, param.signal(), param.domain, precision)
+                logits = classify(model, param.signal(), param.domain, precision, forward)
         probs = torch.softmax(logits.detach().float(), -1)
         p_t = probs.gather(1, targets.view(-1, 1)).squeeze(1)
         history["step"].append(step)
@@ -141,7 +157,7 @@ def optimize(
                 break
             signal = param.signal()
             heard = transforms(signal, param.domain) if transforms else signal
-            logits = classify(model, heard, param.domain, precision)
+            logits = classify(model, heard, param.domain, precision, forward)
             ctx = Context(logits.float(), targets, hooks.activations if hooks else {})
             score = objective(ctx)
             penalty = sum((reg(param, step - 1, steps) for reg in regularizers),

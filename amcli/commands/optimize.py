@@ -26,12 +26,14 @@ from amcli.errors import UserError
 from amcli.features import FeatureParams, GriffinLimVocoder, LogMel, load_torchscript_vocoder
 from amcli.metrics.cues import cue_shift, measure_cues
 from amcli.metrics.faithfulness import faithfulness, transfer_rate
+from amcli.metrics.frechet import output_frechet
 from amcli.metrics.sanity import LEVELS, randomized_copy, spearman
 from amcli.models import Classifier, load_classifier
 from amcli.models.checkpoint import load_generator
 from amcli.models.gan import Generator
 from amcli.report.plots import mask_plot, spec_plot
 from amcli.report.run import run_info, run_record
+from amcli.report.sweep import write_run_files
 from amcli.resources import CONF_PATH, example_clip
 
 log = logging.getLogger(__name__)
@@ -157,7 +159,8 @@ def run(cfg: OptimizeConfig) -> dict:
     folder = run_dir()
     if done_before():
         return {}
-    with run_record(folder, "optimize", run_info(cfg.seed, cfg.device, overrides())) as record:
+    with run_record(folder, "optimize", run_info(cfg.seed, cfg.device, overrides()),
+                    finalize=write_run_files) as record:
         check(cfg)
         device = resolve_device(cfg.device)
         record["run"]["device"] = str(device)
@@ -189,7 +192,8 @@ def run(cfg: OptimizeConfig) -> dict:
         default_inputs = cfg.input is None and needs_clip
         clips = load_clips(input_clips(cfg, targets, model), model) if needs_clip else {}
         items = build_items(cfg, targets, list(clips) or [""], default_inputs)
-        size = cfg.max_batch or len(items)
+        size = fit_batch(cfg, model, clips, items, device, prior)
+        record["run"]["batch"] = size
         chunks = [items[i:i + size] for i in range(0, len(items), size)]
         vocoder = load_vocoder(cfg, model)
         record["items"] = []
@@ -203,6 +207,8 @@ def run(cfg: OptimizeConfig) -> dict:
                 interrupted = True
                 break
         record["summary"] = summarize(record["items"], targets)
+        if cfg.frechet_reference and judge is not None and not interrupted:
+            record["summary"]["frechet"] = outputs_frechet(cfg, folder, record["items"], judge)
         if cfg.sanity and not interrupted:
             record["sanity"] = sanity_check(cfg, model, clips, items, device, record["items"],
                                             prior)
@@ -215,6 +221,35 @@ def run(cfg: OptimizeConfig) -> dict:
         if interrupted:
             raise KeyboardInterrupt
     return record
+
+
+def chunk_size(n_items: int, per_item_bytes: float, free_bytes: float,
+               share: float = 0.8) -> int:
+    """Items per chunk so that a chunk takes at most ``share`` of the free memory."""
+    return max(1, min(n_items, int(share * free_bytes / max(per_item_bytes, 1.0))))
+
+
+def fit_batch(cfg: OptimizeConfig, model: Classifier, clips: dict[str, torch.Tensor],
+              items: list[Item], device: torch.device, prior: Generator | None) -> int:
+    """``max_batch`` if set; on CUDA with max_batch=0, what fits the free memory, measured by a
+    two-step probe on two items; elsewhere every item in one batch."""
+    if cfg.max_batch:
+        return cfg.max_batch
+    if device.type != "cuda" or len(items) <= 2:
+        return len(items)
+    import dataclasses
+
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    base = torch.cuda.memory_allocated(device)
+    probe = dataclasses.replace(cfg, steps=2, min_steps=10**6, quiet=True)
+    optimize_items(probe, model, clips, items[:2], device, " memory probe", prior)
+    per_item = (torch.cuda.max_memory_allocated(device) - base) / 2
+    free, _ = torch.cuda.mem_get_info(device)
+    size = chunk_size(len(items), per_item, free)
+    log.info("%.1f MB per item, %.1f GB free: %d items per chunk", per_item / 2**20,
+             free / 2**30, size)
+    return size
 
 
 def optimize_items(cfg: OptimizeConfig, model: Classifier, clips: dict[str, torch.Tensor],
@@ -281,7 +316,8 @@ def optimize_items(cfg: OptimizeConfig, model: Classifier, clips: dict[str, torc
                              transforms=transforms, steps=cfg.steps, lr=lr,
                              optimizer=cfg.optimizer, threshold=cfg.threshold,
                              min_steps=cfg.min_steps, record_every=cfg.record_every,
-                             progress=progress, precision=cfg.precision)
+                             progress=progress, precision=cfg.precision,
+                             compile=cfg.compile)
     except KeyError as err:  # an unknown layer name for objective.layer
         raise UserError(f"objective.layer: {err.args[0]}") from None
     finally:
@@ -540,6 +576,7 @@ def sanity_check(cfg: OptimizeConfig, model: Classifier, clips: dict[str, torch.
                     row["mask_spearman"] = spearman(profile[active], reference[active])
                 if cfg.cues and waves is not None and trained.get("cues"):
                     out = measure_cues(waves[j].numpy(), model.sample_rate)
+                    row["cues"] = out
                     row["cue_shift"] = cue_shift(out, trained["cues"]["reference"])
                 rows.append(row)
         correlations = [r["mask_spearman"] for r in rows if r.get("mask_spearman") is not None]
@@ -547,6 +584,24 @@ def sanity_check(cfg: OptimizeConfig, model: Classifier, clips: dict[str, torch.
                          "median_mask_spearman": float(np.median(correlations))
                          if correlations else None}
     return result
+
+
+def outputs_frechet(cfg: OptimizeConfig, folder: Path, records: list[dict],
+                    judge: Classifier) -> dict:
+    """The run's output WAVs against crops of the real clips under ``frechet_reference``."""
+    root = Path(cfg.frechet_reference).expanduser()
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES) \
+        if root.is_dir() else []
+    if len(files) < 2:
+        raise UserError(f"frechet_reference={root} holds fewer than 2 audio files; give a "
+                        "folder of real clips (e.g. a synth corpus)")
+    files = [files[i] for i in np.random.default_rng(cfg.seed).permutation(len(files))[:512]]
+    outputs = torch.stack([read_audio(folder / r["output"], judge.sample_rate)[0]
+                           for r in records])
+    waves = [read_audio(f, judge.sample_rate)[0] for f in files]
+    span = max(outputs.shape[-1], min(max(w.shape[-1] for w in waves), 10 * judge.sample_rate))
+    reference = torch.stack([crop_or_pad(w, span, offset=0) for w in waves])
+    return output_frechet(judge, outputs, reference, cfg.seed)
 
 
 def margin(logits: torch.Tensor, target: int) -> float:

@@ -15,7 +15,7 @@ from amcli.data.base import AUDIO_SUFFIXES
 from amcli.errors import UserError
 from amcli.metrics.cues import CUE_NAMES
 from amcli.report.run import MARKERS
-from amcli.report.sweep import job_dirs, write_summary
+from amcli.report.sweep import job_dirs, write_run_files, write_summary
 from amcli.resources import CONF_PATH
 
 
@@ -23,7 +23,7 @@ def report_sweep(folder: Path) -> None:
     path = write_summary(folder)
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    print(f"{path}: {len(rows)} job(s)")
+    print(f"{path}: {len(rows)} job(s); page: {path.parent / 'index.html'}")
     for row in rows:
         median = row["median_target_prob"] or "-"
         print(f"  {row['job']:>4}  {row['status']:<11} median p {median:<7} {row['overrides']}"
@@ -32,6 +32,8 @@ def report_sweep(folder: Path) -> None:
 
 def report_run(folder: Path) -> None:
     metrics = json.loads((folder / "metrics.json").read_text())
+    if metrics.get("kind") == "optimize":
+        write_run_files(folder)
     marker = next((m for m in MARKERS.values() if (folder / m).exists()), "no marker")
     print(f"{folder}: {metrics.get('kind')} run, status {metrics.get('status')} ({marker})")
     for item in metrics.get("items", []):
@@ -39,6 +41,8 @@ def report_run(folder: Path) -> None:
         print(f"  {item.get('output', ''):<28} p({item['target']}) = {item['target_prob']:.3f}"
               + (f"  judge {judge:.3f}" if judge is not None else "")
               + f"  [{item['stop_reason']}]")
+    if (folder / "report.html").is_file():
+        print(f"  report: {folder / 'report.html'}")
 
 
 def report_wavs(folder: Path, files: list[Path]) -> None:

@@ -27,3 +27,31 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
         root = linalg.sqrtm((cov_a + eye) @ (cov_b + eye))
     root = root.real
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2.0 * root))
+
+
+def output_frechet(judge, outputs, reference, seed: int = 0) -> dict[str, float | int]:
+    """Frechet distance of a run's outputs (waveforms [N, T]) to real clips in the judge's
+    embedding space, with equal-length crops of ``reference`` (waveforms [M, T'], T' >= T, placed
+    over their speech) and the same distance for white noise at the real crops' level beside it.
+    ``n_outputs`` below the embedding size makes the estimate biased upwards: report it."""
+    import torch
+
+    from amcli.train.gan import CropSampler
+
+    rng = torch.Generator().manual_seed(seed)
+    length = outputs.shape[-1]
+    sampler = CropSampler(reference, torch.zeros(len(reference), dtype=torch.long), length)
+    real, _ = sampler.sample(max(len(reference), 256), rng)
+    noise = real.pow(2).mean().sqrt() * torch.randn(real.shape, generator=rng)
+    device = next(judge.parameters()).device
+
+    def embed(x):
+        with torch.no_grad():
+            return torch.cat([judge.embed(x[i:i + 64].to(device)).float().cpu()
+                              for i in range(0, len(x), 64)]).numpy()
+
+    ref = embed(real)
+    return {"distance": frechet_distance(embed(outputs), ref),
+            "noise": frechet_distance(embed(noise), ref),
+            "n_outputs": int(len(outputs)), "n_reference": int(len(ref)),
+            "embedding_dim": int(ref.shape[1])}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -70,8 +70,10 @@ def _in_sweep() -> bool:
 
 
 @contextmanager
-def run_record(folder: Path, kind: str, run: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Yield the metrics dict to fill; on exit write metrics.json and the matching marker.
+def run_record(folder: Path, kind: str, run: dict[str, Any],
+               finalize: Callable[[Path], Any] | None = None) -> Iterator[dict[str, Any]]:
+    """Yield the metrics dict to fill; on exit write metrics.json, then ``finalize(folder)``
+    (files built from metrics.json, e.g. report.html), then the matching marker.
 
     An exception marks the run failed (its message in ``error``) and propagates; Ctrl-C marks it
     interrupted. Stale markers of an earlier attempt in the same folder are removed first.
@@ -101,4 +103,9 @@ def run_record(folder: Path, kind: str, run: dict[str, Any]) -> Iterator[dict[st
         record["status"] = status
         record["run"]["finished"] = now()
         write_json(folder / "metrics.json", record)
+        if finalize is not None:
+            try:
+                finalize(folder)
+            except Exception as err:  # noqa: BLE001 - a report must never hide the run's outcome
+                logging.getLogger("amcli").warning("could not write the run's report: %s", err)
         (folder / MARKERS[status]).write_text(record.get("error", "") + "\n")

@@ -1,4 +1,5 @@
-"""The sweep's ``summary.csv``, one row per job, built from the job folders on disk.
+"""The sweep's ``summary.csv`` and ``index.html``, one row per job, built from the job folders on
+disk; a run's own ``summary.csv`` (one row per item) and ``report.html``.
 
 Hydra skips ``on_multirun_end`` when a job failed, and the submitit launcher reports failed or
 killed jobs as completed, so nothing here trusts the launcher: every job's end rewrites the whole
@@ -64,17 +65,61 @@ def job_row(folder: Path, sweep: Path) -> dict[str, Any]:
     return row
 
 
-def write_summary(sweep: str | os.PathLike) -> Path:
-    """(Re)write ``<sweep>/summary.csv`` from the job folders; returns its path."""
-    sweep = Path(sweep)
-    rows = [job_row(folder, sweep) for folder in job_dirs(sweep)]
+def _write_csv(path: Path, columns: list[str] | tuple[str, ...], rows: list[dict]) -> Path:
     def write(tmp: str) -> None:
         with open(tmp, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+            writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
 
-    return atomic_write(sweep / "summary.csv", write)
+    return atomic_write(path, write)
+
+
+def write_summary(sweep: str | os.PathLike) -> Path:
+    """(Re)write ``<sweep>/summary.csv`` and ``index.html`` from the job folders; returns the
+    CSV's path."""
+    from amcli.report.html import sweep_index_html
+
+    sweep = Path(sweep)
+    rows = [job_row(folder, sweep) for folder in job_dirs(sweep)]
+    path = _write_csv(sweep / "summary.csv", COLUMNS, rows)
+    text = sweep_index_html(sweep, rows)
+    atomic_write(sweep / "index.html", lambda tmp: Path(tmp).write_text(text))
+    return path
+
+
+RUN_COLUMNS = ("target", "restart", "condition", "output", "target_prob", "margin",
+               "judge_prob", "judge_top1", "steps", "stop_reason", "mask_area",
+               "binarized_prob", "uniform_gain_prob", "shifted_prob", "masked_out_prob")
+
+
+def run_rows(metrics: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """One row per item of an optimize run: headline metrics and every cue shift."""
+    items = metrics.get("items") or []
+    cue_keys = sorted({k for i in items for k in ((i.get("cues") or {}).get("shift") or {})})
+    rows = []
+    for item in items:
+        mask = item.get("mask") or {}
+        row = {k: item.get(k, "") for k in RUN_COLUMNS}
+        row.update(mask_area=mask.get("area", ""),
+                   **{k: mask.get(k, "") for k in ("binarized_prob", "uniform_gain_prob",
+                                                   "shifted_prob", "masked_out_prob")})
+        shift = (item.get("cues") or {}).get("shift") or {}
+        row.update({f"shift_{k}": shift.get(k, "") for k in cue_keys})
+        rows.append({k: "" if v is None else v for k, v in row.items()})
+    return [*RUN_COLUMNS, *(f"shift_{k}" for k in cue_keys)], rows
+
+
+def write_run_files(folder: str | os.PathLike) -> None:
+    """A run's summary.csv (one row per item) and report.html, from its metrics.json."""
+    from amcli.report.html import write_run_report
+
+    folder = Path(folder)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    columns, rows = run_rows(metrics)
+    if rows:
+        _write_csv(folder / "summary.csv", columns, rows)
+    write_run_report(folder)
 
 
 class SweepSummary(Callback):

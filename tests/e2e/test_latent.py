@@ -143,3 +143,17 @@ def test_train_prior_writes_a_checkpoint_samples_and_resumes(cli, tmp_path, corp
     wrong = cli(*args, "prior=gan", "iterations=6", f"resume={first}",
                 f"hydra.run.dir={tmp_path / 'wrong'}")
     assert wrong.code == 2 and "resume it with the same prior=" in wrong.err
+
+
+def test_frechet_distance_of_the_outputs_to_real_clips(cli, tmp_path, tiny):
+    from amcli.resources import example_clip
+
+    result = cli(*latent_args(tiny, "gan_mel", "target=all",
+                              f"frechet_reference={example_clip('sad').parent}"))
+    assert result.code == 0, result.err
+    fd = json.loads((tmp_path / "run" / "metrics.json").read_text())["summary"]["frechet"]
+    assert fd["n_outputs"] == 4 and fd["n_reference"] == 256 and fd["embedding_dim"] > 0
+    assert fd["distance"] > 0 and fd["noise"] > 0
+    missing = cli(*latent_args(tiny, "gan_mel", "target=sad", f"frechet_reference={tmp_path}",
+                               f"hydra.run.dir={tmp_path / 'again'}"))
+    assert missing.code == 2 and "holds fewer than 2 audio files" in missing.err

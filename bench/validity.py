@@ -1,0 +1,156 @@
+"""Do amcli's outputs move the acoustic cues the way the synthetic corpus says the classes differ?
+
+For each method (and prior) on the demo classifier, runs `amcli optimize` (in-process, the CLI's
+own code) for the targets with a known direction, and checks every cue shift of every output:
+
+    angry: louder (RMS), higher F0, more variable F0, brighter (spectral centroid)
+    sad:   quieter, lower F0, flatter F0, darker
+    happy: higher F0, wider F0
+
+A shift counts as "right" only if it goes the known way by at least the minimum size (1 dB RMS,
+0.5 semitone F0 mean, 0.25 semitone F0 spread, 50 Hz centroid); "wrong" if it goes the other way
+by that much; "too small" otherwise (undefined cues, e.g. no voiced frames, count as too small).
+References (METHODS.md): masks are applied to the neutral example clip and compared with it;
+outputs made from noise or a latent are compared with the neutral mean of the corpus given by
+--corpus (else with the shipped neutral example). Beside it: the judge's transfer rate, the median
+target probability, and the model-randomization sanity check (sanity=true): for masks the median
+Spearman correlation of the masks from the trained and the fully randomized classifier, for all
+methods the share of right cue checks when the classifier is fully randomized.
+
+These are measurements, not thresholds to tune towards.
+
+    python bench/validity.py --corpus demo_work/corpus --restarts 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from amcli.cli import main as amcli
+from amcli.resources import checkpoints_dir, example_clip
+
+#: (cue key of cue_shift, sign per target, minimum size)
+DIRECTIONS = {
+    "angry": {"rms_db": +1, "f0_mean_st": +1, "f0_spread_st": +1, "centroid_hz": +1},
+    "sad": {"rms_db": -1, "f0_mean_st": -1, "f0_spread_st": -1, "centroid_hz": -1},
+    "happy": {"f0_mean_st": +1, "f0_spread_st": +1},
+}
+MINIMUM = {"rms_db": 1.0, "f0_mean_st": 0.5, "f0_spread_st": 0.25, "centroid_hz": 50.0}
+
+METHODS = {
+    "mask": ["method=mask", f"input={example_clip('neutral')}"],
+    "input (wave, from noise)": ["method=input"],
+    "latent, prior=gan": ["method=latent", "prior=gan"],
+    "latent, prior=cgan (condition=target)": ["method=latent", "prior=cgan"],
+    "latent, prior=cgan (condition=neutral)": ["method=latent", "prior=cgan",
+                                               "condition=neutral"],
+}
+
+
+def corpus_neutral_cues(corpus: Path, n: int, rate: int) -> dict[str, float]:
+    """Mean cues of ``n`` neutral clips of a synth corpus (the reference of noise/latent runs)."""
+    from amcli.audio import read_audio
+    from amcli.metrics.cues import measure_cues
+
+    files = sorted((corpus / "neutral").glob("*.wav"))
+    files = [files[i] for i in np.random.default_rng(0).permutation(len(files))[:n]]
+    rows = [measure_cues(read_audio(f, rate)[0].numpy(), rate) for f in files]
+    return {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]}
+
+
+def verdicts(shift: dict, target: str) -> list[str]:
+    out = []
+    for key, sign in DIRECTIONS[target].items():
+        value = shift.get(key)
+        if value is None or not np.isfinite(value) or abs(value) < MINIMUM[key]:
+            out.append("small")
+        else:
+            out.append("right" if np.sign(value) == sign else "wrong")
+    return out
+
+
+def shares(votes: list[str]) -> tuple[int, float, float, float]:
+    n = len(votes)
+    return (n, *(votes.count(v) / max(n, 1) for v in ("right", "wrong", "small")))
+
+
+def run_method(args: list[str], folder: Path, opts) -> dict:
+    targets = "[" + ",".join(DIRECTIONS) + "]"
+    argv = ["optimize", f"classifier={opts.classifier}", f"target={targets}",
+            f"restarts={opts.restarts}", f"seed={opts.seed}", "sanity=true", "quiet=true",
+            f"hydra.run.dir={folder}", *args]
+    code = amcli(argv)
+    if code != 0:
+        raise SystemExit(f"amcli {' '.join(argv)} exited {code}")
+    return json.loads((folder / "metrics.json").read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--classifier", default="crnn_mel")
+    parser.add_argument("--restarts", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--corpus", type=Path, default=None,
+                        help="a synth corpus: its neutral mean is the noise/latent reference")
+    parser.add_argument("--methods", nargs="*", default=list(METHODS))
+    parser.add_argument("--keep", type=Path, default=None, help="keep the runs in this folder")
+    opts = parser.parse_args()
+
+    from amcli.metrics.cues import cue_shift
+
+    neutral = corpus_neutral_cues(opts.corpus, 100, 16000) if opts.corpus else None
+    work = opts.keep or Path(tempfile.mkdtemp(prefix="amcli_validity_"))
+    rows = []
+    for name in opts.methods:
+        extra = METHODS[name]
+        if "method=latent" in extra:
+            prior = next(a.split("=")[1] for a in extra if a.startswith("prior="))
+            if not (checkpoints_dir() / f"{prior}_mel.json").is_file():
+                print(f"skipping {name}: no {prior} prior in checkpoints/", file=sys.stderr)
+                continue
+        metrics = run_method(extra, work / name.split(" ")[0].replace(",", "") /
+                             str(abs(hash(name)) % 10**6), opts)
+        from_clip = "method=mask" in extra
+        votes, random_votes = [], []
+        for item in metrics["items"]:
+            cues = item["cues"]
+            reference = cues["reference"] if from_clip or neutral is None else neutral
+            votes += verdicts(cue_shift(cues["output"], reference), item["target"])
+        sanity = metrics.get("sanity", {})
+        for row in sanity.get("all", {}).get("items", []):
+            if row.get("cues") is None:
+                continue
+            trained = next(i for i in metrics["items"] if i["target"] == row["target"]
+                           and i["restart"] == row["restart"])
+            reference = trained["cues"]["reference"] if from_clip or neutral is None else neutral
+            random_votes += verdicts(cue_shift(row["cues"], reference), row["target"])
+        n, right, wrong, small = shares(votes)
+        _, r_right, _, _ = shares(random_votes)
+        spearman = sanity.get("all", {}).get("median_mask_spearman")
+        summary = metrics["summary"]
+        probs = [i["target_prob"] for i in metrics["items"]]
+        rows.append(
+            f"| {name} | {n} | {right:.0%} | {wrong:.0%} | {small:.0%} | "
+            f"{summary.get('transfer_rate', float('nan')):.2f} | {np.median(probs):.3f} | "
+            f"{r_right:.0%} | " + (f"{spearman:.2f}" if spearman is not None else "-") + " |")
+        print(rows[-1], file=sys.stderr)
+    print(f"classifier {opts.classifier}, targets happy/sad/angry x {opts.restarts} restarts, "
+          f"seed {opts.seed}; reference for noise/latent: "
+          f"{'corpus neutral mean' if neutral else 'neutral example clip'}")
+    print("| method | cue checks | right | wrong | too small | judge transfer | median p "
+          "| right, randomized model | mask Spearman vs randomized |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    if opts.keep is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
