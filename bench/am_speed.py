@@ -1,13 +1,15 @@
-"""Speed of amcli's AM loop against a bare hand-written PyTorch loop of the same step.
+"""Speed of amcli's AM loop: per-item sequential, amcli batched and a bare batched PyTorch loop.
 
 The step: a time mask over a 3 s clip (amcli.am.Mask) -> the classifier -> target logit minus
 the sorted-area and TV penalties -> backward -> Adam. The bare loop does exactly that and nothing
 else; amcli's loop adds its bookkeeping (per-item stops, NaN guard, frozen rows, histories).
-Each is run per item at batch 1 (as a notebook would, one item after another) and batched (all
-items in one batch), side by side in one run, in alternating order; the table gives
-sample-steps per second (items x steps / wall time, best of --repeats) and ratios.
+For each batch size and precision, side by side in one run (alternating order, best of
+--repeats): the sequential loop (amcli, one item at a time at batch 1, as a notebook would),
+amcli batched and bare batched, as sample-steps per second (items x steps / wall time), the peak
+GPU memory per item, and the ratios amcli/bare (target >= 0.9x) and amcli batched / sequential.
 
-    python bench/am_speed.py --classifier crnn_mel --items 8 --steps 30
+    python bench/am_speed.py                                  # CPU: batches 1 8 32
+    python bench/am_speed.py --device cuda --batches 1 32 512 2048 --precisions fp32 bf16
 """
 
 from __future__ import annotations
@@ -21,76 +23,116 @@ import torch
 from amcli import am
 from amcli.audio import read_audio
 from amcli.data.base import crop_or_pad
+from amcli.device import resolve_device
 from amcli.models import load_classifier
 from amcli.resources import example_clip
 
 
-def make_mask(clips: torch.Tensor, seed: int) -> am.Mask:
+def make_mask(clips: torch.Tensor) -> am.Mask:
     return am.Mask(clips, init=0.5, init_noise=0.5,
-                   generator=torch.Generator().manual_seed(seed), area_target=0.5)
+                   generator=torch.Generator().manual_seed(0), area_target=0.5).to(clips.device)
 
 
-def bare_loop(model, clips: torch.Tensor, targets: torch.Tensor, steps: int) -> None:
-    mask = make_mask(clips, 0)
+def bare_loop(model, clips, targets, steps: int, precision: str, compile: bool) -> None:
+    mask = make_mask(clips)
     area, tv = am.SortedArea(0.5, 1.0), am.TV(0.05)
     opt = torch.optim.Adam(mask.parameters(), lr=0.1)
+    forward = torch.compile(model) if compile else model
     for step in range(steps):
-        logits = model(mask.signal())
-        score = logits.gather(1, targets.view(-1, 1)).squeeze(1)
+        with torch.autocast(clips.device.type, dtype=torch.bfloat16,
+                            enabled=precision == "bf16"):
+            logits = forward(mask.signal())
+        score = logits.float().gather(1, targets.view(-1, 1)).squeeze(1)
         loss = (area(mask, step, steps) + tv(mask) - score).sum()
         opt.zero_grad()
         loss.backward()
         opt.step()
 
 
-def amcli_loop(model, clips: torch.Tensor, targets: torch.Tensor, steps: int) -> None:
-    mask = make_mask(clips, 0)
-    am.optimize(model, mask, targets, regularizers=[am.SortedArea(0.5, 1.0), am.TV(0.05)],
-                steps=steps, lr=0.1, threshold=None, record_every=10)
+def amcli_loop(model, clips, targets, steps: int, precision: str, compile: bool) -> None:
+    am.optimize(model, make_mask(clips), targets,
+                regularizers=[am.SortedArea(0.5, 1.0), am.TV(0.05)], steps=steps, lr=0.1,
+                threshold=None, record_every=10, precision=precision, compile=compile)
 
 
-def timed(fn, model, clips, targets, steps, batched: bool) -> float:
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn, model, clips, targets, steps, precision, compile, sequential: bool) -> float:
+    sync(clips.device)
     started = time.perf_counter()
-    if batched:
-        fn(model, clips, targets, steps)
-    else:
+    if sequential:
         for i in range(clips.shape[0]):
-            fn(model, clips[i:i + 1], targets[i:i + 1], steps)
+            fn(model, clips[i:i + 1], targets[i:i + 1], steps, precision, compile)
+    else:
+        fn(model, clips, targets, steps, precision, compile)
+    sync(clips.device)
     return time.perf_counter() - started
+
+
+def peak_per_item(fn, model, clips, targets, precision, compile) -> float | None:
+    device = clips.device
+    if device.type != "cuda":
+        return None
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats(device)
+    base = torch.cuda.memory_allocated(device)
+    fn(model, clips, targets, 2, precision, compile)
+    return (torch.cuda.max_memory_allocated(device) - base) / clips.shape[0] / 2**20
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classifier", default="crnn_mel")
-    parser.add_argument("--items", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--precisions", nargs="+", default=["fp32"])
+    parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sequential-max", type=int, default=32,
+                        help="time the sequential loop on at most this many items")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the classifier")
     args = parser.parse_args(argv)
-    model = load_classifier(args.classifier)
+    device = resolve_device(args.device)
+    model = load_classifier(args.classifier, device)
     for p in model.parameters():
         p.requires_grad_(False)
     classes = model.classes
     clip = crop_or_pad(read_audio(example_clip(classes[0]), model.sample_rate)[0],
-                       3 * model.sample_rate)
-    clips = clip.expand(args.items, -1).contiguous()
-    targets = torch.arange(args.items) % len(classes)
-    runs = {(name, batched): [] for name in ("bare", "amcli") for batched in (False, True)}
-    amcli_loop(model, clips[:2], targets[:2], 3)  # warm-up
-    for _ in range(args.repeats):
-        for (name, batched), times in runs.items():
-            fn = bare_loop if name == "bare" else amcli_loop
-            times.append(timed(fn, model, clips, targets, args.steps, batched))
-    rate = {key: args.items * args.steps / min(times) for key, times in runs.items()}
-    print(f"{args.classifier}, {args.items} items x {args.steps} steps, 3 s clips, "
-          f"{torch.get_num_threads()} threads, best of {args.repeats}\n")
-    print(f"| loop | per item (batch 1) | batched (batch {args.items}) | batched / per item |")
-    print("|---|---|---|---|")
-    for name in ("bare", "amcli"):
-        one, many = rate[(name, False)], rate[(name, True)]
-        print(f"| {name} | {one:.1f} sample-steps/s | {many:.1f} sample-steps/s | "
-              f"{many / one:.2f}x |")
-    print(f"| amcli / bare | {rate[('amcli', False)] / rate[('bare', False)]:.2f}x | "
-          f"{rate[('amcli', True)] / rate[('bare', True)]:.2f}x | |")
+                       3 * model.sample_rate).to(device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else \
+        f"CPU, {torch.get_num_threads()} threads"
+    print(f"{args.classifier} on {name}; {args.steps} steps, 3 s clips, best of {args.repeats}"
+          f"{', compiled' if args.compile else ''}\n")
+    print("| batch | precision | sequential (batch 1) | amcli batched | bare batched | "
+          "amcli / bare | amcli batched / sequential | peak MB per item |")
+    print("|---|---|---|---|---|---|---|---|")
+    for precision in args.precisions:
+        for batch in args.batches:
+            clips = clip.expand(batch, -1).contiguous()
+            targets = (torch.arange(batch) % len(classes)).to(device)
+            seq_n = min(batch, args.sequential_max)
+            amcli_loop(model, clips[:seq_n], targets[:seq_n], 2, precision, args.compile)
+            bare_loop(model, clips[:seq_n], targets[:seq_n], 2, precision, args.compile)
+            times: dict[str, list[float]] = {"seq": [], "amcli": [], "bare": []}
+            for _ in range(args.repeats):
+                times["amcli"].append(timed(amcli_loop, model, clips, targets, args.steps,
+                                            precision, args.compile, False))
+                times["bare"].append(timed(bare_loop, model, clips, targets, args.steps,
+                                           precision, args.compile, False))
+                times["seq"].append(timed(amcli_loop, model, clips[:seq_n], targets[:seq_n],
+                                          args.steps, precision, args.compile, True))
+            rate = {"seq": seq_n * args.steps / min(times["seq"]),
+                    "amcli": batch * args.steps / min(times["amcli"]),
+                    "bare": batch * args.steps / min(times["bare"])}
+            peak = peak_per_item(amcli_loop, model, clips, targets, precision, args.compile)
+            print(f"| {batch} | {precision} | {rate['seq']:.1f} | {rate['amcli']:.1f} | "
+                  f"{rate['bare']:.1f} | {rate['amcli'] / rate['bare']:.2f}x | "
+                  f"{rate['amcli'] / rate['seq']:.1f}x | "
+                  + (f"{peak:.1f}" if peak is not None else "-") + " |", flush=True)
+    print("\n(sample-steps per second; sequential = amcli's loop one item at a time)")
     return 0
 
 

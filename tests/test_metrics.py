@@ -76,3 +76,20 @@ def test_frechet_distance_of_known_gaussians():
     assert frechet_distance(a, b) == pytest.approx(3.0, rel=0.05)
     with pytest.raises(ValueError, match="same D"):
         frechet_distance(a, b[:, :2])
+
+
+def test_cues_of_tones_have_their_known_values():
+    import numpy as np
+
+    from amcli.metrics.cues import measure_cues
+
+    rate = 16000
+    t = np.arange(rate) / rate
+    quiet = measure_cues(0.1 * np.sin(2 * np.pi * 200 * t), rate)
+    loud = measure_cues(0.3 * np.sin(2 * np.pi * 200 * t), rate)
+    assert loud["rms_db"] - quiet["rms_db"] == pytest.approx(20 * np.log10(3), abs=0.05)
+    assert quiet["f0_mean_hz"] == pytest.approx(200, rel=0.02)
+    assert quiet["f0_spread_st"] < 0.1 and quiet["voiced_fraction"] > 0.8
+    assert quiet["centroid_hz"] == pytest.approx(200, abs=40)
+    glide = measure_cues(0.2 * np.sin(2 * np.pi * (150 * t + 75 * t ** 2)), rate)  # 150->300 Hz
+    assert glide["f0_spread_st"] > 2.0 and 180 < glide["f0_mean_hz"] < 270

@@ -173,21 +173,27 @@ def optimize(
             if use.any():
                 loss[use].sum().backward()
             for p in params:
-                bad_grad = ~torch.isfinite(p.grad.reshape(batch, -1)).all(dim=1)
-                finite &= ~bad_grad
-                p.grad[~(running & finite)] = 0.0
+                finite &= torch.isfinite(p.grad.reshape(batch, -1)).all(dim=1)
+            ok = running & finite
+            everyone = bool(ok.all())  # the common case: no masking or restoring needed
             with torch.no_grad():
                 for last, p in zip(good, params, strict=True):
-                    last[running & finite] = p[running & finite]
-                broken = running & ~finite
-                if broken.any():
-                    for keep, last in zip(frozen, good, strict=True):
-                        keep[broken] = last[broken]
-                    stop(broken, "nonfinite", step - 1)
+                    if everyone:
+                        last.copy_(p)
+                    else:
+                        p.grad[~ok] = 0.0
+                        last[ok] = p[ok]
+                if not everyone:
+                    broken = running & ~finite
+                    if broken.any():
+                        for keep, last in zip(frozen, good, strict=True):
+                            keep[broken] = last[broken]
+                        stop(broken, "nonfinite", step - 1)
             opt.step()
-            with torch.no_grad():
-                for keep, p in zip(frozen, params, strict=True):
-                    p[~running] = keep[~running]
+            if not everyone:
+                with torch.no_grad():
+                    for keep, p in zip(frozen, params, strict=True):
+                        p[~running] = keep[~running]
             done = step
             last_score = torch.where(finite, score.detach(), last_score)
             last_penalty = torch.where(finite, penalty.detach(), last_penalty)

@@ -1,4 +1,5 @@
-"""``amcli list``: the checkpoints in checkpoints/ (and any folder given) with their metadata."""
+"""``amcli list``: the checkpoints in checkpoints/ (and any folder given) with their metadata:
+classifiers with their test accuracy, priors with their Frechet distance and cgan accuracy."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from amcli.config import ListConfig
 from amcli.errors import UserError
 from amcli.resources import CONF_PATH, checkpoints_dir
 
-COLUMNS = ("name", "kind", "arch", "repr", "classes", "test_acc", "macro_f1", "size")
+COLUMNS = ("name", "kind", "arch", "repr", "classes", "test_acc", "macro_f1", "fd", "cgan_acc",
+           "size")
 
 
 def rows(folders: list[Path]) -> list[dict[str, str]]:
@@ -41,6 +43,8 @@ def rows(folders: list[Path]) -> list[dict[str, str]]:
                 "classes": ",".join(meta.get("classes", [])),
                 "test_acc": fmt("test_accuracy"),
                 "macro_f1": fmt("macro_f1"),
+                "fd": fmt("fd_generated"),  # priors: Frechet distance to real clips (judge)
+                "cgan_acc": fmt("judge_accuracy"),
                 "size": f"{weights.stat().st_size / 1e6:.2f} MB" if weights.is_file() else "-",
             })
     return found
