@@ -293,6 +293,8 @@ class TrainPriorConfig:
     width: int | None = None
     d_width: int | None = None
     embed_dim: int = 32
+    #: mode-seeking weight (MSGAN): rewards the generator for outputs that move with z
+    diversity: float = 0.0
     #: every this many iterations: sample grids (WAV + PNG), training state, generator checkpoint
     every: int = 250
     n_samples: int = 6

@@ -89,7 +89,10 @@ class GriffinLimVocoder(nn.Module):
     solution is clamped at zero and fits the mel poorly (on a speech clip, round-trip spectral
     convergence 0.28, while Griffin-Lim alone on the exact STFT reaches 0.02). ``nnls_iters``
     multiplicative updates for non-negative least squares (Lee & Seung 2001), started from
-    torchaudio's solution, bring the round trip to about 0.1; 0 keeps torchaudio's output.
+    torchaudio's solution, bring the round trip to about 0.1; 0 keeps torchaudio's output. 200
+    rather than 50 updates sharpen the harmonics enough for pitch trackers: on the angry example
+    clip pyin then finds voicing in 47% of the active frames (0% after 50 updates, 98% on the
+    original), F0 about 10% high; a low-pitched (75 Hz) clip stays unvoiced.
     """
 
     def __init__(
@@ -97,7 +100,7 @@ class GriffinLimVocoder(nn.Module):
         params: FeatureParams | None = None,
         n_iter: int = 64,
         momentum: float = 0.99,
-        nnls_iters: int = 50,
+        nnls_iters: int = 200,
     ) -> None:
         super().__init__()
         self.params = params or FeatureParams()

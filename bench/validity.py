@@ -54,15 +54,24 @@ METHODS = {
 }
 
 
-def corpus_neutral_cues(corpus: Path, n: int, rate: int) -> dict[str, float]:
-    """Mean cues of ``n`` neutral clips of a synth corpus (the reference of noise/latent runs)."""
+def corpus_neutral_cues(corpus: Path, n: int, rate: int, vocoded: bool) -> dict[str, float]:
+    """Mean cues of ``n`` neutral clips of a synth corpus (the reference of noise/latent runs);
+    ``vocoded``: after a log-mel -> Griffin-Lim round trip, the path every mel-domain output
+    takes to its WAV, so the vocoder's own bias (F0 high, voicing lost) cancels."""
     from amcli.audio import read_audio
+    from amcli.features import GriffinLimVocoder, LogMel
     from amcli.metrics.cues import measure_cues
 
     files = sorted((corpus / "neutral").glob("*.wav"))
     files = [files[i] for i in np.random.default_rng(0).permutation(len(files))[:n]]
-    rows = [measure_cues(read_audio(f, rate)[0].numpy(), rate) for f in files]
-    return {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]}
+    rows = []
+    for f in files:
+        wave = read_audio(f, rate)[0]
+        if vocoded:
+            wave = GriffinLimVocoder()(LogMel()(wave), length=wave.shape[-1])
+        rows.append(measure_cues(wave.numpy(), rate))
+    with np.errstate(all="ignore"):
+        return {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]}
 
 
 def verdicts(shift: dict, target: str) -> list[str]:
@@ -100,12 +109,17 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=None,
                         help="a synth corpus: its neutral mean is the noise/latent reference")
     parser.add_argument("--methods", nargs="*", default=list(METHODS))
+    parser.add_argument("--n-reference", type=int, default=100,
+                        help="neutral corpus clips in the reference mean")
     parser.add_argument("--keep", type=Path, default=None, help="keep the runs in this folder")
     opts = parser.parse_args()
 
     from amcli.metrics.cues import cue_shift
 
-    neutral = corpus_neutral_cues(opts.corpus, 100, 16000) if opts.corpus else None
+    references = {}
+    if opts.corpus:
+        references = {vocoded: corpus_neutral_cues(opts.corpus, opts.n_reference, 16000, vocoded)
+                      for vocoded in (False, True)}
     work = opts.keep or Path(tempfile.mkdtemp(prefix="amcli_validity_"))
     rows = []
     for name in opts.methods:
@@ -118,6 +132,8 @@ def main() -> None:
         metrics = run_method(extra, work / name.split(" ")[0].replace(",", "") /
                              str(abs(hash(name)) % 10**6), opts)
         from_clip = "method=mask" in extra
+        mel_domain = "method=latent" in extra and opts.classifier.endswith("_mel")
+        neutral = references.get(mel_domain)
         votes, random_votes = [], []
         for item in metrics["items"]:
             cues = item["cues"]
@@ -143,7 +159,8 @@ def main() -> None:
         print(rows[-1], file=sys.stderr)
     print(f"classifier {opts.classifier}, targets happy/sad/angry x {opts.restarts} restarts, "
           f"seed {opts.seed}; reference for noise/latent: "
-          f"{'corpus neutral mean' if neutral else 'neutral example clip'}")
+          f"{'corpus neutral mean' if references else 'neutral example clip'} (mel-domain "
+          "outputs: of neutral clips through the same Griffin-Lim round trip)")
     print("| method | cue checks | right | wrong | too small | judge transfer | median p "
           "| right, randomized model | mask Spearman vs randomized |")
     print("|---|---|---|---|---|---|---|---|---|")

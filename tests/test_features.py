@@ -41,8 +41,8 @@ def test_feature_params_round_trip_and_refuse_unknown_keys():
 def test_griffin_lim_round_trip_spectral_convergence():
     """Mel -> Griffin-Lim -> mel reproduces the mel magnitudes within a stated bound.
 
-    Bound: spectral convergence of the mel magnitudes <= 0.15 (measured 0.10 with 64 Griffin-Lim
-    iterations and 50 NNLS refinements; torchaudio's mel inversion alone gives 0.28).
+    Bound: spectral convergence of the mel magnitudes <= 0.15 (about 0.1 with 64 Griffin-Lim
+    iterations and 200 NNLS refinements; torchaudio's mel inversion alone gives 0.28).
     """
     speakers = select_speakers("numpy", ["np-f1"])
     plan = plan_corpus("numpy", ["neutral"], 1, speakers, seed=3)[0]

@@ -14,8 +14,11 @@ def test_core_packages_import_without_hydra_librosa_soundfile():
         f"for name in {blocked!r}:\n"
         "    sys.modules[name] = None  # any import of it now fails\n"
         "import amcli.am, amcli.models, amcli.train, amcli.features\n"
+        "import amcli.train.gan, amcli.models.gan, amcli.models.checkpoint\n"
         "from amcli.models import build_classifier\n"
+        "from amcli.models.gan import build_gan\n"
         "model = build_classifier('crnn_mel', ['a', 'b'], 16000)\n"
+        "gen, disc = build_gan('raw', ['a', 'b'], True, width=2)\n"
         "print('ok')\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

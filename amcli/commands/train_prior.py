@@ -49,6 +49,8 @@ def check(cfg: TrainPriorConfig) -> None:
     for key in ("iterations", "batch_size", "every", "n_samples", "quality_n"):
         if getattr(cfg, key) < 1:
             raise UserError(f"{key}={getattr(cfg, key)}; it must be at least 1")
+    if cfg.diversity < 0:
+        raise UserError(f"diversity={cfg.diversity}; give a weight >= 0")
     if cfg.lr_g <= 0 or cfg.lr_d <= 0:
         raise UserError(f"lr_g={cfg.lr_g}, lr_d={cfg.lr_d}; learning rates must be positive")
 
@@ -149,7 +151,7 @@ def run(cfg: TrainPriorConfig) -> dict:
                               sample_rate=cfg.data.sample_rate, **chosen)
         settings = GanSettings(iterations=cfg.iterations, batch_size=cfg.batch_size,
                                lr_g=cfg.lr_g, lr_d=cfg.lr_d, beta1=cfg.beta1, beta2=cfg.beta2,
-                               seed=cfg.seed, n_samples=cfg.n_samples)
+                               seed=cfg.seed, n_samples=cfg.n_samples, diversity=cfg.diversity)
         trainer = GanTrainer(gen, disc, sampler, settings, device)
         prior_meta = json.dumps({"representation": rep, "conditional": conditional,
                                  "hparams": gen.hparams})

@@ -39,6 +39,9 @@ class GanSettings:
     seed: int = 0
     #: how many fixed-z samples the periodic sample grids show
     n_samples: int = 8
+    #: weight of the mode-seeking term (Mao et al. 2019, MSGAN): the generator is rewarded for
+    #: |G(z1) - G(z2)| / |z1 - z2|, against a conditional GAN ignoring z; 0 turns it off
+    diversity: float = 0.0
 
 
 class CropSampler:
@@ -131,7 +134,15 @@ class GanTrainer:
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
-        loss_g = -self.disc(self.fake_batch(labels), y).mean()
+        fake = self.fake_batch(labels)
+        loss_g = -self.disc(fake, y).mean()
+        if self.settings.diversity > 0:
+            z1 = self.gen.sample_z(len(labels), self.noise_rng, self.device)
+            z2 = self.gen.sample_z(len(labels), self.noise_rng, self.device)
+            cond = labels if self.gen.conditional else None
+            a, b = self.gen.forward_normalized(z1, cond), self.gen.forward_normalized(z2, cond)
+            ratio = (a - b).abs().flatten(1).mean(1) / (z1 - z2).abs().mean(1)
+            loss_g = loss_g - self.settings.diversity * ratio.mean()
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
