@@ -162,6 +162,8 @@ class LatentConfig:
     l1: float = 0.0  # lambda_1 * mean |z|
     l2: float = 0.0  # lambda_2 * mean z^2
     init_std: float = 1.0  # z starts from N(0, init_std^2 I)
+    #: each item starts from the best of this many draws of z (by its target logit); 1: the first
+    init_candidates: int = 8
 
 
 @dataclass

@@ -158,3 +158,20 @@ def test_latent_optimization_raises_the_target_probability(rep):
         assert result.target_prob.mean() > before.mean() + 0.1
     # the norm constraint holds on what the generator receives
     assert (param.latent().norm(dim=1) <= (8 ** 0.5) * (1 + 1e-5)).all()
+
+
+def test_pick_start_takes_the_best_of_several_draws():
+    gen, _ = tiny_gan("mel", conditional=True)
+    gen.eval()
+    param = am.Latent(gen, 3, torch.tensor([0, 1, 2]), rng=torch.Generator().manual_seed(0))
+
+    def loudness(signal: torch.Tensor, item: torch.Tensor) -> torch.Tensor:
+        assert len(item) == len(signal)
+        return signal.mean(dim=(1, 2))
+
+    with torch.no_grad():
+        plain = loudness(param.signal(), torch.arange(3))
+    param.pick_start(loudness, 16, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        picked = loudness(param.signal(), torch.arange(3))
+    assert (picked >= plain).all() and (picked > plain).any()

@@ -272,8 +272,34 @@ class Latent(Parameterization):
         self.domain = "mel" if generator.representation == "mel" else "wave"
         self.latent_dim = int(generator.latent_dim)
         self.max_norm = None if max_norm is None else float(max_norm) * math.sqrt(self.latent_dim)
+        self.init_std = float(init_std)
         self.z = nn.Parameter(init_std * torch.randn(batch, self.latent_dim, generator=rng))
         self.register_buffer("labels", None if labels is None else labels.long().view(-1))
+
+    @torch.no_grad()
+    def pick_start(self, score, candidates: int, rng: torch.Generator | None = None,
+                   chunk: int = 256) -> None:
+        """Start each item from the best of ``candidates`` draws of z, ranked by ``score``
+        (signals [N, ...] -> [N], e.g. the target logit of each): a cheap way past the flat
+        regions of the prior where some starts stall (DGN-AM implementations do the same)."""
+        if candidates <= 1:
+            return
+        b, d = self.z.shape
+        draws = self.init_std * torch.randn(b, candidates, d, generator=rng).to(self.z.device)
+        draws[:, 0] = self.z  # the plain start is one of the candidates
+        scores = []
+        flat = draws.reshape(b * candidates, d)
+        labels = self.labels.repeat_interleave(candidates) if self.labels is not None else None
+        for start in range(0, len(flat), chunk):
+            z = flat[start:start + chunk]
+            if self.max_norm is not None:
+                norm = z.norm(dim=1, keepdim=True).clamp_min(1e-8)
+                z = z * (self.max_norm / norm).clamp(max=1.0)
+            y = labels[start:start + chunk] if labels is not None else None
+            item = torch.arange(start, start + len(z), device=z.device) // candidates
+            scores.append(score(self.generator(z, y), item))
+        best = torch.cat(scores).view(b, candidates).argmax(1)
+        self.z.copy_(draws[torch.arange(b), best])
 
     def latent(self) -> torch.Tensor:
         """z with the norm constraint applied (what the generator receives)."""

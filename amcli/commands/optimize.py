@@ -65,6 +65,8 @@ def check(cfg: OptimizeConfig) -> None:
     if cfg.condition is not None and cfg.prior.kind != Prior.cgan:
         raise UserError(f"condition={cfg.condition} needs a conditional prior: use prior=cgan "
                         "or drop condition=")
+    if cfg.latent.init_candidates < 1:
+        raise UserError(f"latent.init_candidates={cfg.latent.init_candidates}; give at least 1")
     if cfg.latent.max_norm is not None and cfg.latent.max_norm <= 0:
         raise UserError(f"latent.max_norm={cfg.latent.max_norm}; give a positive multiple of "
                         "sqrt(latent_dim) or null")
@@ -277,7 +279,14 @@ def optimize_items(cfg: OptimizeConfig, model: Classifier, clips: dict[str, torc
             wanted = conditions(cfg, prior, [i.target for i in items])
             labels = torch.tensor([prior.classes.index(c) for c in wanted])
         param = am.Latent(prior, len(items), labels, max_norm=lat.max_norm,
-                          init_std=lat.init_std, rng=generator)
+                          init_std=lat.init_std, rng=generator).to(device)
+        model_targets = targets.to(device)
+
+        def target_logit(signal: torch.Tensor, item: torch.Tensor) -> torch.Tensor:
+            logits = am.classify(model, signal, param.domain, cfg.precision)
+            return logits.gather(1, model_targets[item].view(-1, 1))[:, 0]
+
+        param.pick_start(target_logit, lat.init_candidates, generator)
         regs = [r for r in (am.L1(lat.l1) if lat.l1 else None,
                             am.L2(lat.l2) if lat.l2 else None) if r]
     else:
@@ -589,6 +598,10 @@ def sanity_check(cfg: OptimizeConfig, model: Classifier, clips: dict[str, torch.
 def outputs_frechet(cfg: OptimizeConfig, folder: Path, records: list[dict],
                     judge: Classifier) -> dict:
     """The run's output WAVs against crops of the real clips under ``frechet_reference``."""
+    if len(records) < 2:
+        log.warning("frechet_reference: the Frechet distance needs at least 2 outputs")
+        return {"distance": None, "n_outputs": len(records),
+                "note": "needs at least 2 outputs (more restarts or targets)"}
     root = Path(cfg.frechet_reference).expanduser()
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES) \
         if root.is_dir() else []

@@ -127,10 +127,10 @@ def run_report_html(folder: Path) -> str:
     extra = []
     if summary.get("transfer_rate") is not None:
         extra.append(("judge transfer rate", _num(summary["transfer_rate"])))
-    if summary.get("frechet") is not None:
+    if (summary.get("frechet") or {}).get("distance") is not None:
         fd = summary["frechet"]
         extra.append(("Frechet distance to real clips (judge space)",
-                      f"{_num(fd.get('distance'), 2)} (n = {_num(fd.get('n'))}; "
+                      f"{_num(fd.get('distance'), 2)} (n = {_num(fd.get('n_outputs'))}; "
                       f"noise {_num(fd.get('noise'), 2)})"))
     for key, value in (summary.get("faithfulness") or {}).items():
         extra.append((f"faithfulness {key}", _num(value)))

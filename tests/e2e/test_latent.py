@@ -154,6 +154,13 @@ def test_frechet_distance_of_the_outputs_to_real_clips(cli, tmp_path, tiny):
     fd = json.loads((tmp_path / "run" / "metrics.json").read_text())["summary"]["frechet"]
     assert fd["n_outputs"] == 4 and fd["n_reference"] == 256 and fd["embedding_dim"] > 0
     assert fd["distance"] > 0 and fd["noise"] > 0
-    missing = cli(*latent_args(tiny, "gan_mel", "target=sad", f"frechet_reference={tmp_path}",
-                               f"hydra.run.dir={tmp_path / 'again'}"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    missing = cli(*latent_args(tiny, "gan_mel", "target=[sad,angry]",
+                               f"frechet_reference={empty}", f"hydra.run.dir={tmp_path / 'e'}"))
     assert missing.code == 2 and "holds fewer than 2 audio files" in missing.err
+    single = cli(*latent_args(tiny, "gan_mel", "target=sad", f"hydra.run.dir={tmp_path / 's'}",
+                              f"frechet_reference={example_clip('sad').parent}"))
+    assert single.code == 0, single.err
+    fd = json.loads((tmp_path / "s" / "metrics.json").read_text())["summary"]["frechet"]
+    assert fd["distance"] is None and "at least 2 outputs" in fd["note"]
