@@ -117,13 +117,13 @@ def main(argv: list[str] | None = None) -> int:
             amcli_loop(model, clips[:seq_n], targets[:seq_n], 2, precision, args.compile)
             bare_loop(model, clips[:seq_n], targets[:seq_n], 2, precision, args.compile)
             times: dict[str, list[float]] = {"seq": [], "amcli": [], "bare": []}
-            for _ in range(args.repeats):
-                times["amcli"].append(timed(amcli_loop, model, clips, targets, args.steps,
-                                            precision, args.compile, False))
-                times["bare"].append(timed(bare_loop, model, clips, targets, args.steps,
-                                           precision, args.compile, False))
-                times["seq"].append(timed(amcli_loop, model, clips[:seq_n], targets[:seq_n],
-                                          args.steps, precision, args.compile, True))
+            runs = [("amcli", amcli_loop, batch, False), ("bare", bare_loop, batch, False),
+                    ("seq", amcli_loop, seq_n, True)]
+            for repeat in range(args.repeats):
+                k = repeat % len(runs)  # rotate the order: no loop always runs first
+                for key, fn, n, sequential in runs[k:] + runs[:k]:
+                    times[key].append(timed(fn, model, clips[:n], targets[:n], args.steps,
+                                            precision, args.compile, sequential))
             rate = {"seq": seq_n * args.steps / min(times["seq"]),
                     "amcli": batch * args.steps / min(times["amcli"]),
                     "bare": batch * args.steps / min(times["bare"])}

@@ -63,3 +63,36 @@ def test_demo_classifiers_recognize_most_example_clips(name):
 def test_readme_table_lists_every_demo():
     names = re.findall(r"^\| `(\w+)` \| (?:cnn|crnn)_", README.read_text(), flags=re.M)
     assert names == DEMOS
+
+
+PRIORS = ["gan_mel", "cgan_mel", "gan_raw", "cgan_raw"]
+
+
+@pytest.mark.parametrize("name", PRIORS)
+def test_demo_prior_loads_is_small_matches_the_readme_and_fits_its_classifiers(name):
+    from amcli.models.checkpoint import load_generator
+
+    gen = load_generator(name)
+    assert (checkpoints_dir() / f"{name}.safetensors").stat().st_size < 8e6
+    meta = gen.checkpoint["meta"]
+    assert gen.conditional == name.startswith("cgan")
+    rep = name.split("_")[1]
+    assert gen.representation == rep
+    # the priors share the held-out voices of the classifiers and never trained on them
+    held_out = set(meta["training"]["split"]["heldout"]["groups"])
+    assert held_out == {"m4", "f2"}
+    assert not held_out & set(meta["training"]["split"]["train"]["groups"])
+    metrics = meta["metrics"]
+    assert metrics["fd_heldout_real"] < metrics["fd_generated"] < metrics["fd_noise"]
+    row = readme_row(name)
+    assert row[4] == f"{metrics['fd_generated']:.1f}" and row[5] == f"{metrics['fd_noise']:.1f}"
+    assert row[6] == f"{metrics['fd_heldout_real']:.1f}"
+    if gen.conditional:
+        assert row[7].startswith(f"{metrics['judge_accuracy']:.2f}")
+    # the classifiers of the same representation accept its output
+    classifier = load_classifier("crnn_mel" if rep == "mel" else "cnn_raw")
+    with torch.no_grad():
+        z = gen.sample_z(2, torch.Generator().manual_seed(0))
+        out = gen(z, torch.tensor([0, 3]) if gen.conditional else None)
+        logits = classifier.body(out) if rep == "mel" else classifier(out)
+    assert logits.shape == (2, 4) and torch.isfinite(logits).all()
