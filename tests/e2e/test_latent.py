@@ -164,3 +164,35 @@ def test_frechet_distance_of_the_outputs_to_real_clips(cli, tmp_path, tiny):
     assert single.code == 0, single.err
     fd = json.loads((tmp_path / "s" / "metrics.json").read_text())["summary"]["frechet"]
     assert fd["distance"] is None and "at least 2 outputs" in fd["note"]
+
+
+def test_ctrl_c_in_train_prior_saves_the_state_and_marks_interrupted(cli, tmp_path, corpus,
+                                                                     monkeypatch):
+    from amcli.train.gan import GanTrainer
+
+    real_step = GanTrainer.step
+
+    def step(self):
+        if self.iteration == 2:
+            raise KeyboardInterrupt
+        return real_step(self)
+
+    monkeypatch.setattr(GanTrainer, "step", step)
+    run = tmp_path / "stopped"
+    result = cli("train-prior", "representation=raw", f"data.root={corpus}", "width=2",
+                 "latent_dim=8", "batch_size=2", "iterations=5", "every=5", "judge=null",
+                 "quiet=true", f"hydra.run.dir={run}")
+    assert result.code == 130
+    assert (run / "INTERRUPTED").exists() and not (run / "DONE").exists()
+    from safetensors import safe_open
+
+    with safe_open(str(run / "state.safetensors"), "pt") as handle:
+        assert handle.metadata()["iteration"] == "2"
+    monkeypatch.setattr(GanTrainer, "step", real_step)
+    again = cli("train-prior", "representation=raw", f"data.root={corpus}", "width=2",
+                "latent_dim=8", "batch_size=2", "iterations=5", "every=5", "judge=null",
+                "quiet=true", f"hydra.run.dir={run}")  # the same folder resumes by itself
+    assert again.code == 0, again.err
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["resumed_from"]["iteration"] == 2 and (run / "DONE").exists()
+    assert json.loads((run / "gan_raw.json").read_text())["metrics"] == {"iterations": 5}
