@@ -175,3 +175,14 @@ def test_pick_start_takes_the_best_of_several_draws():
     with torch.no_grad():
         picked = loudness(param.signal(), torch.arange(3))
     assert (picked >= plain).all() and (picked > plain).any()
+
+
+def test_mel_range_sees_every_part_of_the_corpus():
+    from amcli.commands.train_prior import mel_range
+
+    quiet = 0.01 * torch.randn(600, 16000)
+    loud = 0.5 * torch.randn(300, 16000)  # the loud class comes last, as sorted folders do
+    low, high = mel_range(torch.cat([quiet, loud]), FeatureParams())
+    _, high_loud = mel_range(loud, FeatureParams())
+    assert low == pytest.approx(torch.log(torch.tensor(1e-5)).item())
+    assert high > high_loud - 0.5  # the loud clips set the top of the range

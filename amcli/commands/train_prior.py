@@ -64,7 +64,8 @@ def hparams(cfg: TrainPriorConfig) -> dict:
 def mel_range(waves: torch.Tensor, features: FeatureParams) -> tuple[float, float]:
     """The log-mel range the generator's tanh maps onto: the floor and the corpus' 99.9th
     percentile (plus a margin), so loud classes fit without saturating."""
-    mel = LogMel(features)(waves[: min(len(waves), 256)].float())
+    pick = torch.linspace(0, len(waves) - 1, min(len(waves), 256)).long()  # across classes
+    mel = LogMel(features)(waves[pick].float())
     high = float(torch.quantile(mel.flatten()[::7], 0.999)) + 1.0
     return float(np.log(features.log_floor)), high
 
