@@ -17,6 +17,7 @@ from hydra.core.config_store import ConfigStore
 
 from amcli.data.spec import DataConfig
 from amcli.train.classifier import TrainSettings
+from amcli.train.gan import GanSettings
 
 #: The demo classes, in the order every checkpoint stores them.
 DEFAULT_CLASSES = ["neutral", "happy", "sad", "angry"]
@@ -282,24 +283,25 @@ class TrainPriorConfig:
     data: DataConfig = field(default_factory=DataConfig)
     #: checkpoint name in the run folder; null: <prior>_<representation>
     name: str | None = None
-    seed: int = 0
+    seed: int = GanSettings.seed
     device: str = "auto"
-    iterations: int = 1500
-    batch_size: int = 32
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta1: float = 0.0
-    beta2: float = 0.9
+    # training settings: their defaults live in amcli.train.gan.GanSettings, the one source
+    iterations: int = GanSettings.iterations
+    batch_size: int = GanSettings.batch_size
+    lr_g: float = GanSettings.lr_g
+    lr_d: float = GanSettings.lr_d
+    beta1: float = GanSettings.beta1
+    beta2: float = GanSettings.beta2
     #: null: the representation's default (mel 128 / width 32; raw 100 / width 16)
     latent_dim: int | None = None
     width: int | None = None
     d_width: int | None = None
     embed_dim: int = 32
     #: mode-seeking weight (MSGAN): rewards the generator for outputs that move with z
-    diversity: float = 0.0
+    diversity: float = GanSettings.diversity
     #: every this many iterations: sample grids (WAV + PNG), training state, generator checkpoint
     every: int = 250
-    n_samples: int = 6
+    n_samples: int = GanSettings.n_samples
     #: a run folder (or its state.safetensors) to continue from
     resume: str | None = None
     #: float16 generator weights in the checkpoint (float32 in the training state)
@@ -309,6 +311,10 @@ class TrainPriorConfig:
     quality_n: int = 512
     threads: int = 0
     quiet: bool = False
+
+    def gan_settings(self) -> GanSettings:
+        """The library's settings, from the keys the two share."""
+        return GanSettings(**{f.name: getattr(self, f.name) for f in fields(GanSettings)})
 
 
 @dataclass

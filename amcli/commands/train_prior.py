@@ -33,7 +33,7 @@ from amcli.models.gan import Generator, build_gan
 from amcli.report.plots import sample_grid_plot
 from amcli.report.run import run_info, run_record
 from amcli.resources import CONF_PATH
-from amcli.train.gan import CropSampler, GanSettings, GanTrainer, crop_length
+from amcli.train.gan import CropSampler, GanTrainer, crop_length
 
 log = logging.getLogger(__name__)
 
@@ -150,9 +150,7 @@ def run(cfg: TrainPriorConfig) -> dict:
         torch.manual_seed(cfg.seed)
         gen, disc = build_gan(rep, list(cfg.data.classes), conditional, features=features,
                               sample_rate=cfg.data.sample_rate, **chosen)
-        settings = GanSettings(iterations=cfg.iterations, batch_size=cfg.batch_size,
-                               lr_g=cfg.lr_g, lr_d=cfg.lr_d, beta1=cfg.beta1, beta2=cfg.beta2,
-                               seed=cfg.seed, n_samples=cfg.n_samples, diversity=cfg.diversity)
+        settings = cfg.gan_settings()
         trainer = GanTrainer(gen, disc, sampler, settings, device)
         prior_meta = json.dumps({"representation": rep, "conditional": conditional,
                                  "hparams": gen.hparams})

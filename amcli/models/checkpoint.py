@@ -49,13 +49,8 @@ def save_classifier(
     metrics: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``<stem>.safetensors`` and ``<stem>.json``; returns the sidecar's path."""
-    stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    weights = stem.with_suffix(".safetensors")
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    atomic_write(weights, lambda tmp: save_file(state, tmp))
-    sidecar = {
-        "format_version": FORMAT_VERSION,
+    return write_checkpoint(stem, state, {
         "kind": "classifier",
         "arch": model.arch,
         "hparams": model.hparams,
@@ -66,9 +61,19 @@ def save_classifier(
         "features": model.feature_params.to_dict() if model.feature_params else None,
         "training": training or {},
         "metrics": metrics or {},
-        "amcli_version": __version__,
-        "sha256": sha256_of(weights),
-    }
+    })
+
+
+def write_checkpoint(stem: str | os.PathLike, state: dict[str, torch.Tensor],
+                     fields: dict[str, Any]) -> Path:
+    """The weights (atomically), then the sidecar with ``fields`` plus format_version,
+    amcli_version and the weights' sha256; returns the sidecar's path."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    weights = stem.with_suffix(".safetensors")
+    atomic_write(weights, lambda tmp: save_file(state, tmp))
+    sidecar = {"format_version": FORMAT_VERSION, **fields, "amcli_version": __version__,
+               "sha256": sha256_of(weights)}
     path = stem.with_suffix(".json")
     atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(sidecar, indent=2) + "\n"))
     return path
@@ -146,6 +151,20 @@ def read_sidecar(sidecar: Path, kind: str | None = None) -> dict[str, Any]:
     return meta
 
 
+def check_state(sidecar: Path, arch: str, expected: dict[str, torch.Tensor],
+                state: dict[str, torch.Tensor]) -> None:
+    """Every tensor the architecture expects, with its shape, and nothing else; UserError."""
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    reshaped = [k for k in expected if k in state and expected[k].shape != state[k].shape]
+    if missing or unexpected or reshaped:
+        raise UserError(
+            f"checkpoint {sidecar} does not match its arch '{arch}' (missing "
+            f"{missing[:3]}, unexpected {unexpected[:3]}, other shapes {reshaped[:3]}); "
+            "the sidecar's hparams or classes and the weights disagree"
+        )
+
+
 def load_classifier(ref: str | os.PathLike, device: str | torch.device = "cpu",
                     search: list[Path] | None = None) -> Classifier:
     """Load a classifier checkpoint by name or path, in eval mode, checked end to end."""
@@ -163,16 +182,7 @@ def load_classifier(ref: str | os.PathLike, device: str | torch.device = "cpu",
         state = load_file(str(sidecar.with_suffix(".safetensors")))
     except (TypeError, ValueError, SafetensorError) as err:
         raise UserError(f"checkpoint {sidecar} cannot be built: {err}") from None
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    reshaped = [k for k in expected if k in state and expected[k].shape != state[k].shape]
-    if missing or unexpected or reshaped:
-        raise UserError(
-            f"checkpoint {sidecar} does not match its arch '{meta['arch']}' (missing "
-            f"{missing[:3]}, unexpected {unexpected[:3]}, other shapes {reshaped[:3]}); "
-            "the sidecar's hparams or classes and the weights disagree"
-        )
+    check_state(sidecar, meta["arch"], model.state_dict(), state)
     model.load_state_dict(state)
     model.checkpoint = {"name": sidecar.stem, "path": str(sidecar), "sha256": meta["sha256"],
                         "meta": meta}
@@ -188,35 +198,26 @@ def save_generator(
 ) -> Path:
     """Write a generator checkpoint (``kind: generator``); ``half`` stores float16 weights
     (loaded back as float32), which halves the file at no audible cost."""
-    stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    weights = stem.with_suffix(".safetensors")
     state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
              for k, v in gen.state_dict().items()}
-    atomic_write(weights, lambda tmp: save_file(state, tmp))
     rep = gen.representation
-    sidecar = {
-        "format_version": FORMAT_VERSION,
+    samples = (gen.output_shape[-1] - 1) * gen.feature_params.hop_length if rep == "mel" \
+        else gen.output_shape[-1]
+    return write_checkpoint(stem, state, {
         "kind": "generator",
         "arch": GENERATOR_ARCHS[rep],
         "hparams": gen.hparams,
         "classes": gen.classes,
         "representation": rep,
         "sample_rate": gen.sample_rate,
-        "clip_seconds": (gen.output_shape[-1] - 1) * gen.feature_params.hop_length
-        / gen.sample_rate if rep == "mel" else gen.output_shape[-1] / gen.sample_rate,
+        "clip_seconds": samples / gen.sample_rate,
         "features": gen.feature_params.to_dict() if gen.feature_params else None,
         "latent_dim": gen.latent_dim,
         "conditional": gen.conditional,
         "dtype": "float16" if half else "float32",
         "training": training or {},
         "metrics": metrics or {},
-        "amcli_version": __version__,
-        "sha256": sha256_of(weights),
-    }
-    path = stem.with_suffix(".json")
-    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(sidecar, indent=2) + "\n"))
-    return path
+    })
 
 
 def load_generator(ref: str | os.PathLike, device: str | torch.device = "cpu",
@@ -237,11 +238,7 @@ def load_generator(ref: str | os.PathLike, device: str | torch.device = "cpu",
     except (TypeError, ValueError, SafetensorError) as err:
         raise UserError(f"generator {sidecar} cannot be built: {err}") from None
     expected = gen.state_dict()
-    bad = sorted(set(expected) ^ set(state)) + \
-        [k for k in expected if k in state and expected[k].shape != state[k].shape]
-    if bad:
-        raise UserError(f"generator {sidecar} does not match its arch '{meta['arch']}' "
-                        f"({bad[:3]}); the sidecar's hparams and the weights disagree")
+    check_state(sidecar, meta["arch"], expected, state)
     gen.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
     gen.checkpoint = {"name": sidecar.stem, "path": str(sidecar), "sha256": meta["sha256"],
                       "meta": meta}

@@ -37,8 +37,8 @@ class GanSettings:
     beta1: float = 0.0
     beta2: float = 0.9
     seed: int = 0
-    #: how many fixed-z samples the periodic sample grids show
-    n_samples: int = 8
+    #: how many fixed-z samples the periodic sample grids show (per class for a cgan)
+    n_samples: int = 6
     #: weight of the mode-seeking term (Mao et al. 2019, MSGAN): the generator is rewarded for
     #: |G(z1) - G(z2)| / |z1 - z2|, against a conditional GAN ignoring z; 0 turns it off
     diversity: float = 0.0
