@@ -192,9 +192,17 @@ def _run_command(name: str, args: Sequence[str]) -> int:
     from hydra.errors import CompactHydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    module = importlib.import_module(COMMANDS[name].module)
+    prepare = getattr(module, "prepare_args", None)  # aliases, misplaced options
+    if prepare is not None:
+        try:
+            args = prepare(args)
+        except UserError as err:  # before any job: one line, whatever the mode
+            print(f"{PROG} {name}: error: {err}", file=sys.stderr)
+            return 2
     try:
         with _hydra_argv(args):
-            _load(name)()
+            module.main()
     except SystemExit as stop:  # Hydra exits after --help, --cfg, --info
         return _exit_code(stop.code)
     except UserError as err:

@@ -1,20 +1,31 @@
 """Structured configs: one dataclass schema per command, registered in Hydra's ConfigStore.
 
 Hydra validates types and enum choices against these schemas while it composes the config, so a
-mistyped value fails before any work starts (Hydra's error, exit 1). Checks that need more than
-a type (ranges, names known only at run time) live in each command and raise
-:class:`~amcli.errors.UserError` (exit 2). The YAML files in ``conf/`` hold the defaults a user
-sees in ``--help`` and name their schema in their defaults list.
+mistyped value fails before any work starts (Hydra's error, exit 1). Numeric ranges are declared
+on the fields (:func:`amcli.bounds.bounded`) and checked in one place
+(:func:`amcli.bounds.check_bounds`, exit 2); checks that need names known only at run time live
+in the commands and methods. The YAML files in ``conf/`` hold the defaults a user sees in
+``--help`` and name their schema in their defaults list.
+
+``amcli optimize``'s schema gets one optional field per AM method (``mask``, ``signal``,
+``latent``, ... from :mod:`amcli.am.methods`) and per config group a method owns (``prior``):
+the chosen ``conf/method/<name>.yaml`` fills its own, the others stay null, so an option of
+another method is refused while the config is composed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, fields
 from enum import Enum
-from typing import Any
+from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import OmegaConf
 
+from amcli.am.methods import METHODS
+from amcli.am.methods.latent import Prior, PriorConfig
+from amcli.bounds import bounded
 from amcli.data.spec import DataConfig
 from amcli.train.classifier import TrainSettings
 from amcli.train.gan import GanSettings
@@ -133,38 +144,26 @@ class EvaluateConfig:
     quiet: bool = False
 
 
-class Method(Enum):
-    mask = "mask"
-    input = "input"
-    latent = "latent"
+class Optimizer(Enum):
+    adam = "adam"
+    sgd = "sgd"
 
 
-class Prior(Enum):
-    none = "none"
-    gan = "gan"
-    cgan = "cgan"
+class Precision(Enum):
+    fp32 = "fp32"
+    bf16 = "bf16"  # autocast
 
 
-@dataclass
-class PriorConfig:
-    """``prior=gan|cgan`` (config group conf/prior/) resolves to the shipped checkpoint
-    ``<kind>_<representation of the classifier>``; ``prior.checkpoint=PATH`` names another."""
-
-    kind: Prior = Prior.none
-    checkpoint: str | None = None
+class PlotFormat(Enum):
+    png = "png"
+    pdf = "pdf"
+    svg = "svg"
 
 
-@dataclass
-class LatentConfig:
-    """method=latent: the generator's z (DGN-AM; the seed's objective family)."""
-
-    #: z's norm is kept at most max_norm * sqrt(latent_dim) (the prior's typical set); null: free
-    max_norm: float | None = 1.0
-    l1: float = 0.0  # lambda_1 * mean |z|
-    l2: float = 0.0  # lambda_2 * mean z^2
-    init_std: float = 1.0  # z starts from N(0, init_std^2 I)
-    #: each item starts from the best of this many draws of z (by its target logit); 1: the first
-    init_candidates: int = 8
+class ObjectiveKind(Enum):
+    logit = "logit"
+    log_softmax = "log_softmax"
+    prob = "prob"
 
 
 @dataclass
@@ -173,104 +172,85 @@ class VocoderConfig:
 
     #: a TorchScript vocoder (log-mel [B, n_mels, frames] -> waveform [B, T]); null: Griffin-Lim
     path: str | None = None
-    griffin_lim_iters: int = 64
-
-
-@dataclass
-class MaskConfig:
-    """method=mask: the extremal perturbation of Fong et al. (2019) by default."""
-
-    kind: str = "time"  # time | tf (time-frequency, on the STFT)
-    formulation: str = "extremal"  # extremal (fixed area) | penalty (lambda * area)
-    area: float = 0.5  # extremal: share of active frames to keep
-    area_weight: float = 1.0  # extremal: start weight of the sorted-area loss (grows x100)
-    penalty: float = 2.0  # penalty formulation: lambda of mean(m)
-    tv: float = 0.01
-    max_gain: float = 1.0
-    init: float = 0.5
-    init_noise: float = 0.5
-    resolution_s: float = 0.05
-    smooth: int = 2
-    freq_bands: int = 16
-
-
-@dataclass
-class SignalConfig:
-    """method=input: the signal itself (Simonyan et al. 2013)."""
-
-    domain: str = "wave"  # wave | mel (mel classifiers: the log-mel fed to body)
-    start: str = "noise"  # noise | clip
-    spectral: bool = False
-    l2: float = 0.0
-    tv: float = 0.0
-    seconds: float = 3.0  # length when starting from noise
+    griffin_lim_iters: int = bounded(64, ge=1)
 
 
 @dataclass
 class ObjectiveConfig:
-    kind: str = "logit"  # logit | log_softmax | prob
+    kind: ObjectiveKind = ObjectiveKind.logit
     suppress: float = 0.0  # lambda_o: minus lambda_o * mean of the other classes' logits
     layer: str | None = None  # a module name: maximize its activation instead of a class
-    channel: int | None = None
-    unit: int | None = None
+    channel: int | None = bounded(None, ge=0)
+    unit: int | None = bounded(None, ge=0)
 
 
 @dataclass
 class TransformConfig:
     enabled: bool = True
-    shift_s: float = 0.05
-    gain_db: float = 1.0
+    shift_s: float = bounded(0.05, ge=0)
+    gain_db: float = bounded(1.0, ge=0)
     snr_db: list[float] | None = field(default_factory=lambda: [30.0, 50.0])
 
 
 @dataclass
-class OptimizeConfig:
-    """Schema of ``amcli optimize``."""
+class OptimizeSettings:
+    """The options of ``amcli optimize`` that every method shares."""
 
     classifier: str = "crnn_mel"
     #: classifier=custom: your own nn.Module (see amcli.models.custom)
     custom: CustomClassifierConfig = field(default_factory=CustomClassifierConfig)
     #: an independent classifier that scores the outputs (transfer); null: none
     judge: str | None = "judge"
-    method: Method = Method.mask
-    prior: PriorConfig = field(default_factory=PriorConfig)
-    #: cgan: what the generator is told to make: target (each item's target) or a class name
-    condition: str | None = None
+    #: set by the method group (conf/method/<name>.yaml): method=mask|input|latent|...
+    method: str = "mask"
     target: Any = "all"
-    restarts: int = 1
-    steps: int = 200
-    #: null: the method's default (mask 0.1 on mask logits, input 0.003 on the signal)
-    lr: float | None = None
-    optimizer: str = "adam"
-    threshold: float | None = 0.99
-    min_steps: int = 100
+    restarts: int = bounded(1, ge=1)
+    steps: int = bounded(200, ge=1)
+    #: null: the method's default (mask 0.1 on mask logits, input 0.003 on the signal, ...)
+    lr: float | None = bounded(None, gt=0, hint="a positive learning rate (or null)")
+    optimizer: Optimizer = Optimizer.adam
+    threshold: float | None = bounded(0.99, gt=0, le=1, hint="a probability (or null)")
+    min_steps: int = bounded(100, ge=0)
     seed: int = 0
     device: str = "auto"
-    precision: str = "fp32"
-    threads: int = 0
+    precision: Precision = Precision.fp32
+    threads: int = bounded(0, ge=0)
     input: str | None = None
-    mask: MaskConfig = field(default_factory=MaskConfig)
-    signal: SignalConfig = field(default_factory=SignalConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
-    latent: LatentConfig = field(default_factory=LatentConfig)
     vocoder: VocoderConfig = field(default_factory=VocoderConfig)
     transforms: TransformConfig = field(default_factory=TransformConfig)
-    record_every: int = 10
+    record_every: int = bounded(10, ge=1)
     #: measure acoustic cues (RMS, F0, centroid, rate) of every output against its reference
     cues: bool = True
-    #: real clips (a folder, searched recursively) for the Frechet distance of the outputs in the
-    #: judge's embedding space; null: not computed
+    #: real clips (a folder, searched recursively): distances of the outputs to them in the
+    #: judge's embedding space (KID and Frechet, with real clips and noise at the same N);
+    #: null: not computed
     frechet_reference: str | None = None
     #: rerun on copies of the classifier with re-initialized weights (top layer, then all) and
-    #: report how far the masks move (Adebayo et al. 2018); triples the run time
+    #: report how far the explanations move (Adebayo et al. 2018); triples the run time
     sanity: bool = False
     #: items per optimization batch; larger runs are split into chunks run one after another
     #: (0: all items in one batch, or on CUDA as many as fit 80% of the free memory)
-    max_batch: int = 0
+    max_batch: int = bounded(0, ge=0, hint="a batch size, or 0 for one batch")
     #: run the classifier through torch.compile (CUDA: mode reduce-overhead, i.e. CUDA graphs)
     compile: bool = False
-    plot_format: str = "png"
+    plot_format: PlotFormat = PlotFormat.png
     quiet: bool = False
+
+
+def _method_fields() -> list[tuple[str, Any, Any]]:
+    """One optional node per method's options and per config group a method owns."""
+    nodes: dict[str, type] = {}
+    for method in METHODS.values():
+        nodes[method.config_key] = method.options_type
+        nodes.update(method.groups)
+    return [(key, Optional[kind], field(default=None)) for key, kind in nodes.items()]  # noqa: UP045
+
+
+#: Schema of ``amcli optimize``: the shared settings plus every method's options node.
+OptimizeConfig = dataclasses.make_dataclass("OptimizeConfig", _method_fields(),
+                                            bases=(OptimizeSettings,))
+OptimizeConfig.__doc__ = "Schema of ``amcli optimize``."
 
 
 @dataclass
@@ -333,8 +313,23 @@ class ListConfig:
     dirs: list[str] = field(default_factory=list)
 
 
+def methods_help() -> str:
+    """``method=<name>  <summary>`` lines for ``amcli optimize --help`` (the ``${amcli_methods:}``
+    resolver), so a new method appears there by itself."""
+    import textwrap
+
+    width = max(len(name) for name in METHODS) + len("method=")
+    indent = " " * (width + 4)
+    return "\n".join(textwrap.fill(method.summary, 96, initial_indent=indent,
+                                   subsequent_indent=indent).replace(
+                                       indent, f"  {('method=' + name).ljust(width)}  ", 1)
+                     for name, method in METHODS.items())
+
+
 def register_configs() -> None:
-    """Register every command's schema (idempotent)."""
+    """Register every command's schema and amcli's resolvers (idempotent)."""
+    if not OmegaConf.has_resolver("amcli_methods"):
+        OmegaConf.register_new_resolver("amcli_methods", methods_help)
     store = ConfigStore.instance()
     store.store(name="synth_schema", node=SynthConfig)
     store.store(name="train_classifier_schema", node=TrainClassifierConfig)

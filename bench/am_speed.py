@@ -29,8 +29,8 @@ from amcli.resources import example_clip
 
 
 def make_mask(clips: torch.Tensor) -> am.Mask:
-    return am.Mask(clips, init=0.5, init_noise=0.5,
-                   generator=torch.Generator().manual_seed(0), area_target=0.5).to(clips.device)
+    return am.Mask(clips, init=0.5, init_noise=0.5, seeds=range(clips.shape[0]),
+                   area_target=0.5).to(clips.device)
 
 
 def bare_loop(model, clips, targets, steps: int, precision: str, compile: bool) -> None:

@@ -18,31 +18,32 @@ import time
 import numpy as np
 import torch
 
-from amcli.commands.optimize import (
-    build_items,
-    input_clips,
-    load_clips,
-    mask_metrics,
-    optimize_items,
-)
-from amcli.config import Method, OptimizeConfig
+from amcli import am
+from amcli.am.methods.input import InputOptions
+from amcli.am.methods.mask import MaskOptions
+from amcli.commands.optimize import input_clips, load_clips
 from amcli.models import load_classifier
 from amcli.resources import checkpoints_dir
 
 
+def settings(model) -> am.RunSettings:
+    """The CLI's defaults (steps, threshold, robustness transforms)."""
+    return am.RunSettings(transforms=am.default_transforms(sample_rate=model.sample_rate))
+
+
 def mask_rows(name: str, restarts: int, seed: int) -> tuple[list[str], float]:
-    cfg = OptimizeConfig(classifier=name, restarts=restarts, seed=seed, quiet=True,
-                         input=str(checkpoints_dir() / "examples"))
+    options = MaskOptions()
     model = load_classifier(name)
     targets = list(model.classes)
-    clips = load_clips(input_clips(cfg, targets, model), model)
+    clips = load_clips(input_clips(str(checkpoints_dir() / "examples"), targets), model)
     order = [c for c in model.classes if c in clips]
     clips = {c: clips[c] for c in order}
-    items = build_items(cfg, targets, order, per_target_default=False)
+    items = am.build_items(targets, order, restarts, seed)
     started = time.perf_counter()
-    result, param = optimize_items(cfg, model, clips, items, torch.device("cpu"))
+    outcome = am.run_items(am.get_method("mask"), options, model, items, clips, settings(model))
     seconds = time.perf_counter() - started
-    masks = mask_metrics(model, param, result.targets, cfg.mask.area)
+    result = outcome.result
+    masks = [r["mask"] for r in outcome.records]
     rows = []
     for clip in order:
         for target in targets:
@@ -50,18 +51,17 @@ def mask_rows(name: str, restarts: int, seed: int) -> tuple[list[str], float]:
             p = np.median([float(result.target_prob[i]) for i in idx])
             pb = np.median([masks[i]["binarized_prob"] for i in idx])
             area = np.median([masks[i]["area"] for i in idx])
-            ok = "yes" if p >= 0.9 and pb >= 0.9 and area <= cfg.mask.area + 0.03 else "no"
+            ok = "yes" if p >= 0.9 and pb >= 0.9 and area <= options.area + 0.03 else "no"
             rows.append(f"| {name} | {clip} | {target} | {p:.3f} | {pb:.3f} | {area:.2f} | {ok} |")
     return rows, seconds
 
 
 def input_row(name: str, restarts: int, seed: int) -> tuple[str, float]:
-    cfg = OptimizeConfig(classifier=name, restarts=restarts, seed=seed, quiet=True,
-                         method=Method.input)
     model = load_classifier(name)
-    items = build_items(cfg, list(model.classes), [""], per_target_default=False)
+    items = am.build_items(list(model.classes), [], restarts, seed)
     started = time.perf_counter()
-    result, _ = optimize_items(cfg, model, {}, items, torch.device("cpu"))
+    result = am.run_items(am.get_method("input"), InputOptions(), model, items, None,
+                          settings(model)).result
     seconds = time.perf_counter() - started
     probs = result.target_prob
     return (f"| {name} | {float(probs.min()):.3f} | {float(probs.median()):.3f} | "

@@ -2,6 +2,7 @@
 # Reproduce the demo priors in checkpoints/: gan_mel, cgan_mel, gan_raw, cgan_raw.
 #
 #   bash bench/train_priors.sh [WORKDIR]     (CPU, 2 cores: two priors at a time, one thread each)
+#   REPRESENTATIONS=mel bash bench/train_priors.sh      (only gan_mel and cgan_mel)
 #
 # Same corpus and held-out voices as bench/train_demo.sh (espeak, 800 clips/class, seed 2026;
 # test voices m4 f2 never seen). The priors train on every other voice (train + val splits); the
@@ -24,9 +25,12 @@ train() {  # prior representation
     iterations=${iterations[$2]} threads=1 seed=0 quiet=true hydra.run.dir="$work/$1_$2" \
     > "$work/$1_$2.log" 2>&1
 }
-for rep in mel raw; do
+reps=${REPRESENTATIONS:-mel raw}
+for rep in $reps; do
   train gan $rep & train cgan $rep & wait
 done
-for name in gan_mel cgan_mel gan_raw cgan_raw; do
-  cp "$work/$name/$name.safetensors" "$work/$name/$name.json" checkpoints/
+for rep in $reps; do
+  for name in gan_$rep cgan_$rep; do
+    cp "$work/$name/$name.safetensors" "$work/$name/$name.json" checkpoints/
+  done
 done

@@ -10,7 +10,7 @@ own code) for the targets with a known direction, and checks every cue shift of 
 A shift counts as "right" only if it goes the known way by at least the minimum size (1 dB RMS,
 0.5 semitone F0 mean, 0.25 semitone F0 spread, 50 Hz centroid); "wrong" if it goes the other way
 by that much; "too small" otherwise (undefined cues, e.g. no voiced frames, count as too small).
-References (METHODS.md): masks are applied to the neutral example clip and compared with it;
+References: masks are applied to the neutral example clip and compared with it;
 outputs made from noise or a latent are compared with the neutral mean of the corpus given by
 --corpus (else with the shipped neutral example). Beside it: the judge's transfer rate, the median
 target probability, and the model-randomization sanity check (sanity=true): for masks the median
@@ -50,7 +50,7 @@ METHODS = {
     "latent, prior=gan": ["method=latent", "prior=gan"],
     "latent, prior=cgan (condition=target)": ["method=latent", "prior=cgan"],
     "latent, prior=cgan (condition=neutral)": ["method=latent", "prior=cgan",
-                                               "condition=neutral"],
+                                               "latent.condition=neutral"],
 }
 
 
@@ -149,7 +149,7 @@ def main() -> None:
             random_votes += verdicts(cue_shift(row["cues"], reference), row["target"])
         n, right, wrong, small = shares(votes)
         _, r_right, _, _ = shares(random_votes)
-        spearman = sanity.get("all", {}).get("median_mask_spearman")
+        spearman = sanity.get("all", {}).get("median_profile_spearman")
         summary = metrics["summary"]
         probs = [i["target_prob"] for i in metrics["items"]]
         rows.append(

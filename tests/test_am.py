@@ -23,8 +23,7 @@ def clips(batch: int = 3) -> torch.Tensor:
 
 @pytest.mark.parametrize("kind", ["time", "tf"])
 def test_mask_shapes_range_and_gradients(kind):
-    mask = am.Mask(clips(), kind=kind, max_gain=2.0, init=0.7, init_noise=1.0,
-                   generator=torch.Generator().manual_seed(1))
+    mask = am.Mask(clips(), kind=kind, max_gain=2.0, init=0.7, init_noise=1.0, seeds=[1, 2, 3])
     frames = mask.frame_mask()
     assert frames.shape == ((3, 63) if kind == "time" else (3, 513, 63))
     assert 0 <= frames.min() and frames.max() <= 2.0
@@ -51,7 +50,7 @@ def test_mask_statistics_count_active_frames_only():
 
 
 def test_input_parameterizations():
-    wave = am.Input(2, 8000, generator=torch.Generator().manual_seed(0))
+    wave = am.Input(2, 8000, seeds=[0, 1])
     assert wave.signal().shape == (2, 8000) and wave.signal().abs().max() < 1
     spectral = am.Input(2, 8000, spectral=True)
     spectral.signal().sum().backward()
@@ -107,14 +106,19 @@ def test_regularizers_on_known_inputs():
     assert schedule.weight_at(0, 11) == 1.0 and schedule.weight_at(10, 11) == pytest.approx(100)
 
 
-def test_robust_transforms_keep_shapes_and_vary():
-    gen = torch.Generator().manual_seed(0)
-    transforms = am.RobustTransforms(shift_s=0.01, gain_db=2.0, snr_db=(20, 30), generator=gen)
+def test_robust_transforms_keep_shapes_and_vary_by_step_not_by_batch():
+    transforms = am.default_transforms(shift_s=0.01, gain_db=2.0, snr_db=(20, 30))
     wave = clips(2)
-    a, b = transforms(wave), transforms(wave)
+    seeds = torch.tensor([7, 8])
+    a = transforms(wave, "wave", am.Draws(seeds, 1))
+    b = transforms(wave, "wave", am.Draws(seeds, 2))
     assert a.shape == wave.shape and not torch.equal(a, b)
+    again = transforms(wave, "wave", am.Draws(seeds, 1))
+    assert torch.equal(a, again)  # a pure function of (seed, step)
+    alone = transforms(wave[1:], "wave", am.Draws(seeds[1:], 1))
+    assert torch.equal(alone, a[1:])  # an item's draws do not depend on its batch
     mel = torch.randn(2, 64, 50)
-    assert transforms(mel, "mel").shape == mel.shape
+    assert transforms(mel, "mel", am.Draws(seeds, 1)).shape == mel.shape
 
 
 class Toy(nn.Module):
@@ -135,7 +139,7 @@ class Toy(nn.Module):
 
 def test_the_loop_reaches_every_target_in_one_batch():
     model = Toy()
-    param = am.Input(4, 400, generator=torch.Generator().manual_seed(0), noise_std=0.1)
+    param = am.Input(4, 400, seeds=range(4), noise_std=0.1)
     result = am.optimize(model, param, [0, 1, 0, 1], steps=300, lr=0.05, threshold=0.99,
                          record_every=5)
     assert (result.target_prob >= 0.99).all()
@@ -152,7 +156,7 @@ def test_a_nonfinite_item_is_stopped_and_reported_while_the_others_finish():
             poison[1] = math.nan  # item 1 turns NaN
             return logits + poison
 
-    param = am.Input(3, 400, generator=torch.Generator().manual_seed(0), noise_std=0.1)
+    param = am.Input(3, 400, seeds=range(3), noise_std=0.1)
     before = param.values.detach().clone()
     result = am.optimize(Poisoned(), param, [0, 1, 1], steps=300, lr=0.05, threshold=0.99)
     assert result.stop_reason[1] == "nonfinite"
@@ -163,7 +167,7 @@ def test_a_nonfinite_item_is_stopped_and_reported_while_the_others_finish():
 
 def test_stopped_items_are_frozen():
     model = Toy()
-    param = am.Input(2, 400, generator=torch.Generator().manual_seed(0), noise_std=0.1)
+    param = am.Input(2, 400, seeds=range(2), noise_std=0.1)
     result = am.optimize(model, param, [0, 1], steps=400, lr=0.05, threshold=0.9,
                          record_every=1)
     first = min(result.steps)
@@ -193,8 +197,7 @@ def test_extremal_mask_keeps_the_half_that_carries_the_class():
     active frames to keep, the mask must keep the right half for each target."""
     torch.manual_seed(0)
     wave = 0.5 * torch.randn(1, 16000).expand(2, -1).contiguous()
-    mask = am.Mask(wave, init=0.5, area_target=0.5, init_noise=0.1,
-                   generator=torch.Generator().manual_seed(0))
+    mask = am.Mask(wave, init=0.5, area_target=0.5, init_noise=0.1, seeds=[0, 1])
     result = am.optimize(Toy(), mask, [0, 1], regularizers=[am.SortedArea(0.5), am.TV(0.01)],
                          steps=150, lr=0.1, threshold=None)
     keep = mask.time_profile().detach()
@@ -209,7 +212,7 @@ def test_compiled_classifier_gives_the_same_optimization():
     model = Toy()
 
     def run(compile: bool) -> am.Result:
-        param = am.Input(2, 400, generator=torch.Generator().manual_seed(0), noise_std=0.1)
+        param = am.Input(2, 400, seeds=range(2), noise_std=0.1)
         return am.optimize(model, param, [0, 1], steps=8, lr=0.05, threshold=None,
                            compile=compile)
 
@@ -219,7 +222,7 @@ def test_compiled_classifier_gives_the_same_optimization():
 
 
 def test_chunk_size_fits_the_free_memory():
-    from amcli.commands.optimize import chunk_size
+    from amcli.am import chunk_size
 
     assert chunk_size(2048, per_item_bytes=2**20, free_bytes=1000 * 2**20) == 800
     assert chunk_size(100, per_item_bytes=2**20, free_bytes=1000 * 2**20) == 100

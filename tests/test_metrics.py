@@ -1,11 +1,13 @@
-"""Metrics with known values: L-MAC faithfulness, transfer rate, classification report."""
+"""Metrics with known values: L-MAC faithfulness, transfer rate, classification report, cues,
+randomization, distances between sets of embeddings, option ranges."""
 
 from __future__ import annotations
 
 import pytest
 
 from amcli.metrics.classification import classification_report
-from amcli.metrics.faithfulness import faithfulness, transfer_rate
+from amcli.metrics.faithfulness import faithfulness
+from amcli.metrics.judge import transfer_rate
 
 
 def test_faithfulness_matches_the_l_mac_definitions():
@@ -52,7 +54,7 @@ def test_randomized_copies_change_the_right_layers():
 
     torch.manual_seed(0)
     model = build_classifier("cnn_mel", ["a", "b", "c", "d"], 16000, width=4, depth=2).eval()
-    top, full = randomized_copy(model, "top", seed=1), randomized_copy(model, "all", seed=1)
+    top, full = (randomized_copy(model, level, seed=1).model for level in ("top", "all"))
     assert not torch.equal(top.body.head.weight, model.body.head.weight)
     assert torch.equal(top.body.convs[0][0].weight, model.body.convs[0][0].weight)
     assert not torch.equal(full.body.convs[0][0].weight, model.body.convs[0][0].weight)
@@ -93,3 +95,65 @@ def test_cues_of_tones_have_their_known_values():
     assert quiet["centroid_hz"] == pytest.approx(200, abs=40)
     glide = measure_cues(0.2 * np.sin(2 * np.pi * (150 * t + 75 * t ** 2)), rate)  # 150->300 Hz
     assert glide["f0_spread_st"] > 2.0 and 180 < glide["f0_mean_hz"] < 270
+
+
+def test_distances_at_small_n_compare_equal_sizes():
+    """Same-distribution sets of a few embeddings: the Frechet distance is large (its bias), but
+    no larger than what real sets of the same N score; KID is unbiased, near 0 on average."""
+    import numpy as np
+
+    from amcli.metrics.frechet import equal_n_baseline, frechet_distance, kid
+
+    rng = np.random.default_rng(1)
+    reference = rng.standard_normal((512, 16))
+    pool = rng.standard_normal((512, 16))
+    same = [frechet_distance(rng.standard_normal((4, 16)), reference) for _ in range(50)]
+    assert np.mean(same) > 5  # the bias at N = 4 that made the old figure misleading
+    baseline = equal_n_baseline(pool, reference, 4, draws=50)
+    assert abs(np.mean(same) - baseline["frechet"]) < 3 * baseline["frechet_std"]
+    kids = [kid(rng.standard_normal((4, 16)), reference, subsets=20, seed=k)[0]
+            for k in range(200)]
+    assert abs(np.mean(kids)) < 3 * np.std(kids) / np.sqrt(len(kids))  # unbiased
+    shifted = [kid(rng.standard_normal((4, 16)) + 1.0, reference, subsets=20, seed=k)[0]
+               for k in range(50)]
+    assert np.mean(shifted) > np.mean(kids) + 5 * np.std(kids) / np.sqrt(len(kids))
+
+
+def test_frechet_square_root_is_real_or_refused():
+    import numpy as np
+
+    from amcli.metrics.frechet import trace_sqrt_product
+
+    a = np.diag([4.0, 1.0, 0.0])  # singular, as the covariance of few embeddings is
+    b = np.diag([1.0, 9.0, 2.0])
+    assert trace_sqrt_product(a, b) == pytest.approx(2.0 + 3.0 + 0.0)
+    with pytest.raises(ValueError, match="negative eigenvalue"):
+        trace_sqrt_product(np.diag([1.0, -0.5, 0.2]), b)  # not a covariance: never clipped
+
+
+def test_option_ranges_are_declared_once_and_checked_with_the_key():
+    from dataclasses import dataclass, field
+
+    from amcli.bounds import bounded, check_bounds
+    from amcli.errors import UserError
+
+    @dataclass
+    class Inner:
+        area: float = bounded(0.5, gt=0, le=1, hint="the share to keep")
+        snr: list = field(default_factory=lambda: [30.0, 50.0])
+
+    @dataclass
+    class Outer:
+        steps: int = bounded(10, ge=1)
+        lr: float | None = bounded(None, gt=0)
+        inner: Inner = field(default_factory=Inner)
+
+    check_bounds(Outer())
+    for bad, message in ((Outer(steps=0), "steps=0; it must be >= 1"),
+                         (Outer(lr=float("nan")), "lr=nan; give a finite number"),
+                         (Outer(inner=Inner(area=1.5)), "inner.area=1.5; the share to keep, in "
+                                                        "(0, 1]"),
+                         (Outer(inner=Inner(snr=[30.0, float("inf")])), "inner.snr=inf")):
+        with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")
+                           .replace("[", r"\[").replace("]", r"\]")):
+            check_bounds(bad)

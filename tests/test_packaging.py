@@ -61,3 +61,9 @@ def test_installed_wheel_runs_from_another_directory(wheel, tmp_path):
     )
     assert cfg.returncode == 0, cfg.stderr
     assert "n_per_class: 3" in cfg.stdout
+    methods = subprocess.run(  # the method plug-ins and their config group ship too
+        [sys.executable, "-m", "amcli", "optimize", "--cfg", "job", "method=latent",
+         "prior=cgan"], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert methods.returncode == 0, methods.stderr
+    assert "init_candidates: 8" in methods.stdout and "kind: cgan" in methods.stdout

@@ -1,25 +1,34 @@
 """The batched activation-maximization loop.
 
 All items (targets x restarts x clips) are one batch: one forward and one backward per step.
-Items never interact (their parameters are separate rows, the model is in eval mode and Adam's
-update is elementwise), so the batch computes what per-item loops would, only faster. An item
+Items never interact (their parameters are separate rows, the model is in eval mode, Adam's
+update is elementwise, and every random draw is the item's own: :mod:`amcli.am.random`), so the
+batch computes what per-item loops would, only faster. An item
 stops on its own when its target probability on the clean signal reaches ``threshold`` after
 ``min_steps`` and its parameterization's constraint holds; an item whose loss or gradient turns
 NaN/inf is stopped and restored to its last finite state, and reported; the others go on. Stopped
 items are frozen (their rows restored after every optimizer step).
+
+The model and any module the parameterization borrows are frozen for the run and handed back
+exactly as they were (training flags, ``requires_grad``); recurrent layers get gradients on CUDA
+in eval mode (:func:`amcli.am.frozen.rnn_backward_allowed`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
+from amcli.am.frozen import frozen, rnn_backward_allowed
 from amcli.am.objectives import ClassLogit, Context, Hooks, Objective
 from amcli.am.parameterization import Parameterization
-from amcli.am.regularizers import Regularizer, RobustTransforms
+from amcli.am.random import Draws
+from amcli.am.regularizers import Regularizer
+from amcli.am.transforms import Transform
 
 STOP_REASONS = ("threshold", "max_steps", "nonfinite", "interrupted")
 
@@ -77,9 +86,9 @@ def optimize(
     targets: torch.Tensor | Sequence[int],
     objective: Objective | None = None,
     regularizers: Sequence[Regularizer] = (),
-    transforms: RobustTransforms | None = None,
+    transforms: Transform | None = None,
     steps: int = 200,
-    lr: float = 0.05,
+    lr: float | None = None,
     optimizer: str = "adam",
     threshold: float | None = 0.99,
     min_steps: int = 0,
@@ -90,20 +99,32 @@ def optimize(
 ) -> Result:
     """Maximize ``objective`` minus ``regularizers`` for every item of ``param``.
 
-    ``targets`` are class indices per item; ``progress(step, target_prob)`` is called after
-    every clean evaluation. Ctrl-C stops all running items ("interrupted") and returns.
-    ``precision="bf16"`` runs the classifier under bfloat16 autocast; ``compile=True`` runs it
-    through ``torch.compile`` (not with layer objectives, whose forward hooks it would bypass).
+    ``targets`` are class indices per item; ``transforms`` a callable ``(signal, domain,
+    draws)`` (:func:`amcli.am.transforms.default_transforms`, or your own composition);
+    ``lr`` None takes the parameterization's ``default_lr``; ``progress(step, target_prob)`` is
+    called after every clean evaluation. Ctrl-C stops all running items ("interrupted") and
+    returns. ``precision="bf16"`` runs the classifier under bfloat16 autocast; ``compile=True``
+    runs it through ``torch.compile`` (not with layer objectives, whose forward hooks it would
+    bypass). ``model`` (and what ``param`` borrows) come back in the state they were given.
     """
     device = param.device
     targets = torch.as_tensor(targets, dtype=torch.long, device=device).view(-1)
     batch = param.batch_size
     if targets.numel() != batch:
         raise ValueError(f"{targets.numel()} targets for {batch} items")
-    objective = objective or ClassLogit()
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
+    with ExitStack() as stack:
+        stack.enter_context(frozen(model, *param.frozen_modules()))
+        stack.enter_context(rnn_backward_allowed(model, device))
+        return _run(model, param, targets, objective or ClassLogit(), regularizers, transforms,
+                    steps, param.default_lr if lr is None else lr, optimizer, threshold,
+                    min_steps, record_every, progress, precision, compile)
+
+
+def _run(model, param, targets, objective, regularizers, transforms, steps, lr, optimizer,
+         threshold, min_steps, record_every, progress, precision, compile) -> Result:
+    device = param.device
+    batch = param.batch_size
+    seeds = param.seeds.to(device)
     params = list(param.parameters())
     opt = make_optimizer(optimizer, params, lr)
     running = torch.ones(batch, dtype=torch.bool, device=device)
@@ -156,7 +177,8 @@ def optimize(
             if not running.any():
                 break
             signal = param.signal()
-            heard = transforms(signal, param.domain) if transforms else signal
+            heard = transforms(signal, param.domain, Draws(seeds, step)) if transforms \
+                else signal
             logits = classify(model, heard, param.domain, precision, forward)
             ctx = Context(logits.float(), targets, hooks.activations if hooks else {})
             score = objective(ctx)

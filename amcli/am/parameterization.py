@@ -1,19 +1,28 @@
-"""What is optimized: a mask over a clip, or the signal itself.
+"""What is optimized: a mask over a clip, the signal itself, or a generator's latent.
 
 Every parameterization holds one batch of items (targets x restarts x clips) as leaf tensors
 with the batch first, and renders them to the signal the classifier hears: a waveform [B, T]
 (``domain == "wave"``) or a log-mel [B, n_mels, frames] fed to the classifier's ``body``
-(``domain == "mel"``). Items never interact, so a batched optimization equals per-item ones.
+(``domain == "mel"``). Items never interact, and each item draws its random start from its own
+seed (``seeds``, one per item; :mod:`amcli.am.random`), so a batched optimization equals per-item
+ones whatever the batch.
+
+Each parameterization says what the generic penalties (L1, L2, TV) act on (``regularized``), its
+default learning rate (``default_lr``, the one the CLI uses too) and which modules it borrows
+(``frozen_modules``: the loop freezes them for the run and hands them back unchanged).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from amcli.am.frozen import frozen
+from amcli.am.random import per_item_normal
 from amcli.features import FeatureParams
 
 ACTIVE_THRESHOLD_DB = -50.0
@@ -37,24 +46,50 @@ def active_frames(wave: torch.Tensor, hop: int = 256, frame: int = 1024,
 
 
 def smooth_1d(x: torch.Tensor, width: int) -> torch.Tensor:
-    """Hann-window smoothing along the last axis, edge-replicated; width <= 1 is identity."""
+    """Hann-window smoothing along the last axis, edge-replicated; width <= 1 is identity.
+
+    A weighted sum over sliding windows rather than a 1-channel convolution: oneDNN picks its
+    convolution algorithm by batch size, which would make a mask depend on its batch."""
     if width <= 1:
         return x
     kernel = torch.hann_window(width + 2, periodic=False, dtype=x.dtype, device=x.device)[1:-1]
-    kernel = (kernel / kernel.sum()).view(1, 1, -1)
+    kernel = kernel / kernel.sum()
     shape = x.shape
     flat = x.reshape(-1, 1, shape[-1])
     flat = F.pad(flat, (width // 2, width - 1 - width // 2), mode="replicate")
-    return F.conv1d(flat, kernel).reshape(shape)
+    return (flat.unfold(-1, width, 1) * kernel).sum(-1).reshape(shape)
+
+
+def item_seeds(seeds: Sequence[int] | None, batch: int) -> torch.Tensor:
+    """The per-item seeds as an int64 tensor; without them, drawn from torch's global RNG (a
+    library caller who wants batch-independent results passes ``seeds``)."""
+    if seeds is None:
+        return torch.randint(0, 2**32, (batch,), dtype=torch.long)
+    values = torch.as_tensor(list(seeds), dtype=torch.long).view(-1)
+    if values.numel() != batch:
+        raise ValueError(f"{values.numel()} seeds for {batch} items")
+    return values
 
 
 class Parameterization(nn.Module):
-    """Base: ``signal()`` renders the batch; ``domain`` says what the classifier is fed."""
+    """Base: ``signal()`` renders the batch; ``domain`` says what the classifier is fed;
+    ``seeds`` [B] are the items' own seeds (their starts and their transforms' draws)."""
 
     domain = "wave"
+    #: Adam learning rate that works for this parameterization on the demo models
+    default_lr: float = 0.05
 
     def signal(self) -> torch.Tensor:
         raise NotImplementedError
+
+    def regularized(self) -> torch.Tensor:
+        """[B, ...]: what L1, L2 and TV penalize. Every parameterization says it explicitly."""
+        raise NotImplementedError(f"{type(self).__name__} does not say what its penalties act "
+                                  "on (define regularized())")
+
+    def frozen_modules(self) -> list[nn.Module]:
+        """Modules this parameterization evaluates but must not train (e.g. a generator)."""
+        return []
 
     def constraint_met(self) -> torch.Tensor:
         """Per item: whether the parameterization's own constraint holds (e.g. mask area)."""
@@ -77,8 +112,11 @@ class Mask(Parameterization):
     ``freq_bands`` bands for time-frequency masks), squashed to [0, max_gain] by a sigmoid,
     upsampled and smoothed, so it has no structure finer than its step (Fong et al. 2019).
     ``max_gain`` 1 keeps or removes; above 1 it may also emphasize. The baseline of the
-    perturbation is silence: masked = m * x.
+    perturbation is silence: masked = m * x. Penalties act on the mask's time profile.
     """
+
+    #: mask logits move freely
+    default_lr = 0.1
 
     def __init__(
         self,
@@ -93,7 +131,7 @@ class Mask(Parameterization):
         features: FeatureParams | None = None,
         init_noise: float = 0.0,
         area_target: float | None = None,
-        generator: torch.Generator | None = None,
+        seeds: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         if kind not in ("time", "tf"):
@@ -105,6 +143,7 @@ class Mask(Parameterization):
         self.smooth = int(smooth)
         self.features = features or FeatureParams(sample_rate=sample_rate)
         self.register_buffer("clips", clips.detach().float())
+        self.register_buffer("seeds", item_seeds(seeds, clips.shape[0]))
         hop = self.features.hop_length
         self.n_frames = clips.shape[-1] // hop + 1
         self.register_buffer("active", active_frames(self.clips, hop, self.features.n_fft))
@@ -113,7 +152,7 @@ class Mask(Parameterization):
         shape = (clips.shape[0], knots) if kind == "time" else (clips.shape[0], freq_bands, knots)
         start = torch.full(shape, float(start))
         if init_noise:  # restarts differ from the first step on
-            start = start + init_noise * torch.randn(shape, generator=generator)
+            start = start + init_noise * per_item_normal(self.seeds.tolist(), shape[1:])
         self.logits = nn.Parameter(start)
         #: the share of active frames to keep, when an area constraint is used
         self.area_target = area_target
@@ -160,6 +199,9 @@ class Mask(Parameterization):
     def signal(self) -> torch.Tensor:
         return self.apply(self.sample_mask() if self.kind == "time" else self.frame_mask())
 
+    def regularized(self) -> torch.Tensor:
+        return self.time_profile()
+
     def time_profile(self) -> torch.Tensor:
         """[B, frames]: the time mask, or the tf mask averaged over frequency."""
         mask = self.frame_mask()
@@ -194,8 +236,11 @@ class Input(Parameterization):
     ``init`` is a tensor to start from (a clip, or its log-mel) or None for small noise.
     ``spectral`` optimizes the waveform's Fourier coefficients scaled by 1/f (Lucid/Lucent's
     decorrelated parameterization), which favours smooth, speech-like spectra over white noise.
-    Waveforms are kept in [-1, 1] by a tanh.
+    Waveforms are kept in [-1, 1] by a tanh. Penalties act on the signal.
     """
+
+    #: a waveform updated at 0.1 overshoots and stalls far from any target
+    default_lr = 0.003
 
     def __init__(
         self,
@@ -207,24 +252,25 @@ class Input(Parameterization):
         noise_std: float = 0.01,
         n_mels: int = 64,
         mel_floor: float = math.log(1e-5),
-        generator: torch.Generator | None = None,
+        seeds: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         if domain not in ("wave", "mel"):
             raise ValueError("Input domain must be 'wave' or 'mel'")
+        self.register_buffer("seeds", item_seeds(seeds, batch))
         self.domain = domain
         self.spectral = spectral and domain == "wave"
         self.length = length
         if domain == "mel":
             start = init.detach().float().clone() if init is not None else (
-                mel_floor + 2.0 + 0.5 * torch.randn(batch, n_mels, length, generator=generator))
+                mel_floor + 2.0 + 0.5 * per_item_normal(self.seeds.tolist(), (n_mels, length)))
             self.values = nn.Parameter(start.expand(batch, *start.shape[-2:]).clone())
             return
         if init is not None:
             start = torch.atanh(init.detach().float().clamp(-0.999, 0.999))
             start = start.expand(batch, length).clone()
         else:
-            start = noise_std * torch.randn(batch, length, generator=generator)
+            start = noise_std * per_item_normal(self.seeds.tolist(), (length,))
         if self.spectral:
             freqs = torch.fft.rfftfreq(length)
             scale = 1.0 / torch.maximum(freqs, torch.tensor(1.0 / length)) / length
@@ -233,6 +279,9 @@ class Input(Parameterization):
             self.values = nn.Parameter(torch.view_as_real(coeffs).contiguous())
         else:
             self.values = nn.Parameter(start)
+
+    def regularized(self) -> torch.Tensor:
+        return self.signal()
 
     def signal(self) -> torch.Tensor:
         if self.domain == "mel":
@@ -246,12 +295,16 @@ class Input(Parameterization):
 class Latent(Parameterization):
     """The noise z of a generator: the signal is G(z, y) (DGN-AM, Nguyen et al. 2016).
 
-    The generator is frozen and in eval mode (its BatchNorm uses fixed statistics, so items stay
-    independent) and is not a submodule: only z is optimized. For z ~ N(0, I_d) the norm
-    concentrates near sqrt(d); ``max_norm`` (a multiple of sqrt(d), None for no constraint)
-    rescales any z whose norm goes past it, which keeps it in the generator's typical set.
-    ``labels`` are the condition of a conditional generator (what it is told to make).
+    The generator is borrowed, not owned: it is not a submodule, only z is optimized, and while
+    the loop runs it is frozen in eval mode (its BatchNorm uses fixed statistics, so items stay
+    independent) and handed back as it was. z lives on the generator's device. For
+    z ~ N(0, I_d) the norm concentrates near sqrt(d); ``max_norm`` (a multiple of sqrt(d), None
+    for no constraint) rescales any z whose norm goes past it, which keeps it in the generator's
+    typical set. ``labels`` are the condition of a conditional generator (what it is told to
+    make). Penalties (the seed's lambda_1 ||z||_1 + lambda_2 ||z||^2) act on z.
     """
+
+    default_lr = 0.05
 
     def __init__(
         self,
@@ -260,57 +313,67 @@ class Latent(Parameterization):
         labels: torch.Tensor | None = None,
         max_norm: float | None = 1.0,
         init_std: float = 1.0,
-        rng: torch.Generator | None = None,
+        seeds: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         if generator.conditional and labels is None:
             raise ValueError("a conditional generator needs labels (the condition per item)")
-        generator.eval()
-        for p in generator.parameters():
-            p.requires_grad_(False)
-        object.__setattr__(self, "generator", generator)  # frozen: not a submodule
+        object.__setattr__(self, "generator", generator)  # borrowed: not a submodule
+        device = next(generator.parameters()).device
+        self.register_buffer("seeds", item_seeds(seeds, batch))
         self.domain = "mel" if generator.representation == "mel" else "wave"
         self.latent_dim = int(generator.latent_dim)
         self.max_norm = None if max_norm is None else float(max_norm) * math.sqrt(self.latent_dim)
         self.init_std = float(init_std)
-        self.z = nn.Parameter(init_std * torch.randn(batch, self.latent_dim, generator=rng))
-        self.register_buffer("labels", None if labels is None else labels.long().view(-1))
+        start = init_std * per_item_normal(self.seeds.tolist(), (self.latent_dim,))
+        self.z = nn.Parameter(start.to(device))
+        self.register_buffer("labels", None if labels is None else
+                             labels.long().view(-1).to(device))
+
+    def frozen_modules(self) -> list[nn.Module]:
+        return [self.generator]
+
+    def regularized(self) -> torch.Tensor:
+        return self.z
 
     @torch.no_grad()
-    def pick_start(self, score, candidates: int, rng: torch.Generator | None = None,
-                   chunk: int = 256) -> None:
+    def pick_start(self, score, candidates: int, chunk: int = 256) -> None:
         """Start each item from the best of ``candidates`` draws of z, ranked by ``score``
-        (signals [N, ...] -> [N], e.g. the target logit of each): a cheap way past the flat
-        regions of the prior where some starts stall (DGN-AM implementations do the same)."""
+        (signals [N, ...] and item indices [N] -> [N], e.g. the target logit of each): a cheap
+        way past the flat regions of the prior where some starts stall (DGN-AM implementations
+        do the same). Each item's candidates come from its own seed."""
         if candidates <= 1:
             return
         b, d = self.z.shape
-        draws = self.init_std * torch.randn(b, candidates, d, generator=rng).to(self.z.device)
-        draws[:, 0] = self.z  # the plain start is one of the candidates
+        extra = per_item_normal([s ^ 0x2545F491 for s in self.seeds.tolist()],
+                                (candidates - 1, d))
+        draws = torch.cat([self.z.detach().unsqueeze(1),
+                           self.init_std * extra.to(self.z.device)], 1)  # the plain start first
         scores = []
         flat = draws.reshape(b * candidates, d)
         labels = self.labels.repeat_interleave(candidates) if self.labels is not None else None
-        for start in range(0, len(flat), chunk):
-            z = flat[start:start + chunk]
-            if self.max_norm is not None:
-                norm = z.norm(dim=1, keepdim=True).clamp_min(1e-8)
-                z = z * (self.max_norm / norm).clamp(max=1.0)
-            y = labels[start:start + chunk] if labels is not None else None
-            item = torch.arange(start, start + len(z), device=z.device) // candidates
-            scores.append(score(self.generator(z, y), item))
+        with frozen(self.generator):
+            for start in range(0, len(flat), chunk):
+                z = self._clamped(flat[start:start + chunk])
+                y = labels[start:start + chunk] if labels is not None else None
+                item = torch.arange(start, start + len(z), device=z.device) // candidates
+                scores.append(score(self.generator(z, y), item))
         best = torch.cat(scores).view(b, candidates).argmax(1)
-        self.z.copy_(draws[torch.arange(b), best])
+        self.z.copy_(draws[torch.arange(b, device=draws.device), best])
+
+    def _clamped(self, z: torch.Tensor) -> torch.Tensor:
+        if self.max_norm is None:
+            return z
+        norm = z.norm(dim=1, keepdim=True).clamp_min(1e-8)
+        return z * (self.max_norm / norm).clamp(max=1.0)
 
     def latent(self) -> torch.Tensor:
         """z with the norm constraint applied (what the generator receives)."""
-        if self.max_norm is None:
-            return self.z
-        norm = self.z.norm(dim=1, keepdim=True).clamp_min(1e-8)
-        return self.z * (self.max_norm / norm).clamp(max=1.0)
+        return self._clamped(self.z)
 
     def signal(self) -> torch.Tensor:
         gen = self.generator
-        device = self.z.device
-        if next(gen.parameters()).device != device:
-            gen.to(device)
+        if next(gen.parameters()).device != self.z.device:
+            raise ValueError(f"the generator is on {next(gen.parameters()).device} but z on "
+                             f"{self.z.device}: keep them on one device")
         return gen(self.latent(), self.labels if gen.conditional else None)

@@ -1,4 +1,4 @@
-"""Acoustic cues of a clip, as METHODS.md defines them (librosa, over active frames).
+"""Acoustic cues of a clip (librosa, over active frames).
 
 RMS level in dB; F0 by ``librosa.pyin`` (fmin 60 Hz, fmax 500 Hz) as mean in Hz and spread in
 semitones (std of 12 * log2(f0 / median f0)) over voiced frames; voiced fraction; spectral
@@ -7,6 +7,8 @@ above -50 dB re the clip's loudest frame, so leading and trailing silence change
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -73,7 +75,7 @@ def measure_cues(wave: np.ndarray, sample_rate: int) -> dict[str, float]:
 
 
 def cue_shift(output: dict[str, float], reference: dict[str, float]) -> dict[str, float | None]:
-    """cue(output) - cue(reference) (METHODS.md); F0 mean as a shift in semitones. None where a
+    """cue(output) - cue(reference); F0 mean as a shift in semitones. None where a
     cue is undefined on either side (e.g. no voiced frames)."""
     def diff(key: str) -> float | None:
         a, b = output.get(key), reference.get(key)
@@ -88,3 +90,19 @@ def cue_shift(output: dict[str, float], reference: dict[str, float]) -> dict[str
     shift["f0_mean_st"] = (float(12.0 * np.log2(a / b))
                            if a and b and np.isfinite(a) and np.isfinite(b) else None)
     return shift
+
+
+def cue_records(outputs: Sequence[np.ndarray], reference_keys: Sequence[str],
+                references: dict[str, np.ndarray], reference_labels: dict[str, str],
+                sample_rate: int) -> list[dict]:
+    """Per output: its cues, its reference's cues (each reference measured once), what the
+    reference is (``reference_labels``) and the shift between them. ``reference_keys[i]`` names
+    output i's reference in ``references``."""
+    measured = {key: measure_cues(wave, sample_rate) for key, wave in references.items()}
+    rows = []
+    for wave, key in zip(outputs, reference_keys, strict=True):
+        out = measure_cues(wave, sample_rate)
+        rows.append({"output": out, "reference": measured[key],
+                     "reference_is": reference_labels[key],
+                     "shift": cue_shift(out, measured[key])})
+    return rows

@@ -25,9 +25,3 @@ def faithfulness(original: Sequence[float], masked_in: Sequence[float],
         "Fid_In": float(np.mean(np.asarray(same_top1, dtype=float))),
         "n": int(len(o)),
     }
-
-
-def transfer_rate(judge_top1: Sequence[str], targets: Sequence[str]) -> float:
-    """Share of items whose judge top-1 class is the target (DESIGN.md section 5)."""
-    pairs = list(zip(judge_top1, targets, strict=True))
-    return float(np.mean([a == b for a, b in pairs])) if pairs else float("nan")

@@ -42,6 +42,21 @@ def _num(value: Any, digits: int = 3) -> str:
     return _e(value)
 
 
+def _median(values: list) -> float | None:
+    numbers = sorted(v for v in values if isinstance(v, (int, float)))
+    if not numbers:
+        return None
+    mid = len(numbers) // 2
+    return float(numbers[mid]) if len(numbers) % 2 else (numbers[mid - 1] + numbers[mid]) / 2
+
+
+def _method(name: str | None):
+    """The AM method that wrote a run (for its headline), or None."""
+    from amcli.am.methods import METHODS
+
+    return METHODS.get(name or "")
+
+
 def _page(title: str, body: str) -> str:
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{_e(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}\n"
@@ -64,12 +79,13 @@ def _image(folder: Path, rel: str, alt: str) -> str:
     return f"<img src=\"{_e(rel)}\" alt=\"{_e(alt)}\">" if (folder / rel).is_file() else ""
 
 
-def _item_card(folder: Path, item: dict[str, Any]) -> str:
+def _item_card(folder: Path, item: dict[str, Any], headline: str = "") -> str:
     stem = Path(item.get("output") or "").stem
     title = f"{item['target']} &middot; restart {item.get('restart', 0)}"
     if item.get("condition"):
         title += f" &middot; condition {_e(item['condition'])}"
     rows = [("target p", _num(item.get("target_prob"))),
+            *([("in words", _e(headline))] if headline else []),
             ("margin", _num(item.get("margin"))),
             ("steps", f"{_num(item.get('steps'))} ({_e(item.get('stop_reason'))})")]
     if item.get("judge_prob") is not None:
@@ -90,8 +106,10 @@ def _item_card(folder: Path, item: dict[str, Any]) -> str:
     rows.append(("probabilities", ", ".join(f"{_e(c)} {_num(p)}" for c, p in probs.items())))
     media = _audio(folder, item.get("input"), "input") + \
         _audio(folder, item.get("output"), "output")
-    images = "".join(_image(folder, f"plots/{stem}_{kind}.{ext}", f"{stem} {kind}")
-                     for kind in ("mask", "spec") for ext in ("png", "svg"))
+    plots = sorted(p for p in (folder / "plots").glob(f"{stem}_*")
+                   if p.suffix in (".png", ".svg") and p.stem[len(stem) + 1:].isidentifier()) \
+        if stem and (folder / "plots").is_dir() else []
+    images = "".join(_image(folder, f"plots/{p.name}", p.stem) for p in plots)
     return f"<div class=\"card\"><h3>{title}</h3>{media}{images}{_table(rows)}</div>"
 
 
@@ -109,7 +127,8 @@ def run_report_html(folder: Path) -> str:
         value = run.get(key)
         if isinstance(value, dict):
             head.append((key, _e(value.get("name")) + (f" ({_e(value['kind'])})"
-                                                       if value.get("kind") else "")))
+                                                       if value.get("kind") else "")
+                         + (f" &mdash; off: {_e(value['off'])}" if value.get("off") else "")))
     if metrics.get("error"):
         head.append(("error", f"<span class=\"failed\">{_e(metrics['error'])}</span>"))
     summary = metrics.get("summary") or {}
@@ -127,21 +146,35 @@ def run_report_html(folder: Path) -> str:
     extra = []
     if summary.get("transfer_rate") is not None:
         extra.append(("judge transfer rate", _num(summary["transfer_rate"])))
-    if (summary.get("frechet") or {}).get("distance") is not None:
-        fd = summary["frechet"]
-        extra.append(("Frechet distance to real clips (judge space)",
-                      f"{_num(fd.get('distance'), 2)} (n = {_num(fd.get('n_outputs'))}; "
-                      f"noise {_num(fd.get('noise'), 2)})"))
+    if summary.get("judge_off"):
+        extra.append(("judge off", _e(summary["judge_off"])))
+    distance = summary.get("distance_to_real") or {}
+    if distance.get("outputs"):
+        out, real, noise = (distance[k] for k in ("outputs", "real_at_same_n",
+                                                   "noise_at_same_n"))
+        extra.append((f"distance to real clips (judge space, n = {distance['n_outputs']})",
+                      f"KID {_num(out['kid'], 4)} &plusmn; {_num(out['kid_std'], 4)}, "
+                      f"Frechet {_num(out['frechet'], 2)}; real clips at the same n: KID "
+                      f"{_num(real['kid'], 4)}, Frechet {_num(real['frechet'], 2)} &plusmn; "
+                      f"{_num(real['frechet_std'], 2)}; noise: KID {_num(noise['kid'], 4)}, "
+                      f"Frechet {_num(noise['frechet'], 2)}"))
+    elif distance.get("note"):
+        extra.append(("distance to real clips", _e(distance["note"])))
     for key, value in (summary.get("faithfulness") or {}).items():
         extra.append((f"faithfulness {key}", _num(value)))
     for level, result in (metrics.get("sanity") or {}).items():
-        extra.append((f"sanity ({level} randomized): median mask Spearman",
-                      _num(result.get("median_mask_spearman"))))
+        extra.append((f"sanity ({level} randomized: {', '.join(result.get('layers') or [])})",
+                      f"median rank correlation with the trained model's explanations "
+                      f"{_num(result.get('median_profile_spearman'))}; median target p "
+                      f"{_num(_median([r.get('target_prob') for r in result.get('items', [])]))}"
+                      ))
     if extra:
         parts.append(_table(extra))
     if metrics.get("note"):
         parts.append(f"<p><b>Note:</b> {_e(metrics['note'])}</p>")
-    cards = "".join(_item_card(folder, item) for item in metrics.get("items") or [])
+    method = _method(run.get("method"))
+    cards = "".join(_item_card(folder, item, method.headline(item) if method else "")
+                    for item in metrics.get("items") or [])
     if cards:
         parts.append(f"<h2>Outputs</h2><div class=\"cards\">{cards}</div>")
     return _page(f"amcli {metrics.get('kind', '')} {folder.name}", "\n".join(parts))

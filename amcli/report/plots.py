@@ -119,3 +119,22 @@ def sample_grid_plot(mels: np.ndarray, path: Path, title: str = "",
     if title:
         fig.suptitle(title, fontsize=10)
     return _save(fig, path)
+
+
+def _mask_from_data(arrays: dict, path: Path, title: str) -> Path:
+    return mask_plot(arrays["clip"], arrays["mask"], arrays["active"], arrays["sample_rate"],
+                     arrays["hop"], path, title)
+
+
+#: Renderers of the extra plots AM methods ask for (amcli.am.methods.base.PlotData.kind).
+METHOD_PLOTS = {"mask": _mask_from_data}
+
+
+def method_plot(data, path: Path, title: str = "") -> Path:
+    """Draw a method's :class:`~amcli.am.methods.base.PlotData` with the renderer of its
+    kind."""
+    try:
+        render = METHOD_PLOTS[data.kind]
+    except KeyError:
+        raise ValueError(f"no renderer for plots of kind '{data.kind}'") from None
+    return render(data.arrays, path, title)

@@ -32,8 +32,10 @@ def test_latent_with_a_conditional_mel_prior_writes_outputs_and_conditions(cli, 
     assert metrics["run"]["prior"]["name"] == "cgan_mel"
     assert metrics["run"]["prior"]["condition"] == "target"
     assert [i["condition"] for i in metrics["items"]] == ["angry", "angry", "sad", "sad"]
-    assert all(i["mask"] is None and i["input"] is None for i in metrics["items"])
-    assert all(i["cues"]["reference_is"] == "neutral example" for i in metrics["items"])
+    assert all("mask" not in i and i["input"] is None for i in metrics["items"])
+    assert all(i["cues"]["reference_is"] ==
+               "neutral example, through the same vocoder (griffin-lim)"
+               for i in metrics["items"])
     # restarts start from different z: different outputs
     a, _ = sf.read(run / "wav" / "angry_r0.wav")
     b, _ = sf.read(run / "wav" / "angry_r1.wav")
@@ -43,6 +45,7 @@ def test_latent_with_a_conditional_mel_prior_writes_outputs_and_conditions(cli, 
 def test_a_fixed_condition_separates_what_the_generator_was_told(cli, tmp_path, tiny):
     result = cli(*latent_args(tiny, "cgan_mel", "target=angry", "condition=neutral"))
     assert result.code == 0, result.err
+    assert "condition= is now latent.condition=" in result.err  # the old spelling still works
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["items"][0]["condition"] == "neutral"
     assert metrics["items"][0]["target"] == "angry"
@@ -63,7 +66,8 @@ def test_latent_with_a_raw_prior_on_a_raw_classifier(cli, tmp_path, tiny):
         ("gan_mel", "cnn_raw", [], "prior gan_mel makes mel but classifier"),
         ("gan_raw", "crnn_mel", [], "prior gan_raw makes raw but classifier"),
         ("cgan_mel", "crnn_mel", ["prior=gan"], "prior=gan but cgan_mel is a conditional"),
-        ("cgan_mel", "crnn_mel", ["condition=furious"], "condition furious is not a class"),
+        ("cgan_mel", "crnn_mel", ["latent.condition=furious"],
+         "condition furious is not a class"),
         ("cgan_mel", "crnn_mel", ["vocoder.path=/no/voc.pt"], "vocoder.path=/no/voc.pt not found"),
     ],
 )
@@ -151,9 +155,12 @@ def test_frechet_distance_of_the_outputs_to_real_clips(cli, tmp_path, tiny):
     result = cli(*latent_args(tiny, "gan_mel", "target=all",
                               f"frechet_reference={example_clip('sad').parent}"))
     assert result.code == 0, result.err
-    fd = json.loads((tmp_path / "run" / "metrics.json").read_text())["summary"]["frechet"]
+    summary = json.loads((tmp_path / "run" / "metrics.json").read_text())["summary"]
+    fd = summary["distance_to_real"]
     assert fd["n_outputs"] == 4 and fd["n_reference"] == 256 and fd["embedding_dim"] > 0
-    assert fd["distance"] > 0 and fd["noise"] > 0
+    assert fd["outputs"]["frechet"] > 0 and fd["noise_at_same_n"]["frechet"] > 0
+    assert fd["real_at_same_n"]["kid"] < fd["noise_at_same_n"]["kid"]
+    assert fd["real_at_same_n"]["frechet_std"] > 0  # a spread over draws at the outputs' N
     empty = tmp_path / "empty"
     empty.mkdir()
     missing = cli(*latent_args(tiny, "gan_mel", "target=[sad,angry]",
@@ -162,8 +169,8 @@ def test_frechet_distance_of_the_outputs_to_real_clips(cli, tmp_path, tiny):
     single = cli(*latent_args(tiny, "gan_mel", "target=sad", f"hydra.run.dir={tmp_path / 's'}",
                               f"frechet_reference={example_clip('sad').parent}"))
     assert single.code == 0, single.err
-    fd = json.loads((tmp_path / "s" / "metrics.json").read_text())["summary"]["frechet"]
-    assert fd["distance"] is None and "at least 2 outputs" in fd["note"]
+    fd = json.loads((tmp_path / "s" / "metrics.json").read_text())["summary"]["distance_to_real"]
+    assert "outputs" not in fd and "at least 2 outputs" in fd["note"]
 
 
 def test_ctrl_c_in_train_prior_saves_the_state_and_marks_interrupted(cli, tmp_path, corpus,

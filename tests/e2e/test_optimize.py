@@ -88,7 +88,7 @@ def test_input_method_on_a_raw_model_is_reported_as_adversarial(cli, tmp_path, t
     assert result.code == 0, result.err
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert "adversarial" in metrics["note"]
-    assert metrics["items"][0]["mask"] is None and metrics["items"][0]["input"] is None
+    assert "mask" not in metrics["items"][0] and metrics["items"][0]["input"] is None
     assert metrics["run"]["judge"] is None and "judge_prob" not in metrics["items"][0]
     assert metrics["items"][0]["cues"]["reference_is"] == "neutral example"
     assert (tmp_path / "run" / "wav" / "sad_r0.wav").is_file()
@@ -99,6 +99,15 @@ def test_input_method_in_the_mel_domain_vocodes_its_output(cli, tmp_path, tiny):
                            "target=angry"))
     assert result.code == 0, result.err
     assert (tmp_path / "run" / "wav" / "angry_r0.wav").stat().st_size > 1000
+    cues = json.loads((tmp_path / "run" / "metrics.json").read_text())["items"][0]["cues"]
+    # the reference went through the same vocoder as the output, so its bias cancels
+    assert cues["reference_is"] == "input, through the same vocoder (griffin-lim)"
+    from amcli.audio import read_audio
+    from amcli.metrics.cues import measure_cues
+
+    raw_input = measure_cues(read_audio(tmp_path / "run" / "wav" / "input.wav", 16000)[0]
+                             .numpy(), 16000)
+    assert cues["reference"]["centroid_hz"] != pytest.approx(raw_input["centroid_hz"], abs=1)
 
 
 def test_a_folder_of_clips_gives_clips_x_targets_items(cli, tmp_path, tiny):
@@ -149,11 +158,16 @@ def test_ctrl_c_leaves_interrupted_not_done(cli, tmp_path, tiny, monkeypatch):
     [
         (["target=furious"], "unknown target ['furious']; the classifier's classes are "
                              "neutral, happy, sad, angry"),
-        (["method=latent"], "method=latent optimizes a generator's z: give prior=gan or "
-                            "prior=cgan"),
-        (["prior=gan"], "prior=gan works only with method=latent"),
-        (["method=latent", "prior=gan", "condition=sad"], "condition=sad needs a conditional "
-                                                          "prior"),
+        (["method=latent", "prior=none"], "method=latent optimizes a generator's z: give "
+                                          "prior=gan or prior=cgan"),
+        (["prior=gan"], "prior= is an option of method=latent, not of method=mask"),
+        (["method=input", "mask.area=0.3"], "mask.area= is an option of method=mask"),
+        (["-m", "method=mask,input", "mask.area=0.3"], "applies to method=mask only"),
+        (["method=latent", "prior=gan", "latent.condition=sad"],
+         "latent.condition=sad needs a conditional prior"),
+        (["lr=nan"], "lr=nan; give a finite number"),
+        (["mask.init=0.9", "mask.max_gain=0.5"], "need 0 < init <= max_gain"),
+        (["threshold=1.5"], "threshold=1.5; a probability (or null), in (0, 1]"),
         (["input=/no/such.wav"], "input=/no/such.wav not found"),
         (["mask.area=1.5"], "mask.area=1.5"),
         (["classifier=nope"], "checkpoint 'nope' not found"),
@@ -228,8 +242,100 @@ def test_sanity_check_reruns_on_randomized_models(cli, tmp_path, tiny):
     assert result.code == 0, result.err
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert set(metrics["sanity"]) == {"top", "all"}
-    for level in metrics["sanity"].values():
+    top, everything = metrics["sanity"]["top"], metrics["sanity"]["all"]
+    assert top["layers"] == ["body.head", "body.embedding.0"]
+    assert len(everything["layers"]) > len(top["layers"])
+    for level in (top, everything):
         assert len(level["items"]) == 2
-        assert all(-1 <= r["mask_spearman"] <= 1 for r in level["items"]
-                   if r["mask_spearman"] is not None)
-    assert "_profile" not in metrics["items"][0]
+        changed, total = (int(n) for n in level["parameters_changed"].split("/"))
+        assert 0 < changed <= total
+        correlations = [r["profile_spearman"] for r in level["items"]]
+        assert all(c is None or -1 <= c <= 1 for c in correlations)
+        assert [r["target_prob"] for r in level["items"]] != \
+            [i["target_prob"] for i in metrics["items"]]
+
+
+def test_max_batch_never_changes_a_result(cli, tmp_path, tiny):
+    args = run_args(tiny, "target=angry", "restarts=4", "cues=false", "judge=null")
+    chunked = cli(*args, "max_batch=2", f"hydra.run.dir={tmp_path / 'chunked'}")
+    whole = cli(*args, "max_batch=0", f"hydra.run.dir={tmp_path / 'whole'}")
+    assert chunked.code == whole.code == 0, chunked.err + whole.err
+    assert digest(tmp_path / "chunked") == digest(tmp_path / "whole")
+    items = [json.loads((tmp_path / d / "metrics.json").read_text())["items"]
+             for d in ("chunked", "whole")]
+    for a, b in zip(*items, strict=True):
+        assert a["seed"] == b["seed"] and a["steps"] == b["steps"]
+        assert a["target_prob"] == pytest.approx(b["target_prob"], abs=1e-5)
+    wavs = sorted((tmp_path / "whole" / "wav").glob("angry_r*.wav"))
+    assert len({hashlib.sha256(w.read_bytes()).hexdigest() for w in wavs}) == 4  # restarts differ
+
+
+def write_user_model(tmp_path: Path, classes: list[str]) -> list[str]:
+    """A user's package with a GRU model whose head is registered before its body, saved."""
+    from safetensors.torch import save_file
+
+    package = tmp_path / "usernets"
+    package.mkdir(exist_ok=True)
+    (package / "__init__.py").write_text(
+        "import torch\nfrom torch import nn\n\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        f"        self.out = nn.Linear(8, {len(classes)})\n"
+        "        self.frontend = nn.Conv1d(1, 4, 64, stride=32)\n"
+        "        self.rnn = nn.GRU(4, 8, batch_first=True)\n\n"
+        "    def forward(self, wave):\n"
+        "        h = torch.relu(self.frontend(wave.unsqueeze(1))).transpose(1, 2)\n"
+        "        return self.out(self.rnn(h)[0].mean(1))\n"
+    )
+    import sys
+
+    sys.path.insert(0, str(tmp_path))
+    import usernets
+
+    torch.manual_seed(0)
+    save_file(usernets.Net().state_dict(), tmp_path / "user.safetensors")
+    return ["classifier=custom", "custom.target=usernets.Net",
+            f"custom.weights={tmp_path / 'user.safetensors'}",
+            f"custom.classes=[{','.join(classes)}]"]
+
+
+def test_a_judge_that_does_not_know_the_classes_is_off_and_says_why(cli, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    args = write_user_model(tmp_path, ["calm", "excited"])
+    from amcli.resources import example_clip
+
+    result = cli("optimize", *args, "target=excited", "steps=6", "min_steps=2", "quiet=true",
+                 "cues=false", "sanity=true", f"input={example_clip('angry')}")
+    assert result.code == 0, result.err
+    run = tmp_path / "run"
+    metrics = json.loads((run / "metrics.json").read_text())
+    off = metrics["run"]["judge"]["off"]
+    assert "calm, excited are not among judge judge's" in off
+    assert metrics["summary"]["judge_off"] == off and "transfer_rate" not in metrics["summary"]
+    assert "judge_prob" not in metrics["items"][0]
+    page = (run / "report.html").read_text()
+    assert "judge off" in page and "calm, excited" in page
+    # the sanity check found this model's top layer (run last, though registered first) and
+    # really changed it
+    top = metrics["sanity"]["top"]
+    assert top["layers"] == ["body.module.out"]
+    assert metrics["sanity"]["all"]["layers"] == ["body.module.out", "body.module.frontend",
+                                                  "body.module.rnn"]
+
+
+def test_randomized_copies_of_a_user_model_really_differ(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    write_user_model(tmp_path, ["calm", "excited"])
+    from amcli.metrics.sanity import randomized_copy
+    from amcli.models import load_custom_classifier
+
+    model = load_custom_classifier("usernets.Net", tmp_path / "user.safetensors",
+                                   ["calm", "excited"], "raw", 16000)
+    probe = 0.1 * torch.randn(2, 16000)
+    for level, expected in (("top", 2), ("all", 8)):
+        randomized = randomized_copy(model, level, seed=0, probe=probe)
+        changed = [not torch.equal(a, b) for a, b in
+                   zip(model.parameters(), randomized.model.parameters(), strict=True)]
+        assert sum(changed) == randomized.changed == expected
+        assert not torch.allclose(model(probe), randomized.model(probe))

@@ -1,0 +1,129 @@
+"""The interface every AM method implements.
+
+A method is one module in :mod:`amcli.am.methods` that defines ``METHOD``, an instance of a
+subclass of :class:`AMMethod`, and one file ``conf/method/<name>.yaml`` holding its options'
+defaults. It knows nothing of Hydra or files: it declares its options (a dataclass, typed so the
+CLI validates them while it composes the config), how to check them against a classifier, what
+it needs loaded once per run (``prepare``), how to build the parameterization and its penalties
+for a batch of items (``build``), and what it adds to each item's record (``item_records``).
+The command looks a method up by name and never branches on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from amcli.am.parameterization import Parameterization
+from amcli.am.regularizers import Regularizer
+from amcli.features import FeatureParams
+
+
+@dataclass
+class ItemBatch:
+    """One row per item (clip x target x restart) of a batch to optimize."""
+
+    model: nn.Module
+    targets: torch.Tensor  # [B] class indices
+    target_names: list[str]
+    seeds: list[int]  # each item's own seed (amcli.am.random.item_seed)
+    device: torch.device
+    #: [B, T] the input clip of each item at the model's rate, or None for methods without one
+    clips: torch.Tensor | None = None
+    clip_names: list[str] | None = None
+    precision: str = "fp32"
+
+    def __len__(self) -> int:
+        return len(self.target_names)
+
+    @property
+    def features(self) -> FeatureParams:
+        """The classifier's log-mel parameters (defaults at its rate for raw models)."""
+        return getattr(self.model, "feature_params", None) or \
+            FeatureParams(sample_rate=self.model.sample_rate)
+
+
+@dataclass
+class Built:
+    """What a method optimizes and the penalties on it."""
+
+    param: Parameterization
+    regularizers: list[Regularizer]
+
+
+@dataclass
+class PlotData:
+    """Arrays a method wants drawn for one item; ``kind`` names the renderer in amcli.report."""
+
+    kind: str
+    arrays: dict[str, Any]
+
+
+class AMMethod:
+    """Base of the AM methods. Subclasses set the class attributes and implement ``build``."""
+
+    #: the name users type: method=<name>
+    name: ClassVar[str]
+    #: the options' schema (a dataclass with defaults); its values live under ``config_key``
+    options_type: ClassVar[type]
+    #: the config key of the options (mask.*, signal.*, latent.*, ...)
+    config_key: ClassVar[str]
+    #: the parameterization class (its ``default_lr`` is the method's)
+    param_type: ClassVar[type[Parameterization]]
+    #: one line for ``--help``
+    summary: ClassVar[str] = ""
+    #: said in metrics.json and the report of every run of this method (e.g. "adversarial")
+    note: ClassVar[str | None] = None
+    #: config groups that exist only with this method, by name -> schema (latent's prior)
+    groups: ClassVar[dict[str, type]] = {}
+
+    @property
+    def default_lr(self) -> float:
+        return self.param_type.default_lr
+
+    def options_from(self, config: Any) -> Any:
+        """This method's options out of a whole command config: ``config.<config_key>``
+        (methods with config groups of their own, such as latent's prior, gather those too)."""
+        return getattr(config, self.config_key)
+
+    def needs_clip(self, options: Any) -> bool:
+        """Whether items start from an input clip (the command then loads clips)."""
+        return False
+
+    def validate(self, options: Any, model: nn.Module) -> None:
+        """Refuse options that cannot work with this classifier (raise UserError)."""
+
+    def prepare(self, options: Any, model: nn.Module, targets: list[str],
+                device: torch.device) -> Any:
+        """Load and check what the method needs once per run (e.g. a prior); returned as
+        ``resources`` to the other hooks."""
+        return None
+
+    def run_info(self, options: Any, resources: Any) -> dict[str, Any]:
+        """Facts for metrics.json's ``run`` record (e.g. the prior's name and hash)."""
+        return {}
+
+    def build(self, options: Any, batch: ItemBatch, resources: Any) -> Built:
+        raise NotImplementedError
+
+    def item_records(self, options: Any, batch: ItemBatch, built: Built,
+                     resources: Any) -> list[dict[str, Any]]:
+        """Per item: the fields this method adds to the item's record (after optimizing)."""
+        return [{} for _ in range(len(batch))]
+
+    def profile(self, built: Built) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Per item: a vector that says what the explanation is (e.g. a mask's values) and
+        where it is defined, for the randomization sanity check's rank correlation; None for
+        methods whose outputs are compared by their cue shifts only."""
+        return None
+
+    def headline(self, record: dict[str, Any]) -> str:
+        """A line of plain words about one item's record, for the terminal and the report."""
+        return ""
+
+    def plot_data(self, built: Built, index: int, batch: ItemBatch) -> PlotData | None:
+        """An extra plot for one item (the spectrogram is drawn for every method)."""
+        return None

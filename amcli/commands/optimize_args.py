@@ -1,0 +1,77 @@
+"""``amcli optimize``'s command line before Hydra sees it: old spellings and misplaced options.
+
+Each method's options exist only when that method is chosen (``mask.*`` with method=mask,
+``signal.*`` with method=input, ``latent.*`` and ``prior=`` with method=latent), so Hydra would
+refuse a misplaced one with an internal error; this says in one line which method it belongs
+to. Old spellings keep working and say the new one.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+
+from amcli.am.methods import option_owners
+from amcli.errors import UserError
+
+#: old key -> new key
+ALIASES = {"condition": "latent.condition"}
+DEFAULT_METHOD = "mask"
+
+
+def _split(arg: str) -> tuple[str, str, str]:
+    """'+key=value' -> ('+', 'key', 'value'); flags give ('', '', '')."""
+    if arg.startswith("-") or "=" not in arg:
+        return "", "", ""
+    key, _, value = arg.partition("=")
+    prefix = re.match(r"[+~]*", key).group(0)
+    return prefix, key[len(prefix):], value
+
+
+def chosen_methods(args: Sequence[str]) -> set[str]:
+    """The method(s) an argument list selects: method=a, a sweep method=a,b, or the default."""
+    for arg in args:
+        _, key, value = _split(arg)
+        if key == "method":
+            value = re.sub(r"^\w+\((.*)\)$", r"\1", value)  # choice(a,b), glob(...)
+            return {v.strip() for v in value.split(",") if v.strip()}
+    return {DEFAULT_METHOD}
+
+
+def prepare_args(args: Sequence[str]) -> list[str]:
+    """Rewrite aliases (saying so on stderr) and refuse options of a method not chosen."""
+    rewritten = []
+    for arg in args:
+        prefix, key, value = _split(arg)
+        root = key.split(".")[0]
+        if root in ALIASES:
+            new = ALIASES[root] + key[len(root):]
+            print(f"amcli optimize: note: {key}= is now {new}= (the old spelling still works)",
+                  file=sys.stderr)
+            arg = f"{prefix}{new}={value}"
+        rewritten.append(arg)
+    methods = chosen_methods(rewritten)
+    owners = option_owners()
+    kept = []
+    for arg in rewritten:
+        _, key, value = _split(arg)
+        root = key.split(".")[0].split("@")[0]
+        owner = owners.get(root)
+        if owner is None:
+            kept.append(arg)
+            continue
+        if root == "prior" and key == "prior" and value == "none":
+            if "latent" in methods:
+                raise UserError("method=latent optimizes a generator's z: give prior=gan or "
+                                "prior=cgan (prior.checkpoint=PATH for your own)")
+            continue  # the old default spelling: nothing to choose without method=latent
+        if owner not in methods:
+            raise UserError(f"{key}= is an option of method={owner}, not of "
+                            f"method={','.join(sorted(methods))}; add method={owner} or drop "
+                            f"{key}=")
+        if len(methods) > 1:
+            raise UserError(f"{key}= applies to method={owner} only, but this sweeps "
+                            f"method={','.join(sorted(methods))}; sweep the methods separately")
+        kept.append(arg)
+    return kept

@@ -1,0 +1,59 @@
+"""The files of an optimize run's items: WAVs and plots, and the terminal summary."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from amcli.am.methods import AMMethod
+from amcli.audio import write_wav
+from amcli.features import FeatureParams, LogMel
+from amcli.report.plots import method_plot, spec_plot
+
+
+def write_inputs(folder: Path, clips: dict[str, torch.Tensor], rate: int) -> dict[str, str]:
+    """The clips as the classifier heard them: ``wav/input.wav`` (one clip) or
+    ``wav/input_<clip>.wav``; returns clip name -> relative path."""
+    names = {}
+    for name, clip in clips.items():
+        stem = "input" if len(clips) == 1 else f"input_{name}"
+        write_wav(folder / "wav" / f"{stem}.wav", clip, rate)
+        names[name] = f"wav/{stem}.wav"
+    return names
+
+
+def write_item_files(folder: Path, stem: str, wave: torch.Tensor, mel: torch.Tensor,
+                     before: torch.Tensor | None, rate: int, features: FeatureParams,
+                     title: str, plot_format: str, method_plot_data: Any = None) -> float:
+    """``wav/<stem>.wav`` (level kept, scaled down only if it would clip), the spectrogram
+    plot (input and output, or the output alone) and the method's own plot; returns the WAV's
+    gain."""
+    gain = write_wav(folder / "wav" / f"{stem}.wav", wave, rate)
+    plots = folder / "plots"
+    out = mel.detach().cpu().numpy()
+    if before is not None:
+        spec_plot(before.detach().cpu().numpy(), out, rate, features.hop_length,
+                  plots / f"{stem}_spec.{plot_format}", title)
+    else:
+        spec_plot(out, out, rate, features.hop_length, plots / f"{stem}_spec.{plot_format}",
+                  title, labels=("output", "output"))
+    if method_plot_data is not None:
+        method_plot(method_plot_data, plots / f"{stem}_{method_plot_data.kind}.{plot_format}",
+                    title)
+    return gain
+
+
+def input_mels(clips: dict[str, torch.Tensor], features: FeatureParams) -> dict[str, torch.Tensor]:
+    logmel = LogMel(features)
+    return {name: logmel(clip) for name, clip in clips.items()}
+
+
+def print_summary(records: Sequence[dict[str, Any]], method: AMMethod) -> None:
+    """One line per item: its output, reached probability, stop, and the method's headline."""
+    for r in records:
+        headline = method.headline(r)
+        print(f"{r['output']:<28} p({r['target']}) = {r['target_prob']:.3f}  "
+              f"[{r['stop_reason']} @ {r['steps']}]" + (f"  {headline}" if headline else ""))
