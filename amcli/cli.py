@@ -156,8 +156,7 @@ def _hydra_argv(args: Sequence[str], env: dict[str, str] | None = None):
     os.environ["HYDRA_FULL_ERROR"] = "1"
     os.environ.update(env or {})
     multirun = any(a in ("-m", "--multirun") for a in args)
-    if not multirun:
-        sys.stderr = _DropJobErrorLine(saved_stderr)
+    sys.stderr = _DropLines(saved_stderr, _SWEEP_DROPS if multirun else _RUN_DROPS)
     try:
         yield
     finally:
@@ -169,20 +168,34 @@ def _hydra_argv(args: Sequence[str], env: dict[str, str] | None = None):
                 os.environ[key] = value
 
 
-class _DropJobErrorLine:
-    """stderr without Hydra's "Error executing job with overrides: [...]" line.
+#: A single run: Hydra's "Error executing job with overrides: [...]" (the user knows the
+#: overrides, and the dispatcher prints the error itself in one line).
+_RUN_DROPS = ("Error executing job with overrides:",)
+#: A sweep keeps Hydra's line (it says which job failed), but not sbatch's own error lines,
+#: which submitit echoes before raising: the dispatcher says sbatch's reason in one line.
+_SWEEP_DROPS = ("sbatch: error",)
 
-    In a single run the user knows the overrides, and the dispatcher prints the error itself in
-    one line. Sweeps keep the line: there it says which job failed.
-    """
 
-    _PREFIX = "Error executing job with overrides:"
+class _DropLines:
+    """stderr without the lines that start with ``prefixes``."""
 
-    def __init__(self, stream) -> None:
-        self._stream = stream
+    def __init__(self, stream, prefixes: tuple[str, ...]) -> None:
+        self._stream, self._prefixes = stream, prefixes
+        self._dropped = False  # print() writes its end="\n" separately: drop that one too
 
     def write(self, text: str) -> int:
-        return 0 if text.startswith(self._PREFIX) else self._stream.write(text)
+        if self._dropped and text == "\n":
+            self._dropped = False
+            return 0
+        self._dropped = False
+        if not any(p in text for p in self._prefixes):
+            return self._stream.write(text)
+        kept = "".join(line for line in text.splitlines(keepends=True)
+                       if not line.startswith(self._prefixes))
+        if kept.strip():
+            return self._stream.write(kept)
+        self._dropped = True
+        return 0
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
@@ -200,9 +213,12 @@ def _run_command(name: str, args: Sequence[str]) -> int:
         except UserError as err:  # before any job: one line, whatever the mode
             print(f"{PROG} {name}: error: {err}", file=sys.stderr)
             return 2
+    multirun = any(a in ("-m", "--multirun") for a in args)
     try:
         with _hydra_argv(args):
             module.main()
+        if multirun:
+            return _sweep_outcome(name)
     except SystemExit as stop:  # Hydra exits after --help, --cfg, --info
         return _exit_code(stop.code)
     except UserError as err:
@@ -216,16 +232,56 @@ def _run_command(name: str, args: Sequence[str]) -> int:
         if isinstance(err.__cause__, OmegaConfBaseException):
             print(str(err.__cause__), file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"{PROG} {name}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        import signal
+
+        by = getattr(stop, "name", "SIGINT")
+        print(f"{PROG} {name}: interrupted ({by}); what was finished is in the run folder",
+              file=sys.stderr)
+        return 128 + int(getattr(signal, by, signal.SIGINT))
     except BrokenPipeError:  # `amcli ... | head`: the reader left; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception:  # a bug: show where
-        traceback.print_exc()
+    except Exception as err:
+        if type(err).__name__ == "FailedJobError":  # submitit: the scheduler or a job said no
+            return _failed_job(name, str(err))
+        traceback.print_exc()  # a bug: show where
         return 1
     return 0
+
+
+def _sweep_outcome(name: str) -> int:
+    """After a sweep: 0 when every job ended DONE, else one line naming the others and 1."""
+    from amcli.report.sweep import LAST_SWEEP, unfinished
+
+    if not LAST_SWEEP:
+        return 0
+    rows = unfinished(LAST_SWEEP[0])
+    if not rows:
+        return 0
+    jobs = ", ".join(f"{r['job']} {r['status']}" + (f" ({r['error']})" if r["error"] else "")
+                     for r in rows)
+    print(f"{PROG} {name}: {len(rows)} sweep job(s) did not finish: {jobs}; run the same "
+          f"command again to redo only those (see {LAST_SWEEP[0] / 'summary.csv'})",
+          file=sys.stderr)
+    return 1
+
+
+def _failed_job(name: str, text: str) -> int:
+    """submitit's FailedJobError in one line: sbatch's refusal (exit 2, the user's settings),
+    or the last line of a job's traceback."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    refusal = next((line for line in lines if "sbatch: error" in line), None)
+    if refusal:
+        reason = refusal[refusal.index("sbatch: error"):]
+        print(f"{PROG} {name}: error: the scheduler refused the job: {reason} (check "
+              "hydra.launcher.partition, gpus_per_node, mem_gb, cpus_per_task, timeout_min)",
+              file=sys.stderr)
+        return 2
+    last = lines[-1] if lines else "no details"
+    print(f"{PROG} {name}: error: a sweep job failed: {last}; the other jobs ran: see "
+          "summary.csv and FAILED in the sweep dir", file=sys.stderr)
+    return 2 if "UserError" in last else 1
 
 
 def _exit_code(code: object) -> int:

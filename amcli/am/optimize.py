@@ -45,6 +45,8 @@ class Result:
     stop_reason: list[str]
     history: dict[str, list] = field(default_factory=dict)
     interrupted: bool = False
+    #: the KeyboardInterrupt (or a signal's subclass of it) that stopped the loop, to re-raise
+    interrupt: KeyboardInterrupt | None = field(default=None, repr=False)
 
     @property
     def target_prob(self) -> torch.Tensor:
@@ -135,7 +137,7 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
     history: dict[str, list] = {"step": [], "objective": [], "target_prob": [], "penalty": []}
     hooks = Hooks(model, objective.layers) if objective.layers else None
     forward = compiled_forward(model, param.domain, device) if compile and not hooks else None
-    interrupted = False
+    interrupted, interrupt = False, None
     last_score = torch.zeros(batch, device=device)
     last_penalty = torch.zeros(batch, device=device)
 
@@ -223,8 +225,8 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
                 check(step)
         if reuse and (not history["step"] or history["step"][-1] < done):
             check(done)
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as err:
+        interrupted, interrupt = True, err
         with torch.no_grad():
             for keep, p in zip(frozen, params, strict=True):
                 p[~running] = keep[~running]
@@ -240,4 +242,4 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
             taken[i] = min(taken[i], history["step"][-1] if history["step"] else 0)
     return Result(signal=signal, logits=logits, probs=torch.softmax(logits, -1),
                   targets=targets, steps=taken, stop_reason=reasons, history=history,
-                  interrupted=interrupted)
+                  interrupted=interrupted, interrupt=interrupt)

@@ -35,7 +35,7 @@ from amcli.metrics.summary import summarize
 from amcli.models import load_classifier
 from amcli.report.items import RunOutputs
 from amcli.report.outputs import print_summary, write_inputs
-from amcli.report.run import run_info, run_record
+from amcli.report.run import run_info, run_record, write_progress
 from amcli.report.sweep import write_run_files
 from amcli.resources import CONF_PATH, example_clip
 
@@ -90,8 +90,9 @@ def run(cfg: OptimizeConfig) -> dict:
                                        resources, progress)
             outcomes.append(outcome)
             record["items"] += outputs.records(outcome)
+            write_progress(folder, record)
             if outcome.result.interrupted:
-                raise_interrupted(record, targets, method)
+                raise_interrupted(record, targets, method, outcome.result.interrupt)
         record["summary"] = summarize(record["items"], targets)
         if judge_off:
             record["summary"]["judge_off"] = judge_off
@@ -111,11 +112,12 @@ def finish(record: dict, method: AMMethod) -> None:
     print_summary(record["items"], method)
 
 
-def raise_interrupted(record: dict, targets: list[str], method: AMMethod) -> None:
+def raise_interrupted(record: dict, targets: list[str], method: AMMethod,
+                      interrupt: KeyboardInterrupt | None) -> None:
     """Ctrl-C (or a scheduler's signal): keep what exists, then end as interrupted."""
     record["summary"] = summarize(record["items"], targets)
     finish(record, method)
-    raise KeyboardInterrupt
+    raise interrupt or KeyboardInterrupt()
 
 
 class progress_bar:

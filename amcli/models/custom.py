@@ -44,12 +44,12 @@ class UserBody(Body):
 def import_object(target: str):
     module_name, _, attr = target.rpartition(".")
     if not module_name:
-        raise UserError(f"classifier.target='{target}' must be a dotted path: package.module.Class")
+        raise UserError(f"custom.target='{target}' must be a dotted path: package.module.Class")
     try:
         return getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as err:
         raise UserError(
-            f"cannot import classifier.target='{target}' ({err}); check the dotted path and "
+            f"cannot import custom.target='{target}' ({err}); check the dotted path and "
             "that its package is importable (installed or on PYTHONPATH)"
         ) from None
 
@@ -67,9 +67,9 @@ def load_custom_classifier(
     from safetensors.torch import load_file
 
     if representation not in ("raw", "mel"):
-        raise UserError(f"classifier.representation='{representation}'; use raw or mel")
+        raise UserError(f"custom.representation='{representation}'; use raw or mel")
     if not classes:
-        raise UserError("classifier.classes is empty; list the model's classes in output order")
+        raise UserError("custom.classes is empty; list the model's classes in output order")
     factory = import_object(target)
     try:
         module = factory()
@@ -82,16 +82,16 @@ def load_custom_classifier(
         path = Path(weights).expanduser()
         if path.suffix.lower() in PICKLE_SUFFIXES:
             raise UserError(
-                f"classifier.weights={path} is a pickle-format file, which amcli never loads; "
+                f"custom.weights={path} is a pickle-format file, which amcli never loads; "
                 "save it with safetensors.torch.save_file(model.state_dict(), 'model.safetensors')"
             )
         if not path.is_file():
-            raise UserError(f"classifier.weights={path} not found")
+            raise UserError(f"custom.weights={path} not found")
         try:
             module.load_state_dict(load_file(str(path)))
         except Exception as err:  # safetensors or load_state_dict: the user's weights
             first = str(err).strip().splitlines()[0]
-            raise UserError(f"classifier.weights={path} do not fit {target}: {first}") from None
+            raise UserError(f"custom.weights={path} do not fit {target}: {first}") from None
     features = features or FeatureParams(sample_rate=sample_rate) if representation == "mel" \
         else None
     model = Classifier(UserBody(module), list(classes), representation, sample_rate,
@@ -106,7 +106,7 @@ def load_custom_classifier(
         first = str(err).strip().splitlines()[0]
         raise UserError(
             f"{target} fails on a 1 s {representation} input ({first}); check "
-            "classifier.representation and classifier.sample_rate"
+            "custom.representation and custom.sample_rate"
         ) from None
     if logits.dim() != 2 or logits.shape != (1, len(classes)):
         raise UserError(

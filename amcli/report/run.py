@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,14 +61,80 @@ def run_info(seed: int | None, device: str, overrides: list[str] | None = None) 
     }
 
 
-def _in_sweep() -> bool:
+def _sweep_dir() -> Path | None:
+    """The sweep folder when this run is a job of a Hydra multirun, else None."""
     try:
         from hydra.core.hydra_config import HydraConfig
         from hydra.types import RunMode
 
-        return HydraConfig.get().mode == RunMode.MULTIRUN
+        config = HydraConfig.get()
+        return Path(config.sweep.dir) if config.mode == RunMode.MULTIRUN else None
     except (ImportError, ValueError):
-        return False
+        return None
+
+
+def _in_sweep() -> bool:
+    return _sweep_dir() is not None
+
+
+def _scheduler_job() -> bool:
+    """This process runs exactly one sweep job for a scheduler (submitit sets
+    SUBMITIT_EXECUTOR in the job's environment)."""
+    import os
+
+    return bool(os.environ.get("SUBMITIT_EXECUTOR")) and _in_sweep()
+
+
+def _update_sweep_summary() -> None:
+    sweep = _sweep_dir()
+    if sweep is None or not sweep.is_dir():
+        return
+    from amcli.report.sweep import write_summary
+
+    try:
+        write_summary(sweep)
+    except OSError as err:  # the summary must never fail a job
+        logging.getLogger("amcli").warning("could not update the sweep summary: %s", err)
+
+
+#: Signals that end a run the way Ctrl-C does.
+STOP_SIGNALS = ("SIGTERM", "SIGUSR2")
+
+
+class SignalInterrupt(KeyboardInterrupt):
+    """KeyboardInterrupt raised by a scheduler's signal; ``name`` says which."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+@contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """Inside the block, SIGTERM and SIGUSR2 raise :class:`SignalInterrupt` (main thread only;
+    the previous handlers come back after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame) -> None:
+        raise SignalInterrupt(signal.Signals(signum).name)
+
+    saved = {}
+    for name in STOP_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is not None:
+            saved[number] = signal.signal(number, stop)
+    try:
+        yield
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+
+
+def write_progress(folder: Path, record: dict[str, Any]) -> None:
+    """metrics.json as it stands, status "running": what a killed run leaves behind."""
+    write_json(folder / "metrics.json", {**record, "status": "running"})
 
 
 @contextmanager
@@ -84,10 +152,15 @@ def run_record(folder: Path, kind: str, run: dict[str, Any],
     record: dict[str, Any] = {"kind": kind, "status": "running", "run": run}
     status = "done"
     try:
-        yield record
-    except KeyboardInterrupt:
+        with signals_interrupt():
+            yield record
+    except KeyboardInterrupt as stop:
         status = "interrupted"
-        raise
+        record["interrupted_by"] = stop.name if isinstance(stop, SignalInterrupt) else "SIGINT"
+        if not (isinstance(stop, SignalInterrupt) and _scheduler_job()):
+            raise
+        logging.getLogger("amcli").warning("%s: interrupted by %s; what was finished is written",
+                                           folder, stop.name)
     except BaseException as err:
         from amcli.errors import UserError
 
@@ -109,3 +182,4 @@ def run_record(folder: Path, kind: str, run: dict[str, Any],
             except Exception as err:  # noqa: BLE001 - a report must never hide the run's outcome
                 logging.getLogger("amcli").warning("could not write the run's report: %s", err)
         (folder / MARKERS[status]).write_text(record.get("error", "") + "\n")
+        _update_sweep_summary()

@@ -1,10 +1,13 @@
 """The sweep's ``summary.csv`` and ``index.html``, one row per job, built from the job folders on
 disk; a run's own ``summary.csv`` (one row per item) and ``report.html``.
 
-Hydra skips ``on_multirun_end`` when a job failed, and the submitit launcher reports failed or
-killed jobs as completed, so nothing here trusts the launcher: every job's end rewrites the whole
-summary from what the folders hold (markers, metrics.json, .hydra/overrides.yaml). A job folder
-without a marker is listed as "running" (or killed: a time limit or out of memory leaves none).
+Hydra skips ``on_multirun_end`` when a job failed and never reports a job a signal ended, and the
+submitit launcher reports failed or killed jobs as completed, so nothing here trusts the
+launcher: every job's end (:func:`amcli.report.run.run_record`, whatever the status) rewrites the
+whole summary from what the folders hold (markers, metrics.json, .hydra/overrides.yaml), under a
+lock on the sweep folder, so jobs that end at the same moment never leave a stale or half-written
+summary: the last one to take the lock reads every marker written before it. A job folder
+without a marker is listed as "running" (or killed: out of memory leaves none).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import csv
 import json
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +64,9 @@ def job_row(folder: Path, sweep: Path) -> dict[str, Any]:
                    min_target_prob=f"{min(probs):.4f}" if probs else "",
                    median_target_prob=f"{float(np.median(probs)):.4f}" if probs else "",
                    median_judge_prob=f"{float(np.median(judge)):.4f}" if judge else "",
-                   error=metrics.get("error", ""))
+                   error=metrics.get("error", "") or (
+                       f"interrupted by {metrics['interrupted_by']}"
+                       if status == "interrupted" and metrics.get("interrupted_by") else ""))
     if status == "failed" and not row["error"]:
         row["error"] = (folder / MARKERS["failed"]).read_text().strip()
     return row
@@ -75,16 +82,37 @@ def _write_csv(path: Path, columns: list[str] | tuple[str, ...], rows: list[dict
     return atomic_write(path, write)
 
 
+LOCK_FILE = ".summary.lock"
+
+
+@contextmanager
+def sweep_lock(sweep: Path) -> Iterator[None]:
+    """An exclusive lock on the sweep folder (flock; NFS-safe on Linux), held while the summary
+    is read from the job folders and written."""
+    try:
+        import fcntl
+    except ImportError:  # no flock on this platform: atomic writes only
+        yield
+        return
+    with open(sweep / LOCK_FILE, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def write_summary(sweep: str | os.PathLike) -> Path:
     """(Re)write ``<sweep>/summary.csv`` and ``index.html`` from the job folders; returns the
     CSV's path."""
     from amcli.report.html import sweep_index_html
 
     sweep = Path(sweep)
-    rows = [job_row(folder, sweep) for folder in job_dirs(sweep)]
-    path = _write_csv(sweep / "summary.csv", COLUMNS, rows)
-    text = sweep_index_html(sweep, rows)
-    atomic_write(sweep / "index.html", lambda tmp: Path(tmp).write_text(text))
+    with sweep_lock(sweep):
+        rows = [job_row(folder, sweep) for folder in job_dirs(sweep)]
+        path = _write_csv(sweep / "summary.csv", COLUMNS, rows)
+        text = sweep_index_html(sweep, rows)
+        atomic_write(sweep / "index.html", lambda tmp: Path(tmp).write_text(text))
     return path
 
 
@@ -122,21 +150,24 @@ def write_run_files(folder: str | os.PathLike) -> None:
     write_run_report(folder)
 
 
+def unfinished(sweep: str | os.PathLike) -> list[dict[str, Any]]:
+    """The rows of the jobs of a sweep that did not end DONE."""
+    sweep = Path(sweep)
+    return [row for row in (job_row(f, sweep) for f in job_dirs(sweep))
+            if row["status"] != "done"] if sweep.is_dir() else []
+
+
+#: The sweep folder of the last multirun that ended in this process (for the dispatcher's
+#: closing line).
+LAST_SWEEP: list[Path] = []
+
+
 class SweepSummary(Callback):
-    """Hydra callback: rewrite the sweep's summary.csv whenever a job ends (and at the end)."""
-
-    def on_job_end(self, config: Any, job_return: Any, **kwargs: Any) -> None:
-        from hydra.core.hydra_config import HydraConfig
-        from hydra.types import RunMode
-
-        if HydraConfig.get().mode != RunMode.MULTIRUN:
-            return
-        try:
-            write_summary(config.hydra.sweep.dir)
-        except OSError as err:  # the summary must never fail a job
-            log.warning("could not update the sweep summary: %s", err)
+    """Hydra callback: rewrite the sweep's summary.csv when the sweep ends (each job's end
+    rewrites it too, from run_record)."""
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         sweep = Path(config.hydra.sweep.dir)
+        LAST_SWEEP[:] = [sweep]
         if sweep.is_dir():
             write_summary(sweep)

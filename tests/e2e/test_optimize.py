@@ -226,6 +226,13 @@ def test_a_user_model_plugs_in_as_classifier_custom(cli, tmp_path, monkeypatch):
     assert metrics["items"][0]["target"] == "sad"
     missing = cli("optimize", "classifier=custom", "quiet=true")
     assert missing.code == 2 and "custom.target" in missing.err
+    # messages name the keys the user types (custom.*)
+    wrong = cli("optimize", "classifier=custom", "custom.target=mynets.Net",
+                "custom.weights=/no/w.safetensors", "custom.classes=[a,b,c,d]", "quiet=true")
+    assert wrong.code == 2 and "custom.weights=/no/w.safetensors not found" in wrong.err
+    nowhere = cli("optimize", "classifier=custom", "custom.target=nowhere.Net",
+                  "custom.classes=[a,b]", "quiet=true")
+    assert nowhere.code == 2 and "cannot import custom.target='nowhere.Net'" in nowhere.err
 
 
 def test_max_batch_splits_a_run_into_chunks(cli, tmp_path, tiny):
