@@ -179,6 +179,9 @@ class VocoderConfig:
 class ObjectiveConfig:
     kind: ObjectiveKind = ObjectiveKind.logit
     suppress: float = 0.0  # lambda_o: minus lambda_o * mean of the other classes' logits
+    #: log_softmax only: stop rewarding the target beyond this probability (penalties then
+    #: shrink what the method optimizes while the target stays about this probable); null: none
+    cap: float | None = bounded(None, gt=0, lt=1, hint="a probability (or null)")
     layer: str | None = None  # a module name: maximize its activation instead of a class
     channel: int | None = bounded(None, ge=0)
     unit: int | None = bounded(None, ge=0)

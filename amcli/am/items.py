@@ -21,6 +21,8 @@ class Item:
     restart: int
     name: str  # file stem of its outputs
     seed: int  # its own seed: item_seed(run seed, clip, target, restart)
+    #: a variant of the method (prosody attribution: the control family), "" for none
+    variant: str = ""
 
 
 def resolve_targets(target: object, classes: Sequence[str]) -> list[str]:
@@ -36,10 +38,12 @@ def resolve_targets(target: object, classes: Sequence[str]) -> list[str]:
 
 
 def build_items(targets: Sequence[str], clip_names: Iterable[str], restarts: int, seed: int,
-                per_target_clip: bool = False) -> list[Item]:
-    """clips x targets x restarts (``per_target_clip``: each target only with its own clip,
-    as for the shipped example clips). Output stems are ``<target>_r<k>``, or
-    ``<clip>_<target>_r<k>`` when several clips are paired with targets."""
+                per_target_clip: bool = False, variants: Sequence[str] = ("",)) -> list[Item]:
+    """clips x targets x restarts x variants (``per_target_clip``: each target only with its
+    own clip, as for the shipped example clips). Output stems are ``<target>_r<k>``, or
+    ``<clip>_<target>_r<k>`` when several clips are paired with targets, with ``_<variant>``
+    for variants other than "" and "all". The variants of one (clip, target, restart) share its
+    seed: they start from the same state, so they differ only by what the variant allows."""
     clips = list(clip_names) or [""]
     items = []
     for clip in clips:
@@ -49,5 +53,8 @@ def build_items(targets: Sequence[str], clip_names: Iterable[str], restarts: int
             for k in range(restarts):
                 stem = f"{target}_r{k}" if len(clips) == 1 or per_target_clip \
                     else f"{clip}_{target}_r{k}"
-                items.append(Item(clip, target, k, stem, item_seed(seed, clip, target, k)))
+                for variant in variants:
+                    suffix = f"_{variant}" if variant not in ("", "all") else ""
+                    items.append(Item(clip, target, k, stem + suffix,
+                                      item_seed(seed, clip, target, k), variant))
     return items

@@ -14,6 +14,7 @@ activations of one forward pass) to a score per item [B]; the loop maximizes it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -87,6 +88,23 @@ class ClassProbability(Objective):
         return _pick(torch.softmax(ctx.logits, dim=-1), ctx.targets)
 
 
+class CappedLogProbability(Objective):
+    """log p_t(x), but no more than log ``cap``: once the target is that probable, the
+    classification term stops pulling and the penalties alone act, so the optimization settles
+    on the smallest parameters (e.g. edits) that keep the model at about ``cap``: the least
+    change that makes the model say the target, rather than the largest it will pay for."""
+
+    def __init__(self, cap: float) -> None:
+        super().__init__(name=f"min(log p, log {cap:g})")
+        if not 0 < cap < 1:
+            raise ValueError("cap must be in (0, 1)")
+        self.cap = float(cap)
+
+    def __call__(self, ctx: Context) -> torch.Tensor:
+        log_p = _pick(torch.log_softmax(ctx.logits, dim=-1), ctx.targets)
+        return log_p.clamp(max=math.log(self.cap))
+
+
 class OtherClassesMean(Objective):
     """mean over c != t of S_c: subtract it (times lambda_o) to suppress the other classes."""
 
@@ -115,13 +133,17 @@ class LayerActivation(Objective):
         return act.reshape(act.shape[0], -1).mean(1)
 
 
-def class_objective(kind: str = "logit", suppress: float = 0.0) -> Objective:
+def class_objective(kind: str = "logit", suppress: float = 0.0,
+                    cap: float | None = None) -> Objective:
     """The class objectives by name (logit | log_softmax | prob), optionally minus
-    ``suppress`` times the mean of the other classes' logits (the seed's variant)."""
+    ``suppress`` times the mean of the other classes' logits (the seed's variant); ``cap``
+    (a probability) turns log_softmax into :class:`CappedLogProbability`."""
     base = {"logit": ClassLogit, "log_softmax": ClassLogSoftmax, "prob": ClassProbability}
     if kind not in base:
         raise ValueError(f"unknown objective '{kind}'; use one of {', '.join(base)}")
-    objective = base[kind]()
+    if cap is not None and kind != "log_softmax":
+        raise ValueError("a cap works with the log_softmax objective")
+    objective = CappedLogProbability(cap) if cap is not None else base[kind]()
     return objective - suppress * OtherClassesMean() if suppress else objective
 
 

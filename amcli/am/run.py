@@ -71,7 +71,8 @@ def item_batch(model: torch.nn.Module, items: Sequence[Item],
                      targets=torch.tensor([classes.index(i.target) for i in items]),
                      target_names=[i.target for i in items], seeds=[i.seed for i in items],
                      device=device, clips=clip_rows, clip_names=[i.clip for i in items],
-                     precision=precision)
+                     precision=precision, clip_bank=clips or None,
+                     variants=[i.variant for i in items])
 
 
 def run_items(method: AMMethod, options: Any, model: torch.nn.Module, items: Sequence[Item],

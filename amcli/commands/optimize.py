@@ -34,7 +34,7 @@ from amcli.metrics.sanity import Rerun, sanity_check
 from amcli.metrics.summary import summarize
 from amcli.models import load_classifier
 from amcli.report.items import RunOutputs
-from amcli.report.outputs import print_summary, write_inputs
+from amcli.report.outputs import print_summary, write_inputs, write_summary_plots
 from amcli.report.run import run_info, run_record, write_progress
 from amcli.report.sweep import write_run_files
 from amcli.resources import CONF_PATH, example_clip
@@ -71,7 +71,8 @@ def run(cfg: OptimizeConfig) -> dict:
         clips = load_clips(input_clips(cfg.input, targets), model) \
             if method.needs_clip(options) else {}
         items = am.build_items(targets, list(clips), cfg.restarts, cfg.seed,
-                               per_target_clip=cfg.input is None and bool(clips))
+                               per_target_clip=cfg.input is None and bool(clips),
+                               variants=method.variants(options))
         settings = run_settings(cfg, model)
         size = cfg.max_batch or am.fit_chunk(method, options, model, items, clips, settings,
                                              device, resources)
@@ -79,7 +80,7 @@ def run(cfg: OptimizeConfig) -> dict:
         outputs = RunOutputs(folder, model, method, *load_vocoder(cfg, model), clips,
                              write_inputs(folder, clips, model.sample_rate),
                              judge if not judge_off else None, cfg.cues,
-                             cfg.plot_format.value)
+                             cfg.plot_format.value, resources)
         record["items"] = []
         outcomes = []
         chunks = [items[i:i + size] for i in range(0, len(items), size)]
@@ -94,6 +95,7 @@ def run(cfg: OptimizeConfig) -> dict:
             if outcome.result.interrupted:
                 raise_interrupted(record, targets, method, outcome.result.interrupt)
         record["summary"] = summarize(record["items"], targets)
+        write_summary_plots(folder, record["summary"], cfg.plot_format.value)
         if judge_off:
             record["summary"]["judge_off"] = judge_off
         if cfg.frechet_reference and judge is not None and not judge_off:
@@ -143,8 +145,11 @@ def run_settings(cfg: OptimizeConfig, model) -> am.RunSettings:
     o, t = cfg.objective, cfg.transforms
     features = model.feature_params or FeatureParams(sample_rate=model.sample_rate)
     try:
+        if o.cap is not None and (o.layer or o.kind.value != "log_softmax"):
+            raise UserError(f"objective.cap={o.cap:g} works with objective.kind=log_softmax "
+                            "only; give that kind or objective.cap=null")
         objective = am.LayerActivation(o.layer, o.channel, o.unit) if o.layer \
-            else am.class_objective(o.kind.value, o.suppress)
+            else am.class_objective(o.kind.value, o.suppress, o.cap)
         if o.layer:
             am.objectives.Hooks(model, objective.layers).remove()  # fails now on a bad name
     except KeyError as err:

@@ -18,10 +18,32 @@ def margin(logits: torch.Tensor, target: int) -> float:
     return float(logits[target] - others.max())
 
 
+def primary(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items that are the run's answer: without a variant, or the variant "all" (prosody
+    attribution's family-alone items are its evidence, not its answer)."""
+    return [r for r in records if r.get("variant", "") in ("", "all")]
+
+
+def attribution(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]] | None:
+    """{target: {variant: median target probability}} when items have variants (prosody
+    attribution: each control family alone, and all together), else None."""
+    if not any(r.get("variant") for r in records):
+        return None
+    table: dict[str, dict[str, float]] = {}
+    for r in records:
+        table.setdefault(r["target"], {}).setdefault(r.get("variant") or "all", [])
+        table[r["target"]][r.get("variant") or "all"].append(r["target_prob"])
+    return {t: {v: float(np.median(p)) for v, p in variants.items()}
+            for t, variants in table.items()}
+
+
 def summarize(records: Sequence[dict[str, Any]], targets: Sequence[str]) -> dict[str, Any]:
     """Per target: items, median and min target probability (and median judge probability);
     over all items: the judge's transfer rate (when the judge scored them) and, for masks,
-    L-MAC faithfulness."""
+    L-MAC faithfulness; with variants, the attribution table. Variant items other than "all"
+    enter only the attribution table."""
+    table = attribution(records)
+    records = primary(records)
     per_target: dict[str, dict] = {}
     for target in targets:
         rows = [r for r in records if r["target"] == target]
@@ -43,4 +65,6 @@ def summarize(records: Sequence[dict[str, Any]], targets: Sequence[str]) -> dict
             [r["mask"]["original_prob"] for r in masked], [r["target_prob"] for r in masked],
             [r["mask"]["masked_out_prob"] for r in masked],
             [r["mask"]["same_top1"] for r in masked])
+    if table is not None:
+        summary["attribution"] = table
     return summary

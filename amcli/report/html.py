@@ -81,7 +81,9 @@ def _image(folder: Path, rel: str, alt: str) -> str:
 
 def _item_card(folder: Path, item: dict[str, Any], headline: str = "") -> str:
     stem = Path(item.get("output") or "").stem
-    title = f"{item['target']} &middot; restart {item.get('restart', 0)}"
+    title = f"{_e(item['target'])} &middot; restart {item.get('restart', 0)}"
+    if item.get("variant") and item["variant"] != "all":
+        title += f" &middot; {_e(item['variant'])} only"
     if item.get("condition"):
         title += f" &middot; condition {_e(item['condition'])}"
     rows = [("target p", _num(item.get("target_prob"))),
@@ -170,6 +172,19 @@ def run_report_html(folder: Path) -> str:
                       ))
     if extra:
         parts.append(_table(extra))
+    table = summary.get("attribution")
+    if table:
+        variants = ["all"] + sorted({v for row in table.values() for v in row} - {"all"})
+        header = "<tr><th>target</th>" + "".join(f"<th>{_e(v)}{'' if v == 'all' else ' alone'}"
+                                                  "</th>" for v in variants) + "</tr>"
+        body = "".join(f"<tr><td>{_e(t)}</td>" + "".join(f"<td>{_num(row.get(v))}</td>"
+                                                        for v in variants) + "</tr>"
+                       for t, row in table.items())
+        chart = "".join(_image(folder, f"plots/attribution.{ext}", "attribution")
+                        for ext in ("png", "svg"))
+        parts.append("<h2>Which control family moves the model</h2><p>Median reached target "
+                     "probability with each family of edits alone, and with all of them "
+                     f"together.</p><table>{header}{body}</table>{chart}")
     if metrics.get("note"):
         parts.append(f"<p><b>Note:</b> {_e(metrics['note'])}</p>")
     method = _method(run.get("method"))

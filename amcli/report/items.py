@@ -46,6 +46,7 @@ class RunOutputs:
     judge: nn.Module | None = None
     cues: bool = True
     plot_format: str = "png"
+    resources: Any = None  # the method's, for its own cue reference
     _references: dict[str, np.ndarray] = field(default_factory=dict)
     _labels: dict[str, str] = field(default_factory=dict)
 
@@ -68,8 +69,13 @@ class RunOutputs:
         keys = []
         for item in outcome.items:
             key = f"{item.clip or '<neutral example>'}{' (vocoded)' if vocoded else ''}"
+            own = self.method.cue_reference(self.resources, item.clip) if item.clip else None
+            if own is not None:
+                key = f"{item.clip} ({own[1]})"
             if key not in self._references:
-                if item.clip:
+                if own is not None:
+                    wave, label = own
+                elif item.clip:
                     wave, label = self.clips[item.clip], "input"
                 else:
                     wave = read_audio(example_clip("neutral"), self.model.sample_rate)[0]
@@ -114,6 +120,7 @@ class RunOutputs:
             rows.append({
                 "target": item.target,
                 "restart": item.restart,
+                **({"variant": item.variant} if item.variant else {}),
                 **({"condition": extra["condition"]} if "condition" in extra else {}),
                 "input": self.input_paths.get(item.clip),
                 "output": f"wav/{item.name}.wav",

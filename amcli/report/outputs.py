@@ -11,7 +11,7 @@ import torch
 from amcli.am.methods import AMMethod
 from amcli.audio import write_wav
 from amcli.features import FeatureParams, LogMel
-from amcli.report.plots import method_plot, spec_plot
+from amcli.report.plots import attribution_plot, method_plot, spec_plot
 
 
 def write_inputs(folder: Path, clips: dict[str, torch.Tensor], rate: int) -> dict[str, str]:
@@ -57,3 +57,9 @@ def print_summary(records: Sequence[dict[str, Any]], method: AMMethod) -> None:
         headline = method.headline(r)
         print(f"{r['output']:<28} p({r['target']}) = {r['target_prob']:.3f}  "
               f"[{r['stop_reason']} @ {r['steps']}]" + (f"  {headline}" if headline else ""))
+
+
+def write_summary_plots(folder: Path, summary: dict[str, Any], plot_format: str) -> None:
+    """Plots of the run as a whole: the prosody attribution chart, when there is one."""
+    if summary.get("attribution"):
+        attribution_plot(summary["attribution"], folder / "plots" / f"attribution.{plot_format}")

@@ -138,3 +138,71 @@ def method_plot(data, path: Path, title: str = "") -> Path:
     except KeyError:
         raise ValueError(f"no renderer for plots of kind '{data.kind}'") from None
     return render(data.arrays, path, title)
+
+
+def prosody_plot(arrays: dict, path: Path, title: str = "") -> Path:
+    """What a prosody edit did: F0 before and after, the level before and after over the
+    output's waveform, and the time warp (which input time each output time plays)."""
+    plt = _pyplot()
+    rate, hop = arrays["sample_rate"], arrays["hop"]
+    out, clip = np.asarray(arrays["output"]), np.asarray(arrays["input"])
+    fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True,
+                             gridspec_kw={"height_ratios": [2, 2, 1.2]})
+    before_t = np.arange(len(arrays["f0_before"])) * hop / rate
+    after_t = np.arange(len(arrays["f0_after"])) * hop / rate
+    axes[0].plot(before_t, arrays["f0_before"], color="0.55", lw=1.5, label="input")
+    axes[0].plot(after_t, arrays["f0_after"], color="tab:red", lw=1.5, label="edited")
+    axes[0].set_ylabel("F0 (Hz)")
+    axes[0].legend(loc="upper right", fontsize=8)
+    frame = 4 * hop
+    for wave, colour, label in ((clip, "0.55", "input"), (out, "tab:blue", "edited")):
+        usable = len(wave) // hop - 4
+        if usable <= 0:
+            continue
+        power = np.array([np.mean(wave[i * hop:i * hop + frame] ** 2) for i in range(usable)])
+        axes[1].plot(np.arange(usable) * hop / rate + frame / 2 / rate,
+                     10 * np.log10(np.maximum(power, 1e-10)), color=colour, lw=1,
+                     label=f"level, {label}")
+    scale = np.abs(out).max() + 1e-9
+    level = axes[1].get_ylim()
+    axes[1].plot(np.arange(len(out)) / rate,
+                 level[0] + (level[1] - level[0]) * (0.5 + 0.5 * out / scale), color="0.85",
+                 lw=0.3, zorder=0)
+    axes[1].set_ylabel("level (dB)")
+    axes[1].legend(loc="upper right", fontsize=8)
+    axes[2].plot(after_t, np.asarray(arrays["warp"]) * hop / rate, color="tab:green", lw=1.5,
+                 label="input time played")
+    axes[2].plot(after_t, after_t, color="0.7", lw=0.8, ls="--", label="unchanged tempo")
+    axes[2].set_ylabel("input (s)")
+    axes[2].set_xlabel("output time (s)")
+    axes[2].legend(loc="upper left", fontsize=8)
+    if title:
+        axes[0].set_title(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+METHOD_PLOTS["prosody"] = prosody_plot
+
+
+def attribution_plot(table: dict[str, dict[str, float]], path: Path) -> Path:
+    """Bars per target: the reached target probability with each control family alone and
+    with all of them (prosody attribution)."""
+    plt = _pyplot()
+    targets = list(table)
+    variants = ["all"] + sorted({v for row in table.values() for v in row} - {"all"})
+    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(targets), 3.4))
+    width = 0.8 / len(variants)
+    colours = plt.get_cmap("tab10")
+    for k, variant in enumerate(variants):
+        values = [table[t].get(variant, np.nan) for t in targets]
+        ax.bar(np.arange(len(targets)) + (k - (len(variants) - 1) / 2) * width, values, width,
+               label=variant, color="0.3" if variant == "all" else colours(k))
+    ax.set_xticks(np.arange(len(targets)), targets)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("median reached p(target)")
+    ax.axhline(0.9, color="0.6", lw=0.8, ls=":")
+    ax.legend(fontsize=8, ncol=len(variants), loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    ax.set_title("which control family alone moves the model", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)

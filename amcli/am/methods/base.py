@@ -35,6 +35,10 @@ class ItemBatch:
     clips: torch.Tensor | None = None
     clip_names: list[str] | None = None
     precision: str = "fp32"
+    #: every clip of the run by name (the same for every chunk of it)
+    clip_bank: dict[str, torch.Tensor] | None = None
+    #: each item's variant of the method (e.g. the control family it may use), "" for none
+    variants: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.target_names)
@@ -93,6 +97,10 @@ class AMMethod:
         """Whether items start from an input clip (the command then loads clips)."""
         return False
 
+    def variants(self, options: Any) -> list[str]:
+        """Variants of every (clip, target, restart) to run in the same batch ([""]: one)."""
+        return [""]
+
     def validate(self, options: Any, model: nn.Module) -> None:
         """Refuse options that cannot work with this classifier (raise UserError)."""
 
@@ -118,6 +126,11 @@ class AMMethod:
         """Per item: a vector that says what the explanation is (e.g. a mask's values) and
         where it is defined, for the randomization sanity check's rank correlation; None for
         methods whose outputs are compared by their cue shifts only."""
+        return None
+
+    def cue_reference(self, resources: Any, clip: str) -> tuple[torch.Tensor, str] | None:
+        """The waveform an item's acoustic cues are compared with, and what it is, when it is
+        not the input clip itself (None: the input clip)."""
         return None
 
     def headline(self, record: dict[str, Any]) -> str:
