@@ -43,9 +43,9 @@ class Bounds:
         if low and high:
             return f"in {low}, {high}"
         if low:
-            return f"{'>=' if self.ge is not None else '>'} {low[1:]}"
+            return f"{'at least' if self.ge is not None else 'more than'} {low[1:]}"
         if high:
-            return f"{'<=' if self.le is not None else '<'} {high[:-1]}"
+            return f"{'at most' if self.le is not None else 'less than'} {high[:-1]}"
         return "a finite number"
 
 

@@ -21,6 +21,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from amcli import __version__
 from amcli.errors import UserError
@@ -201,11 +202,48 @@ class _DropLines:
         return getattr(self._stream, name)
 
 
+#: Keys whose values are paths (a comma in them is part of the name, not a sweep).
+PATH_KEYS = ("input", "data.root", "frechet_reference", "hydra.run.dir", "hydra.sweep.dir",
+             "resume", "out", "dir", "prior.checkpoint", "vocoder.path", "custom.weights",
+             "hf.path", "classifier", "checkpoint", "judge")
+
+
+def quote_values(args: Sequence[str]) -> list[str]:
+    """Quote the ``key=value`` overrides that Hydra's grammar cannot read as typed: values
+    with non-ASCII letters, quotes, ``#``, ``=``, brackets or ``<>&`` (common in file names),
+    and paths that exist with a comma in their name. Quoted, Hydra reads them as the string the
+    user meant; everything else is passed on untouched."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    out = []
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if not sep or arg.startswith("-") or not value or value[0] in "'\"":
+            out.append(arg)
+            continue
+        quoted = f"{key}='" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        try:
+            parsed = parser.parse_overrides([arg])[0]
+            is_path = key.lstrip("+~") in PATH_KEYS and Path(value).expanduser().exists()
+            if parsed.is_sweep_override() and is_path:
+                arg = quoted
+        except Exception:  # noqa: BLE001 - Hydra's grammar errors: try the quoted form
+            try:
+                parser.parse_overrides([quoted])
+                arg = quoted
+            except Exception:  # noqa: BLE001 - leave it to Hydra's own message
+                pass
+        out.append(arg)
+    return out
+
+
 def _run_command(name: str, args: Sequence[str]) -> int:
     from hydra.errors import CompactHydraException
     from omegaconf.errors import OmegaConfBaseException
 
     module = importlib.import_module(COMMANDS[name].module)
+    args = quote_values(args)
     prepare = getattr(module, "prepare_args", None)  # aliases, misplaced options
     if prepare is not None:
         try:
@@ -242,6 +280,12 @@ def _run_command(name: str, args: Sequence[str]) -> int:
     except BrokenPipeError:  # `amcli ... | head`: the reader left; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as err:  # the machine said no: a folder that cannot be written, a full disk
+        where = f" {err.filename}" if err.filename else ""
+        print(f"{PROG} {name}: error: cannot use{where}: {err.strerror or err}; give a folder "
+              "amcli may write to (hydra.run.dir=..., or run from another directory)",
+              file=sys.stderr)
+        return 2
     except Exception as err:
         if type(err).__name__ == "FailedJobError":  # submitit: the scheduler or a job said no
             return _failed_job(name, str(err))

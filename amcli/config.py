@@ -48,18 +48,18 @@ class SynthConfig:
     #: Output folder of the corpus; null writes it into the run's Hydra output dir as corpus/.
     out: str | None = None
     engine: SynthEngine = SynthEngine.espeak
-    n_per_class: int = 100
+    n_per_class: int = bounded(100, ge=1)
     classes: list[str] = field(default_factory=lambda: list(DEFAULT_CLASSES))
     #: "train" (every speaker but the held-out one), "holdout", "all", or a list of speaker ids.
     speakers: Any = "train"
     #: "all" (the dozen sentences) or a list of sentence ids 0-11.
     sentences: Any = "all"
     #: Scales every cue's random spread; 0 renders each class at its prototype.
-    jitter: float = 1.0
-    sample_rate: int = 16000
+    jitter: float = bounded(1.0, ge=0)
+    sample_rate: int = bounded(16000, ge=4000, le=192000)
     seed: int = 0
-    #: Worker processes; 0 uses every core.
-    workers: int = 0
+    #: Worker processes; 0 uses the CPUs this process may run on.
+    workers: int = bounded(0, ge=0, hint="a number of processes, or 0 for the usable CPUs")
     #: Replace an existing corpus in `out`.
     overwrite: bool = False
     quiet: bool = False
@@ -70,11 +70,11 @@ class ModelConfig:
     """An architecture of conf/model/ and its size. Raw-only keys are null for mel models."""
 
     arch: str = "crnn_mel"
-    width: int = 16
-    depth: int = 4
-    rnn_hidden: int = 64
-    embed_dim: int = 64
-    dropout: float = 0.2
+    width: int = bounded(16, ge=1)
+    depth: int = bounded(4, ge=1)
+    rnn_hidden: int = bounded(64, ge=0, hint="GRU units (0: no GRU)")
+    embed_dim: int = bounded(64, ge=1)
+    dropout: float = bounded(0.2, ge=0, lt=1)
     frontend_kernel: int | None = None
     frontend_stride: int | None = None
 
@@ -95,14 +95,17 @@ class TrainClassifierConfig:
     seed: int = TrainSettings.seed
     device: str = "auto"
     # training settings: their defaults live in amcli.train.TrainSettings, the one source
-    epochs: int = TrainSettings.epochs
-    batch_size: int = TrainSettings.batch_size
-    lr: float = TrainSettings.lr
-    weight_decay: float = TrainSettings.weight_decay
-    patience: int = TrainSettings.patience
-    gain_db: float = TrainSettings.gain_db
+    epochs: int = bounded(TrainSettings.epochs, ge=1)
+    batch_size: int = bounded(TrainSettings.batch_size, ge=1)
+    lr: float = bounded(TrainSettings.lr, gt=0)
+    weight_decay: float = bounded(TrainSettings.weight_decay, ge=0)
+    patience: int = bounded(TrainSettings.patience, ge=1)
+    #: at most 3 dB: loudness is a class cue, a wider gain augmentation teaches the model to
+    #: ignore it
+    gain_db: float = bounded(TrainSettings.gain_db, ge=0, le=3,
+                             hint="a gain augmentation of at most 3 dB")
     noise_snr_db: list[float] = field(default_factory=lambda: list(TrainSettings.noise_snr_db))
-    noise_prob: float = TrainSettings.noise_prob
+    noise_prob: float = bounded(TrainSettings.noise_prob, ge=0, le=1)
     quiet: bool = False
 
     def train_settings(self) -> TrainSettings:
@@ -128,7 +131,7 @@ class CustomClassifierConfig:
     weights: str | None = None
     classes: list[str] = field(default_factory=list)
     representation: str = "raw"
-    sample_rate: int = 16000
+    sample_rate: int = bounded(16000, ge=4000, le=192000)
 
 
 @dataclass
@@ -140,7 +143,7 @@ class EvaluateConfig:
     data: DataConfig = field(default_factory=DataConfig)
     split: EvalSplit = EvalSplit.test
     device: str = "auto"
-    batch_size: int = 64
+    batch_size: int = bounded(64, ge=1)
     quiet: bool = False
 
 
@@ -269,30 +272,30 @@ class TrainPriorConfig:
     seed: int = GanSettings.seed
     device: str = "auto"
     # training settings: their defaults live in amcli.train.gan.GanSettings, the one source
-    iterations: int = GanSettings.iterations
-    batch_size: int = GanSettings.batch_size
-    lr_g: float = GanSettings.lr_g
-    lr_d: float = GanSettings.lr_d
-    beta1: float = GanSettings.beta1
-    beta2: float = GanSettings.beta2
+    iterations: int = bounded(GanSettings.iterations, ge=1)
+    batch_size: int = bounded(GanSettings.batch_size, ge=1)
+    lr_g: float = bounded(GanSettings.lr_g, gt=0)
+    lr_d: float = bounded(GanSettings.lr_d, gt=0)
+    beta1: float = bounded(GanSettings.beta1, ge=0, lt=1)
+    beta2: float = bounded(GanSettings.beta2, ge=0, lt=1)
     #: null: the representation's default (mel 128 / width 32; raw 100 / width 16)
-    latent_dim: int | None = None
-    width: int | None = None
-    d_width: int | None = None
-    embed_dim: int = 32
+    latent_dim: int | None = bounded(None, ge=1)
+    width: int | None = bounded(None, ge=1)
+    d_width: int | None = bounded(None, ge=1)
+    embed_dim: int = bounded(32, ge=1)
     #: mode-seeking weight (MSGAN): rewards the generator for outputs that move with z
-    diversity: float = GanSettings.diversity
+    diversity: float = bounded(GanSettings.diversity, ge=0)
     #: every this many iterations: sample grids (WAV + PNG), training state, generator checkpoint
-    every: int = 250
-    n_samples: int = GanSettings.n_samples
+    every: int = bounded(250, ge=1)
+    n_samples: int = bounded(GanSettings.n_samples, ge=1)
     #: a run folder (or its state.safetensors) to continue from
     resume: str | None = None
     #: float16 generator weights in the checkpoint (float32 in the training state)
     half: bool = True
     #: judge for the quality figures at the end (Frechet distance, cgan accuracy); null: none
     judge: str | None = "judge"
-    quality_n: int = 512
-    threads: int = 0
+    quality_n: int = bounded(512, ge=2)
+    threads: int = bounded(0, ge=0)
     quiet: bool = False
 
     def gan_settings(self) -> GanSettings:

@@ -29,8 +29,14 @@ class FeatureParams:
     hop_length: int = 256
     n_mels: int = 64
     f_min: float = 0.0
-    f_max: float | None = 8000.0
+    #: the top of the mel bands; None (the default) follows the sample rate: its Nyquist
+    #: frequency, so no band is empty at 8 or 11.025 kHz. Checkpoints store the resolved value.
+    f_max: float | None = None
     log_floor: float = 1e-5
+
+    def __post_init__(self) -> None:
+        if self.f_max is None:
+            object.__setattr__(self, "f_max", float(self.sample_rate) / 2.0)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -10,6 +10,12 @@ GPU memory per item, and the ratios amcli/bare (target >= 0.9x) and amcli batche
 
     python bench/am_speed.py                                  # CPU: batches 1 8 32
     python bench/am_speed.py --device cuda --batches 1 32 512 2048 --precisions fp32 bf16
+    python bench/am_speed.py --prosody --batches 1 4 12       # a prosody step vs a mask step
+
+With --prosody it times, side by side in rotating order, a step of method=prosody (the
+resynthesis of edited prosody from the clip's fitted model -> the classifier -> log-probability
+and the size penalty -> backward -> Adam) against a mask step, both through amcli's loop at the
+same batch, and prints their ratio.
 """
 
 from __future__ import annotations
@@ -83,6 +89,58 @@ def peak_per_item(fn, model, clips, targets, precision, compile) -> float | None
     return (torch.cuda.max_memory_allocated(device) - base) / clips.shape[0] / 2**20
 
 
+def prosody_param(clip: torch.Tensor, batch: int, rate: int):
+    from amcli.am.methods.prosody import synthesis_grid
+    from amcli.am.prosody.analysis import analyse
+    from amcli.am.prosody.controls import Prosody
+    from amcli.am.prosody.synthesis import fit, white_noise_stft
+
+    n_fft, hop = synthesis_grid(rate)
+    wave = clip.cpu()
+    one = fit(analyse(wave, rate, hop=hop, n_fft=n_fft), wave)
+    source = one.select(torch.zeros(batch, dtype=torch.long)).to(clip.device)
+    white = white_noise_stft(list(range(batch)), wave.shape[-1], n_fft, hop, clip.device)
+    return lambda: Prosody(source, white, wave.shape[-1], seeds=list(range(batch)))
+
+
+def step_runs(model, clips, targets, make_prosody, steps: int) -> dict:
+    """The two loops to time: a mask and a prosody optimization of ``steps`` steps."""
+    return {
+        "mask": lambda: am.optimize(model, make_mask(clips), targets,
+                                    regularizers=[am.SortedArea(0.5), am.TV(0.05)],
+                                    steps=steps, threshold=None, record_every=10),
+        "prosody": lambda: am.optimize(model, make_prosody(), targets,
+                                       objective=am.class_objective("log_softmax", cap=0.97),
+                                       regularizers=[am.L2(1.0)], steps=steps, threshold=None,
+                                       record_every=10),
+    }
+
+
+def prosody_table(model, clip: torch.Tensor, args) -> None:
+    """A prosody step against a mask step, amcli's loop, same batch, rotating order."""
+    print("\n| batch | mask step (ms) | prosody step (ms) | prosody / mask |")
+    print("|---|---|---|---|")
+    for batch in args.batches:
+        clips = clip.expand(batch, -1).contiguous()
+        targets = (torch.arange(batch) % len(model.classes)).to(clip.device)
+        runs = step_runs(model, clips, targets, prosody_param(clip, batch, model.sample_rate),
+                         args.steps)
+        for fn in runs.values():  # warm-up
+            fn()
+        times: dict[str, list[float]] = {k: [] for k in runs}
+        for repeat in range(args.repeats):
+            order = list(runs) if repeat % 2 == 0 else list(runs)[::-1]
+            for key in order:
+                sync(clip.device)
+                started = time.perf_counter()
+                runs[key]()
+                sync(clip.device)
+                times[key].append((time.perf_counter() - started) / args.steps * 1000)
+        mask_ms, prosody_ms = min(times["mask"]), min(times["prosody"])
+        print(f"| {batch} | {mask_ms:.1f} | {prosody_ms:.1f} | {prosody_ms / mask_ms:.2f}x |",
+              flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classifier", default="crnn_mel")
@@ -94,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sequential-max", type=int, default=32,
                         help="time the sequential loop on at most this many items")
     parser.add_argument("--compile", action="store_true", help="torch.compile the classifier")
+    parser.add_argument("--prosody", action="store_true",
+                        help="time a prosody step against a mask step instead")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
     model = load_classifier(args.classifier, device)
@@ -105,7 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else \
         f"CPU, {torch.get_num_threads()} threads"
     print(f"{args.classifier} on {name}; {args.steps} steps, 3 s clips, best of {args.repeats}"
-          f"{', compiled' if args.compile else ''}\n")
+          f"{', compiled' if args.compile else ''}")
+    if args.prosody:
+        prosody_table(model, clip, args)
+        return 0
+    print()
     print("| batch | precision | sequential (batch 1) | amcli batched | bare batched | "
           "amcli / bare | amcli batched / sequential | peak MB per item |")
     print("|---|---|---|---|---|---|---|---|")

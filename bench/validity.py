@@ -10,7 +10,8 @@ own code) for the targets with a known direction, and checks every cue shift of 
 A shift counts as "right" only if it goes the known way by at least the minimum size (1 dB RMS,
 0.5 semitone F0 mean, 0.25 semitone F0 spread, 50 Hz centroid); "wrong" if it goes the other way
 by that much; "too small" otherwise (undefined cues, e.g. no voiced frames, count as too small).
-References: masks are applied to the neutral example clip and compared with it;
+References: masks are applied to the neutral example clip and compared with it; prosody edits
+it and is compared with its unedited resynthesis (the edits alone);
 outputs made from noise or a latent are compared with the neutral mean of the corpus given by
 --corpus (else with the shipped neutral example). Beside it: the judge's transfer rate, the median
 target probability, and the model-randomization sanity check (sanity=true): for masks the median
@@ -46,6 +47,7 @@ MINIMUM = {"rms_db": 1.0, "f0_mean_st": 0.5, "f0_spread_st": 0.25, "centroid_hz"
 
 METHODS = {
     "mask": ["method=mask", f"input={example_clip('neutral')}"],
+    "prosody (neutral clip)": ["method=prosody", f"input={example_clip('neutral')}"],
     "input (wave, from noise)": ["method=input"],
     "latent, prior=gan": ["method=latent", "prior=gan"],
     "latent, prior=cgan (condition=target)": ["method=latent", "prior=cgan"],
@@ -131,7 +133,9 @@ def main() -> None:
                 continue
         metrics = run_method(extra, work / name.split(" ")[0].replace(",", "") /
                              str(abs(hash(name)) % 10**6), opts)
-        from_clip = "method=mask" in extra
+        # edits of a clip are compared with their own reference (the clip; for prosody its
+        # unedited resynthesis), outputs made from noise or a latent with the corpus' neutral
+        from_clip = "method=mask" in extra or "method=prosody" in extra
         mel_domain = "method=latent" in extra and opts.classifier.endswith("_mel")
         neutral = references.get(mel_domain)
         votes, random_votes = [], []

@@ -149,7 +149,7 @@ def test_option_ranges_are_declared_once_and_checked_with_the_key():
         inner: Inner = field(default_factory=Inner)
 
     check_bounds(Outer())
-    for bad, message in ((Outer(steps=0), "steps=0; it must be >= 1"),
+    for bad, message in ((Outer(steps=0), "steps=0; it must be at least 1"),
                          (Outer(lr=float("nan")), "lr=nan; give a finite number"),
                          (Outer(inner=Inner(area=1.5)), "inner.area=1.5; the share to keep, in "
                                                         "(0, 1]"),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import hydra
 import torch
 from omegaconf import DictConfig
 
+from amcli.bounds import check_bounds
 from amcli.commands.common import done_before, load_model, overrides, run_dir, to_schema
 from amcli.config import EvaluateConfig
 from amcli.data.base import ClipDataset, load_waves
@@ -32,9 +34,6 @@ def select_items(cfg: EvaluateConfig, model: Classifier) -> tuple[list, str]:
     """
     split = cfg.split.value
     data = cfg.data
-    if list(data.classes) != list(model.classes):
-        log.info("evaluating on the model's classes %s", model.classes)
-        data.classes = list(model.classes)
     items = list_items(data)
     if split == "all":
         return items, "all clips"
@@ -48,19 +47,38 @@ def select_items(cfg: EvaluateConfig, model: Classifier) -> tuple[list, str]:
     return make_splits(data, items)[split], f"the seeded {split} split of data.split"
 
 
+def align_data(cfg: EvaluateConfig, model: Classifier) -> list[str]:
+    """The dataset config made to match the checkpoint: its classes (refused when the user set
+    other ones) and its sample rate; each change said in one line and returned for the record."""
+    given = {o.split("=", 1)[0].lstrip("+~") for o in overrides()}
+    changed = []
+    if list(cfg.data.classes) != list(model.classes):
+        if "data.classes" in given:
+            raise UserError(f"data.classes={list(cfg.data.classes)} differ from the classes of "
+                            f"{model.checkpoint['name']} ({', '.join(model.classes)}); drop "
+                            "data.classes, or map the dataset's labels with data.label_map")
+        changed.append(f"data.classes: {list(cfg.data.classes)} -> the checkpoint's "
+                       f"{list(model.classes)}")
+        cfg.data.classes = list(model.classes)
+    if cfg.data.sample_rate != model.sample_rate:
+        changed.append(f"data.sample_rate: {cfg.data.sample_rate} -> the checkpoint's "
+                       f"{model.sample_rate} Hz (audio is resampled to it)")
+        cfg.data.sample_rate = model.sample_rate
+    for line in changed:
+        print(f"amcli evaluate: note: {line}", file=sys.stderr)
+    return changed
+
+
 def run(cfg: EvaluateConfig) -> dict:
     folder = run_dir()
     if done_before():
         return {}
     with run_record(folder, "evaluate", run_info(None, cfg.device, overrides())) as record:
-        if cfg.batch_size < 1:
-            raise UserError(f"batch_size={cfg.batch_size}; it must be at least 1")
+        check_bounds(cfg)
         device = resolve_device(cfg.device)
         record["run"]["device"] = str(device)
         model: Classifier = load_model(cfg.checkpoint, cfg.custom, device)
-        if cfg.data.sample_rate != model.sample_rate:
-            log.info("reading audio at the model's %d Hz", model.sample_rate)
-            cfg.data.sample_rate = model.sample_rate
+        record["changed"] = align_data(cfg, model)
         items, source = select_items(cfg, model)
         if not items:
             raise UserError(f"no clips to evaluate in {source}; try split=all")

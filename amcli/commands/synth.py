@@ -11,9 +11,9 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
+from amcli.bounds import check_bounds
 from amcli.config import SynthConfig
 from amcli.data.synth.corpus import check_output, validate_request, write_corpus
-from amcli.errors import UserError
 from amcli.resources import CONF_PATH
 
 log = logging.getLogger(__name__)
@@ -21,12 +21,11 @@ log = logging.getLogger(__name__)
 
 def run_synth(cfg: SynthConfig, default_out: Path) -> Path:
     """Write the corpus described by ``cfg``; returns its folder."""
+    check_bounds(cfg)
     out = Path(cfg.out).expanduser() if cfg.out else default_out
     classes, _, _ = validate_request(cfg.engine.value, cfg.classes, cfg.n_per_class,
                                      cfg.speakers, cfg.jitter, cfg.sample_rate, cfg.sentences)
     check_output(out, cfg.overwrite)
-    if cfg.workers < 0:
-        raise UserError(f"workers={cfg.workers}; give a number of processes, or 0 for all cores")
     total = cfg.n_per_class * len(classes)
     started = time.perf_counter()
     with tqdm(total=total, desc=f"synth ({cfg.engine.value})", unit="clip",

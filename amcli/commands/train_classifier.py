@@ -8,6 +8,7 @@ import hydra
 import torch
 from omegaconf import DictConfig
 
+from amcli.bounds import check_bounds
 from amcli.commands.common import done_before, overrides, run_dir, to_schema
 from amcli.config import TrainClassifierConfig
 from amcli.data.base import ClipDataset, load_waves
@@ -25,20 +26,12 @@ log = logging.getLogger(__name__)
 
 
 def check(cfg: TrainClassifierConfig) -> None:
+    check_bounds(cfg)
     if cfg.model.arch not in ARCHITECTURES:
         raise UserError(f"model.arch='{cfg.model.arch}' is unknown; use model=" +
                         "|".join(ARCHITECTURES))
-    for key in ("epochs", "batch_size", "patience"):
-        if getattr(cfg, key) < 1:
-            raise UserError(f"{key}={getattr(cfg, key)}; it must be at least 1")
-    if not 0 <= cfg.gain_db <= 3:
-        raise UserError(f"gain_db={cfg.gain_db}; keep it within 0..3 dB: loudness is a class "
-                        "cue and a wider gain augmentation teaches the model to ignore it")
     if len(cfg.noise_snr_db) != 2 or cfg.noise_snr_db[0] > cfg.noise_snr_db[1]:
         raise UserError(f"noise_snr_db={cfg.noise_snr_db}; give [low, high] in dB")
-    if cfg.data.clip_seconds < 0.5:
-        raise UserError(f"data.clip_seconds={cfg.data.clip_seconds}; the classifiers need at "
-                        "least 0.5 s")
 
 
 def run(cfg: TrainClassifierConfig) -> dict:

@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 from amcli.audio import write_wav
+from amcli.bounds import check_bounds
 from amcli.commands.common import done_before, overrides, run_dir, to_schema
 from amcli.config import TrainPriorConfig
 from amcli.data.base import load_waves
@@ -42,17 +43,9 @@ DEFAULTS = {"mel": {"latent_dim": 128, "width": 32}, "raw": {"latent_dim": 100, 
 
 
 def check(cfg: TrainPriorConfig) -> None:
-    if cfg.prior.kind.value not in ("gan", "cgan"):
-        raise UserError(f"prior={cfg.prior.kind.value}; train-prior trains prior=gan or prior=cgan")
+    check_bounds(cfg)
     if cfg.representation not in DEFAULTS:
         raise UserError(f"representation={cfg.representation}; use mel or raw")
-    for key in ("iterations", "batch_size", "every", "n_samples", "quality_n"):
-        if getattr(cfg, key) < 1:
-            raise UserError(f"{key}={getattr(cfg, key)}; it must be at least 1")
-    if cfg.diversity < 0:
-        raise UserError(f"diversity={cfg.diversity}; give a weight >= 0")
-    if cfg.lr_g <= 0 or cfg.lr_d <= 0:
-        raise UserError(f"lr_g={cfg.lr_g}, lr_d={cfg.lr_d}; learning rates must be positive")
 
 
 def hparams(cfg: TrainPriorConfig) -> dict:

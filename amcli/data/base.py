@@ -159,16 +159,31 @@ def split_by_group(
 
 
 def load_waves(
-    items: Sequence[Item], sample_rate: int, progress: bool = False
+    items: Sequence[Item], sample_rate: int, progress: bool = False, workers: int = 0
 ) -> list[torch.Tensor]:
-    """Decode every item once (mono, resampled); datasets crop from memory each epoch."""
+    """Decode every item once (mono, resampled); datasets crop from memory each epoch.
+
+    Threads, ``workers`` of them (0: the CPUs this process may use): decoding (libsndfile) and
+    resampling (soxr) release the GIL, so they run in parallel without new processes."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm import tqdm
 
     from amcli.audio import read_audio
+    from amcli.workers import resolve_workers
 
-    return [read_audio(item.path, sample_rate)[0]
-            for item in tqdm(items, desc="loading audio", unit="clip", disable=not progress,
-                             leave=False)]
+    def load(item: Item) -> torch.Tensor:
+        return read_audio(item.path, sample_rate)[0]
+
+    threads = resolve_workers(workers, len(items) or 1)
+    bar = tqdm(total=len(items), desc="loading audio", unit="clip", disable=not progress,
+               leave=False)
+    with bar, ThreadPoolExecutor(threads) as pool:
+        waves = []
+        for wave in pool.map(load, items):
+            waves.append(wave)
+            bar.update(1)
+    return waves
 
 
 def crop_or_pad(wave: torch.Tensor, length: int, offset: int | None = None) -> torch.Tensor:

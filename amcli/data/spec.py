@@ -10,8 +10,17 @@ import logging
 from dataclasses import dataclass, field
 from enum import Enum
 
-from amcli.data.base import Item, drop_unreadable, map_labels, require_root, split_by_group
+from amcli.bounds import bounded
+from amcli.data.base import (
+    AUDIO_SUFFIXES,
+    Item,
+    drop_unreadable,
+    map_labels,
+    require_root,
+    split_by_group,
+)
 from amcli.data.datasets import DATASETS
+from amcli.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +40,8 @@ class SplitConfig:
     """Speaker-independent split: seeded fractions, or explicit groups per split."""
 
     seed: int = 0
-    val: float = 0.15
-    test: float = 0.15
+    val: float = bounded(0.15, ge=0, lt=1)
+    test: float = bounded(0.15, ge=0, lt=1)
     train_groups: list[str] | None = None
     val_groups: list[str] | None = None
     test_groups: list[str] | None = None
@@ -45,15 +54,15 @@ class DataConfig:
     classes: list[str] = field(default_factory=lambda: list(DEFAULT_CLASSES))
     #: dataset label -> class (or null to drop); labels equal to a class map to it by default.
     label_map: dict[str, str | None] = field(default_factory=dict)
-    clip_seconds: float = 3.0
-    sample_rate: int = 16000
+    clip_seconds: float = bounded(3.0, ge=0.5, hint="at least the 0.5 s the classifiers need")
+    sample_rate: int = bounded(16000, ge=4000, le=192000)
     split: SplitConfig = field(default_factory=SplitConfig)
     #: RAVDESS: also use the sung files (vocal channel 02).
     include_song: bool = False
     #: folder: regex whose first group, searched in a file name, is the speaker.
     speaker_pattern: str | None = None
     #: keep at most this many files per class (quick runs); null = all.
-    max_per_class: int | None = None
+    max_per_class: int | None = bounded(None, ge=1)
 
 
 def dataset_name(cfg: DataConfig) -> str:
@@ -71,6 +80,11 @@ def list_items(cfg: DataConfig) -> list[Item]:
         raw = lister(root, speaker_pattern=cfg.speaker_pattern)
     else:
         raw = lister(root)
+    if not raw:
+        others = sum(1 for p in root.rglob("*") if p.is_file())
+        raise UserError(f"{name}: data.root={root} holds no audio file in the {name} layout "
+                        f"({', '.join(AUDIO_SUFFIXES)}; {others} other file(s) found); check "
+                        "data.root and data=")
     items = map_labels(raw, list(cfg.classes), cfg.label_map, name)
     if cfg.max_per_class:
         kept, counts = [], dict.fromkeys(cfg.classes, 0)

@@ -78,7 +78,7 @@ def test_prosody_on_a_raw_waveform_classifier(cli, tmp_path, tiny):
 
 @pytest.mark.parametrize(("extra", "message"), [
     (["prosody.families=[]"], "prosody.families is empty"),
-    (["prosody.rate=0.9"], "prosody.rate=0.9; the speaking rate within [1/x, x], > 1"),
+    (["prosody.rate=0.9"], "prosody.rate=0.9; the speaking rate within [1/x, x], more than 1"),
     (["prosody.families=[rhythm]"], None),  # not a family: Hydra's own error, exit 1
     (["mask.area=0.3"], "mask.area= is an option of method=mask, not of method=prosody"),
 ])

@@ -56,7 +56,7 @@ def test_one_epoch_training_run_writes_a_complete_run_folder(cli, tmp_path, corp
     [
         (["model=cnn_mel"], "data.root is not set"),
         (["data.root=/no/such/dir"], "is not a folder"),
-        (["data.root=CORPUS", "gain_db=10"], "gain_db=10.0"),
+        (["data.root=CORPUS", "gain_db=10"], "gain_db=10; a gain augmentation of at most 3 dB"),
         (["data.root=CORPUS", "device=cuda:7"], "device=cuda:7"),
         (["data.root=CORPUS", "data.classes=[calm]"], "no file has one of the classes"),
     ],

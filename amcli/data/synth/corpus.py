@@ -13,7 +13,6 @@ worker processes.
 from __future__ import annotations
 
 import csv
-import multiprocessing
 import os
 import shutil
 from collections.abc import Callable, Sequence
@@ -28,6 +27,7 @@ from amcli.data.synth.cues import SYNTH_CLASSES, CueParams, apply_voice_quality,
 from amcli.data.synth.speakers import Speaker, select_speakers
 from amcli.errors import UserError
 from amcli.files import atomic_write
+from amcli.workers import process_context, resolve_workers
 
 #: A dozen short sentences (about 1.5 to 2.5 s at a neutral rate).
 SENTENCES = (
@@ -237,7 +237,7 @@ def write_corpus(
     prepare_output(out, classes, overwrite)
     plans = plan_corpus(engine, classes, n_per_class, chosen, seed, jitter, sentence_ids)
     jobs = [(plan, engine, sample_rate, str(out)) for plan in plans]
-    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    workers = resolve_workers(workers, len(jobs))
     rows: list[dict[str, object]] = []
     if workers == 1:
         for job in jobs:
@@ -245,8 +245,8 @@ def write_corpus(
             if progress:
                 progress(1)
     else:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
+        with ProcessPoolExecutor(workers, mp_context=process_context(),
+                                 initializer=_worker_init) as pool:
             for row in pool.map(_render_and_write, jobs, chunksize=4):
                 rows.append(row)
                 if progress:

@@ -40,7 +40,8 @@ def _voice_tables() -> tuple[frozenset[str], frozenset[str]]:
     require()
 
     def table(arg: str) -> list[list[str]]:
-        out = subprocess.run([EXECUTABLE, arg], capture_output=True, text=True, check=True)
+        out = subprocess.run([EXECUTABLE, arg], capture_output=True, text=True, check=True,
+                             timeout=TIMEOUT_S)
         return [line.split() for line in out.stdout.splitlines()[1:] if line.strip()]
 
     languages = set()
@@ -77,6 +78,11 @@ def ssml(text: str, cues: CueParams) -> str:
     )
 
 
+#: A clip renders in well under a second; a hung espeak-ng (a broken data path, a missing audio
+#: library) must not hang a whole corpus.
+TIMEOUT_S = 30.0
+
+
 def render(text: str, speaker: Speaker, cues: CueParams) -> tuple[np.ndarray, int]:
     """Speak ``text`` as ``speaker`` with the class prosody; returns (float32 wave, rate).
 
@@ -86,7 +92,12 @@ def render(text: str, speaker: Speaker, cues: CueParams) -> tuple[np.ndarray, in
         EXECUTABLE, "-v", speaker.voice, "-p", str(int(speaker.pitch)),
         "-s", str(int(speaker.rate)), "-m", "--stdout", ssml(text, cues),
     ]
-    result = subprocess.run(cmd, capture_output=True, check=False)
+    try:
+        result = subprocess.run(cmd, capture_output=True, check=False, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise UserError(f"espeak-ng gave no answer within {TIMEOUT_S:g} s for voice "
+                        f"{speaker.voice!r}; check that `espeak-ng -v {speaker.voice} hello` "
+                        "runs here, or use engine=numpy") from None
     if result.returncode != 0 or len(result.stdout) <= 44:
         raise RuntimeError(
             f"espeak-ng wrote no audio for {speaker.voice!r} (exit {result.returncode}): "
