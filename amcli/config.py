@@ -66,6 +66,25 @@ class SynthConfig:
 
 
 @dataclass
+class HFClassifierConfig:
+    """A transformers audio-classification folder (``classifier=hf``): see amcli.models.hf."""
+
+    #: the folder save_pretrained wrote (config.json, model.safetensors,
+    #: preprocessor_config.json)
+    path: str | None = None
+    #: null: the feature extractor's; set, it must agree with it
+    sample_rate: int | None = bounded(None, ge=4000, le=192000)
+
+
+@dataclass
+class HFTrainConfig(HFClassifierConfig):
+    """``train-classifier model=hf``: the pretrained folder to fine-tune."""
+
+    #: keep the convolutional feature encoder's pretrained filters (the usual recipe)
+    freeze_feature_encoder: bool = True
+
+
+@dataclass
 class ModelConfig:
     """An architecture of conf/model/ and its size. Raw-only keys are null for mel models."""
 
@@ -90,6 +109,8 @@ class TrainClassifierConfig:
 
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    #: model=hf: the transformers folder to fine-tune
+    hf: HFTrainConfig = field(default_factory=HFTrainConfig)
     #: checkpoint name in the run folder; null = the architecture's name
     name: str | None = None
     seed: int = TrainSettings.seed
@@ -138,8 +159,10 @@ class CustomClassifierConfig:
 class EvaluateConfig:
     """Schema of ``amcli evaluate``."""
 
-    checkpoint: str = "crnn_mel"
+    #: a shipped name, a path to <name>.json or to a transformers folder, custom, or hf
+    classifier: str = "crnn_mel"
     custom: CustomClassifierConfig = field(default_factory=CustomClassifierConfig)
+    hf: HFClassifierConfig = field(default_factory=HFClassifierConfig)
     data: DataConfig = field(default_factory=DataConfig)
     split: EvalSplit = EvalSplit.test
     device: str = "auto"
@@ -205,6 +228,8 @@ class OptimizeSettings:
     classifier: str = "crnn_mel"
     #: classifier=custom: your own nn.Module (see amcli.models.custom)
     custom: CustomClassifierConfig = field(default_factory=CustomClassifierConfig)
+    #: classifier=hf: a transformers audio-classification folder (see amcli.models.hf)
+    hf: HFClassifierConfig = field(default_factory=HFClassifierConfig)
     #: an independent classifier that scores the outputs (transfer); null: none
     judge: str | None = "judge"
     #: set by the method group (conf/method/<name>.yaml): method=mask|input|latent|...

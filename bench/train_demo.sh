@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reproduce the demo checkpoints in checkpoints/: the synth corpus, four classifiers and the judge.
 #
-#   bash bench/train_demo.sh [WORKDIR]        (about 25 min on 2 CPU cores)
+#   bash bench/train_demo.sh [WORKDIR]        (about 25 min on 2 CPU cores, plus about 50 min
+#                                              for w2v2_tiny, which needs the hf extra)
 #
 # Corpus: espeak engine, 800 clips per class, the 24 training speakers (the held-out voice m2
 # never appears). Splits hold out whole voice variants (en-X and en-us-X share a voice):
@@ -27,10 +28,19 @@ done
 [ -f "$work/judge/DONE" ] || amcli train-classifier model=cnn_mel model.width=24 model.depth=3 \
   model.dropout=0.3 name=judge data=synth data.root="$corpus" seed=1 quiet=true $split \
   'data.split.train_groups=[m7,m8,f5]' hydra.run.dir="$work/judge"
+# w2v2_tiny: a small wav2vec2 (bench/init_w2v2_tiny.py) trained from scratch on the same
+# speakers through the fine-tuning path, every layer trained (there are no pretrained filters).
+if [ ! -f "$work/w2v2_tiny/DONE" ]; then
+  python bench/init_w2v2_tiny.py "$work/w2v2_init"
+  amcli train-classifier model=hf hf.path="$work/w2v2_init" hf.freeze_feature_encoder=false \
+    name=w2v2_tiny lr=0.001 batch_size=16 data=synth data.root="$corpus" seed=0 quiet=true \
+    $split 'data.split.train_groups=[m1,m3,m5,m6,f1,f3]' hydra.run.dir="$work/w2v2_tiny"
+fi
 for name in cnn_mel crnn_mel cnn_raw crnn_raw judge; do
   cp "$work/$name/$name.safetensors" "$work/$name/$name.json" checkpoints/
 done
-for name in cnn_mel crnn_mel cnn_raw crnn_raw judge; do
-  amcli evaluate checkpoint=$name data=synth data.root="$corpus" quiet=true \
+rm -rf checkpoints/w2v2_tiny && cp -r "$work/w2v2_tiny/w2v2_tiny" checkpoints/
+for name in cnn_mel crnn_mel cnn_raw crnn_raw judge w2v2_tiny; do
+  amcli evaluate classifier=$name data=synth data.root="$corpus" quiet=true \
     hydra.run.dir="$work/evaluate_$name"
 done

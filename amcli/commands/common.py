@@ -12,12 +12,18 @@ from omegaconf import DictConfig, OmegaConf
 log = logging.getLogger("amcli")
 
 
-def load_model(ref: str, custom: Any, device: Any):
-    """A classifier by checkpoint name/path, or ``custom`` (``custom.target``, ``.weights``,
-    ``.classes``, ``.representation``, ``.sample_rate``) for a user's own nn.Module."""
+def load_model(ref: str, custom: Any, hf: Any, device: Any):
+    """A classifier by checkpoint name/path (a transformers folder too), ``custom``
+    (``custom.target``, ``.weights``, ``.classes``, ``.representation``, ``.sample_rate``) for
+    a user's own nn.Module, or ``hf`` (``hf.path``, ``hf.sample_rate``) for a transformers
+    audio-classification folder."""
     from amcli.errors import UserError
     from amcli.models import load_classifier, load_custom_classifier
 
+    if ref == "hf":
+        from amcli.models.hf import load_hf_classifier
+
+        return load_hf_classifier(hf.path, device, sample_rate=hf.sample_rate)
     if ref == "custom":
         if not custom.target:
             raise UserError("custom needs custom.target=package.module.Class (and custom.weights, "

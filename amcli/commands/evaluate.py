@@ -10,6 +10,7 @@ import torch
 from omegaconf import DictConfig
 
 from amcli.bounds import check_bounds
+from amcli.commands.aliases import rewrite_aliases
 from amcli.commands.common import done_before, load_model, overrides, run_dir, to_schema
 from amcli.config import EvaluateConfig
 from amcli.data.base import ClipDataset, load_waves
@@ -69,6 +70,11 @@ def align_data(cfg: EvaluateConfig, model: Classifier) -> list[str]:
     return changed
 
 
+def prepare_args(args: list[str]) -> list[str]:
+    """``checkpoint=`` is now ``classifier=``, the key optimize uses for the same thing."""
+    return rewrite_aliases(args, {"checkpoint": "classifier"}, "evaluate")
+
+
 def run(cfg: EvaluateConfig) -> dict:
     folder = run_dir()
     if done_before():
@@ -77,7 +83,7 @@ def run(cfg: EvaluateConfig) -> dict:
         check_bounds(cfg)
         device = resolve_device(cfg.device)
         record["run"]["device"] = str(device)
-        model: Classifier = load_model(cfg.checkpoint, cfg.custom, device)
+        model: Classifier = load_model(cfg.classifier, cfg.custom, cfg.hf, device)
         record["changed"] = align_data(cfg, model)
         items, source = select_items(cfg, model)
         if not items:

@@ -1,5 +1,6 @@
 """``amcli list``: the checkpoints in checkpoints/ (and any folder given) with their metadata:
-classifiers with their test accuracy, priors with their Frechet distance and cgan accuracy."""
+classifiers with their test accuracy (transformers folders amcli trained among them), priors
+with their Frechet distance and cgan accuracy."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from omegaconf import DictConfig
 from amcli.commands.common import to_schema
 from amcli.config import ListConfig
 from amcli.errors import UserError
+from amcli.models.hf import SIDECAR, WEIGHTS
 from amcli.resources import CONF_PATH, checkpoints_dir
 
 COLUMNS = ("name", "kind", "arch", "repr", "classes", "test_acc", "macro_f1", "fd", "cgan_acc",
@@ -21,14 +23,20 @@ COLUMNS = ("name", "kind", "arch", "repr", "classes", "test_acc", "macro_f1", "f
 def rows(folders: list[Path]) -> list[dict[str, str]]:
     found = []
     for folder in folders:
-        for sidecar in sorted(folder.glob("*.json")):
+        # amcli checkpoints (<name>.json beside <name>.safetensors) and transformers folders
+        # amcli trained (<name>/amcli.json beside <name>/model.safetensors)
+        sidecars = sorted([*folder.glob("*.json"), *folder.glob(f"*/{SIDECAR}")])
+        for sidecar in sidecars:
             try:
                 meta = json.loads(sidecar.read_text())
             except (OSError, json.JSONDecodeError):
                 continue
             if not isinstance(meta, dict) or "format_version" not in meta:
                 continue
-            weights = sidecar.with_suffix(".safetensors")
+            hf = sidecar.name == SIDECAR
+            weights = sidecar.parent / WEIGHTS if hf else sidecar.with_suffix(".safetensors")
+            # what classifier= takes: the folder of a transformers model, else the sidecar
+            given = sidecar.parent if hf else sidecar
             metrics = meta.get("metrics") or {}
 
             def fmt(key: str, metrics: dict = metrics) -> str:
@@ -36,7 +44,8 @@ def rows(folders: list[Path]) -> list[dict[str, str]]:
                 return f"{value:.3f}" if isinstance(value, int | float) else "-"
 
             found.append({
-                "name": sidecar.stem if folder == checkpoints_dir() else str(sidecar),
+                "name": (given.name if hf else given.stem) if folder == checkpoints_dir()
+                else str(given),
                 "kind": str(meta.get("kind", "?")),
                 "arch": str(meta.get("arch", "?")),
                 "repr": str(meta.get("representation", "?")),

@@ -56,7 +56,7 @@ def run(cfg: OptimizeConfig) -> dict:
         device = resolve_device(cfg.device)
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
-        model = load_model(cfg.classifier, cfg.custom, device)
+        model = load_model(cfg.classifier, cfg.custom, cfg.hf, device)
         method.validate(options, model)
         judge, judge_off = load_judge(cfg.judge, model, device)
         targets = am.resolve_targets(cfg.target, model.classes)

@@ -9,10 +9,10 @@ to. Old spellings keep working and say the new one.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Sequence
 
 from amcli.am.methods import option_owners
+from amcli.commands.aliases import rewrite_aliases, split_override
 from amcli.errors import UserError
 
 #: old key -> new key
@@ -20,19 +20,10 @@ ALIASES = {"condition": "latent.condition"}
 DEFAULT_METHOD = "mask"
 
 
-def _split(arg: str) -> tuple[str, str, str]:
-    """'+key=value' -> ('+', 'key', 'value'); flags give ('', '', '')."""
-    if arg.startswith("-") or "=" not in arg:
-        return "", "", ""
-    key, _, value = arg.partition("=")
-    prefix = re.match(r"[+~]*", key).group(0)
-    return prefix, key[len(prefix):], value
-
-
 def chosen_methods(args: Sequence[str]) -> set[str]:
     """The method(s) an argument list selects: method=a, a sweep method=a,b, or the default."""
     for arg in args:
-        _, key, value = _split(arg)
+        _, key, value = split_override(arg)
         if key == "method":
             value = re.sub(r"^\w+\((.*)\)$", r"\1", value)  # choice(a,b), glob(...)
             return {v.strip() for v in value.split(",") if v.strip()}
@@ -41,21 +32,12 @@ def chosen_methods(args: Sequence[str]) -> set[str]:
 
 def prepare_args(args: Sequence[str]) -> list[str]:
     """Rewrite aliases (saying so on stderr) and refuse options of a method not chosen."""
-    rewritten = []
-    for arg in args:
-        prefix, key, value = _split(arg)
-        root = key.split(".")[0]
-        if root in ALIASES:
-            new = ALIASES[root] + key[len(root):]
-            print(f"amcli optimize: note: {key}= is now {new}= (the old spelling still works)",
-                  file=sys.stderr)
-            arg = f"{prefix}{new}={value}"
-        rewritten.append(arg)
+    rewritten = rewrite_aliases(args, ALIASES, "optimize")
     methods = chosen_methods(rewritten)
     owners = option_owners()
     kept = []
     for arg in rewritten:
-        _, key, value = _split(arg)
+        _, key, value = split_override(arg)
         root = key.split(".")[0].split("@")[0]
         owner = owners.get(root)
         if owner is None:

@@ -1,8 +1,10 @@
-"""``amcli train-classifier``: train a demo-style classifier and write its checkpoint."""
+"""``amcli train-classifier``: train a demo-style classifier, or fine-tune a transformers model
+(model=hf), and write its checkpoint."""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import hydra
 import torch
@@ -16,7 +18,8 @@ from amcli.data.spec import dataset_name, describe_split, make_splits
 from amcli.device import resolve_device
 from amcli.errors import UserError
 from amcli.metrics.classification import classification_report, format_report, predict
-from amcli.models import ARCHITECTURES, build_classifier, save_classifier
+from amcli.models import ARCHITECTURES, Classifier, build_classifier, save_classifier
+from amcli.models.hf import build_hf_for_training, save_hf_classifier
 from amcli.report.plots import confusion_png
 from amcli.report.run import run_info, run_record
 from amcli.resources import CONF_PATH
@@ -27,11 +30,21 @@ log = logging.getLogger(__name__)
 
 def check(cfg: TrainClassifierConfig) -> None:
     check_bounds(cfg)
-    if cfg.model.arch not in ARCHITECTURES:
+    if cfg.model.arch not in ARCHITECTURES and cfg.model.arch != "hf":
         raise UserError(f"model.arch='{cfg.model.arch}' is unknown; use model=" +
-                        "|".join(ARCHITECTURES))
+                        "|".join([*ARCHITECTURES, "hf"]))
     if len(cfg.noise_snr_db) != 2 or cfg.noise_snr_db[0] > cfg.noise_snr_db[1]:
         raise UserError(f"noise_snr_db={cfg.noise_snr_db}; give [low, high] in dB")
+
+
+def build_model(cfg: TrainClassifierConfig) -> Classifier:
+    """An untrained amcli architecture, or (model=hf) the pretrained folder with a new head."""
+    torch.manual_seed(cfg.seed)
+    if cfg.model.arch == "hf":
+        return build_hf_for_training(cfg.hf.path, list(cfg.data.classes),
+                                     cfg.hf.freeze_feature_encoder, cfg.hf.sample_rate)
+    return build_classifier(cfg.model.arch, list(cfg.data.classes), cfg.data.sample_rate,
+                            **cfg.model.hparams())
 
 
 def run(cfg: TrainClassifierConfig) -> dict:
@@ -43,6 +56,11 @@ def run(cfg: TrainClassifierConfig) -> dict:
         check(cfg)
         device = resolve_device(cfg.device)
         record["run"]["device"] = str(device)
+        model = build_model(cfg)
+        if cfg.data.sample_rate != model.sample_rate:
+            log.info("data.sample_rate: %d -> %d Hz, the rate of %s (clips are resampled)",
+                     cfg.data.sample_rate, model.sample_rate, cfg.hf.path)
+            cfg.data.sample_rate = model.sample_rate
         splits = make_splits(cfg.data)
         if not splits["train"] or not splits["val"]:
             raise UserError(
@@ -55,13 +73,12 @@ def run(cfg: TrainClassifierConfig) -> dict:
         sets = {name: ClipDataset(items, load_waves(items, cfg.data.sample_rate, progress),
                                   length, random_offset=name == "train")
                 for name, items in splits.items() if items}
-        name = cfg.name or cfg.model.arch
-        torch.manual_seed(cfg.seed)
-        model = build_classifier(cfg.model.arch, list(cfg.data.classes), cfg.data.sample_rate,
-                                 **cfg.model.hparams())
+        name = cfg.name or (Path(cfg.hf.path).name if cfg.model.arch == "hf" else cfg.model.arch)
         settings = cfg.train_settings()
-        log.info("training %s (%d parameters) on %d clips, validating on %d, device %s",
-                 name, sum(p.numel() for p in model.parameters()), len(sets["train"]),
+        log.info("training %s (%d parameters, %d trained) on %d clips, validating on %d, "
+                 "device %s", name, sum(p.numel() for p in model.parameters()),
+                 sum(p.numel() for p in model.parameters() if p.requires_grad),
+                 len(sets["train"]),
                  len(sets["val"]), device)
         result = train_classifier(
             model, sets["train"], sets["val"], settings, device, progress=progress,
@@ -95,11 +112,16 @@ def run(cfg: TrainClassifierConfig) -> dict:
             "command": record["run"]["command_line"],
             "best_epoch": result.best_epoch,
         }
-        sidecar = save_classifier(model.cpu(), folder / name, cfg.data.clip_seconds,
-                                  training=training, metrics=metrics)
+        if cfg.model.arch == "hf":
+            sidecar = save_hf_classifier(model.cpu(), folder / name, cfg.data.clip_seconds,
+                                         training=training, metrics=metrics)
+        else:
+            sidecar = save_classifier(model.cpu(), folder / name, cfg.data.clip_seconds,
+                                      training=training, metrics=metrics)
         record["checkpoint"] = str(sidecar)
         record["metrics"] = metrics
-        log.info("wrote %s (+ .safetensors)", sidecar)
+        log.info("wrote %s", sidecar if cfg.model.arch == "hf" else
+                 f"{sidecar} (+ .safetensors)")
     return record
 
 

@@ -101,21 +101,49 @@ def resolve_checkpoint(ref: str | os.PathLike, search: list[Path] | None = None)
             "save the weights with safetensors and a JSON sidecar (amcli.models.checkpoint)"
         )
     candidates = []
+    if ref_path.is_dir():
+        raise UserError(f"{ref} is a folder without config.json: neither an amcli checkpoint "
+                        "(<name>.json + .safetensors) nor a transformers model folder")
     if ref_path.suffix in (".json", ".safetensors"):
         candidates.append(ref_path.with_suffix(".json"))
     elif os.sep in str(ref) or ref_path.exists() or ref_path.with_suffix(".json").exists():
         candidates.append(ref_path.with_suffix(".json"))
     else:
-        for folder in [*(search or []), checkpoints_dir()]:
-            candidates.append(Path(folder) / f"{ref}.json")
+        for folder in _lookup_folders(search):
+            candidates.append(folder / f"{ref}.json")
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    available = ", ".join(sorted(p.stem for p in checkpoints_dir().glob("*.json"))) or "none"
+    shipped = checkpoints_dir()
+    available = ", ".join(sorted([p.stem for p in shipped.glob("*.json")] +
+                                 [p.parent.name for p in shipped.glob("*/config.json")])) or "none"
     raise UserError(
         f"checkpoint '{ref}' not found (looked for {', '.join(map(str, candidates))}); "
         f"give a path to <name>.json/.safetensors or a shipped name: {available}"
     )
+
+
+def _lookup_folders(search: list[Path] | None) -> list[Path]:
+    from amcli.resources import checkpoints_dir
+
+    return [*(Path(f) for f in search or []), checkpoints_dir()]
+
+
+def transformers_folder(ref: str | os.PathLike,
+                        search: list[Path] | None = None) -> Path | None:
+    """The transformers folder ``ref`` names (a path, or a name in checkpoints/ and
+    ``search``), or None when it names none."""
+    from amcli.models.hf import is_transformers_folder
+
+    path = Path(ref).expanduser()
+    if is_transformers_folder(path):
+        return path
+    if os.sep in str(ref):
+        return None
+    for folder in _lookup_folders(search):
+        if is_transformers_folder(folder / str(ref)):
+            return folder / str(ref)
+    return None
 
 
 def read_sidecar(sidecar: Path, kind: str | None = None) -> dict[str, Any]:
@@ -167,7 +195,16 @@ def check_state(sidecar: Path, arch: str, expected: dict[str, torch.Tensor],
 
 def load_classifier(ref: str | os.PathLike, device: str | torch.device = "cpu",
                     search: list[Path] | None = None) -> Classifier:
-    """Load a classifier checkpoint by name or path, in eval mode, checked end to end."""
+    """Load a classifier checkpoint by name or path, in eval mode, checked end to end.
+
+    A name or path that is a transformers folder (a shipped one such as w2v2_tiny, or any
+    folder with config.json) loads through :mod:`amcli.models.hf`."""
+    folder = transformers_folder(ref, search)
+    if folder is not None:
+        from amcli.models.hf import load_hf_classifier
+
+        name = str(ref) if folder.parent in _lookup_folders(search) else folder.name
+        return load_hf_classifier(folder, device, name=name, key="classifier")
     sidecar = resolve_checkpoint(ref, search)
     meta = read_sidecar(sidecar, kind="classifier")
     if meta["arch"] not in ARCHITECTURES:

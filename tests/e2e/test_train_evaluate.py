@@ -37,7 +37,7 @@ def test_one_epoch_training_run_writes_a_complete_run_folder(cli, tmp_path, corp
     assert "accuracy" in result.out and "confusion" in result.out
 
     # evaluate reproduces the held-out figure on the checkpoint's own test groups
-    evaluated = cli("evaluate", f"checkpoint={run / 'crnn_mel.json'}", f"data.root={corpus}",
+    evaluated = cli("evaluate", f"classifier={run / 'crnn_mel.json'}", f"data.root={corpus}",
                     "quiet=true", "data.clip_seconds=1.5", f"hydra.run.dir={tmp_path / 'ev'}")
     assert evaluated.code == 0, evaluated.err
     assert "the checkpoint's test groups" in evaluated.out
@@ -78,8 +78,8 @@ def test_unknown_model_group_is_a_config_error(cli, corpus):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["checkpoint=nope"], "checkpoint 'nope' not found"),
-        (["checkpoint=weights.pt"], "pickle-format"),
+        (["classifier=nope"], "checkpoint 'nope' not found"),
+        (["classifier=weights.pt"], "pickle-format"),
         (["checkpoint=custom"], "custom.target"),
         (["batch_size=0"], "batch_size=0"),
     ],
@@ -87,3 +87,12 @@ def test_unknown_model_group_is_a_config_error(cli, corpus):
 def test_evaluate_mistakes_exit_2(cli, corpus, args, message):
     result = cli("evaluate", *args, f"data.root={corpus}")
     assert result.code == 2 and message in result.err
+
+
+def test_evaluate_takes_the_old_checkpoint_spelling_and_says_the_new_one(cli, corpus):
+    result = cli("evaluate", "checkpoint=custom", f"data.root={corpus}")
+    lines = result.err.strip().splitlines()
+    assert result.code == 2 and len(lines) == 2
+    assert lines[0] == ("amcli evaluate: note: checkpoint= is now classifier= (the old spelling "
+                        "still works)")
+    assert "custom.target" in lines[1]

@@ -1,0 +1,361 @@
+"""Hugging Face ``transformers`` audio classifiers as amcli classifiers (``classifier=hf``).
+
+Most speech-emotion models in use are self-supervised transformers fine-tuned for
+classification (wav2vec2, HuBERT, WavLM, data2vec-audio, ...), saved as a folder with
+``save_pretrained``: ``config.json``, ``model.safetensors`` and the feature extractor's
+``preprocessor_config.json``. This module loads such a folder offline and wraps it in the
+classifier contract of :mod:`amcli.models.base`:
+
+- classes come from the config's ``id2label``, the sample rate from the feature extractor;
+- the feature extractor's per-utterance normalization (zero mean, unit variance) runs in NumPy
+  and would cut the gradient that activation maximization needs, so :class:`UtteranceNorm`
+  re-implements it in torch inside the model. A consequence users must know: a constant gain
+  is invisible to such a model; loudness acts only through its contour over the clip;
+- ``embed`` is the pooled hidden state the classification head reads (what the judge-space
+  metrics and Frechet distances use).
+
+amcli's own facts about a folder it trained (classes, split, metrics) live beside the weights in
+``amcli.json``, so the folder still loads in plain transformers. Pickle weights
+(``pytorch_model.bin``) are refused, as everywhere in amcli.
+
+transformers is an optional extra; everything here imports it lazily and says which extra to
+install when it is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from amcli import __version__
+from amcli.errors import UserError
+from amcli.models.base import Body, Classifier
+
+#: amcli's sidecar inside a transformers folder.
+SIDECAR = "amcli.json"
+WEIGHTS = "model.safetensors"
+SHARDED = "model.safetensors.index.json"
+PICKLED = ("pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5", "flax_model.msgpack")
+INSTALL_HINT = "pip install 'amcli[hf]' (from a clone: pip install -e '.[hf]')"
+#: The feature extractor's variance floor (Wav2Vec2FeatureExtractor.zero_mean_unit_var_norm).
+NORM_EPS = 1e-7
+
+
+def import_transformers(what: str = "classifier=hf"):
+    """transformers, quietened (no download or loading progress bars), or a UserError that
+    names the extra to install."""
+    try:
+        import transformers
+    except ImportError:
+        raise UserError(f"{what} needs the transformers package: {INSTALL_HINT}") from None
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    return transformers
+
+
+def is_transformers_folder(path: str | os.PathLike) -> bool:
+    """True for a folder that holds a transformers ``config.json``."""
+    path = Path(path).expanduser()
+    return path.is_dir() and (path / "config.json").is_file()
+
+
+class UtteranceNorm(nn.Module):
+    """Zero mean and unit variance per clip, in torch: the feature extractor's
+    ``zero_mean_unit_var_norm`` ((x - mean) / sqrt(var + 1e-7), population variance) for
+    unpadded clips, differentiable."""
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        mean = wave.mean(dim=-1, keepdim=True)
+        var = wave.var(dim=-1, unbiased=False, keepdim=True)
+        return (wave - mean) / torch.sqrt(var + NORM_EPS)
+
+
+class TransformersBody(Body):
+    """waveform -> logits through a transformers audio-classification model.
+
+    ``features`` returns the input of the model's classification head (the pooled, projected
+    hidden state), captured with a hook that lives only for that call, so copies of the body
+    (the sanity check deep-copies it) carry no stale hooks.
+    """
+
+    def __init__(self, model: nn.Module, normalize: bool) -> None:
+        nn.Module.__init__(self)
+        self.normalize = UtteranceNorm() if normalize else nn.Identity()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(input_values=self.normalize(x)).logits
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        head = getattr(self.model, "classifier", None)
+        if not isinstance(head, nn.Module):
+            return self.forward(x)  # no named head: the logits are the only features
+        captured: list[torch.Tensor] = []
+        handle = head.register_forward_pre_hook(lambda _m, args: captured.append(args[0]))
+        try:
+            self.model(input_values=self.normalize(x))
+        finally:
+            handle.remove()
+        return captured[-1]
+
+
+def _check_folder(path: Path, key: str) -> None:
+    """The folder exists and has a config.json (checked before the config is read)."""
+    if not path.exists():
+        raise UserError(f"{key}={path} not found; give a local transformers folder "
+                        "(config.json, model.safetensors, preprocessor_config.json)")
+    if not path.is_dir():
+        raise UserError(f"{key}={path} is a file; give the folder save_pretrained wrote")
+    if not (path / "config.json").is_file():
+        raise UserError(f"{key}={path} has no config.json, so it is not a transformers model "
+                        "folder; write one with model.save_pretrained(DIR) and "
+                        "feature_extractor.save_pretrained(DIR)")
+
+
+def _config(path: Path, key: str, classifier: bool):
+    """The folder's config, checked to be an audio classifier (``classifier``) or at least an
+    architecture that has an audio-classification head (fine-tuning a pretrained encoder)."""
+    transformers = import_transformers()
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING_NAMES as AUDIO,
+    )
+
+    try:
+        config = transformers.AutoConfig.from_pretrained(str(path), local_files_only=True)
+    except (OSError, ValueError, KeyError) as err:
+        first = str(err).strip().splitlines()[0]
+        raise UserError(f"{key}={path}: transformers cannot read config.json ({first})") from None
+    kind = getattr(config, "model_type", "?")
+    archs = list(getattr(config, "architectures", None) or [])
+    if kind not in AUDIO:
+        raise UserError(
+            f"{key}={path} holds a '{kind}' model ({', '.join(archs) or 'no architectures'}), "
+            "not an audio classifier; amcli loads audio-classification models "
+            f"({', '.join(sorted(AUDIO))})")
+    if classifier and archs and AUDIO[kind] not in archs:
+        raise UserError(
+            f"{key}={path} holds a {', '.join(archs)}, not a {AUDIO[kind]} (it has no trained "
+            "classification head); fine-tune one first: amcli train-classifier model=hf "
+            f"hf.path={path}")
+    return config
+
+
+def _check_files(path: Path, key: str) -> None:
+    """Safetensors weights and a feature extractor beside an audio config."""
+    if not (path / WEIGHTS).is_file() and not (path / SHARDED).is_file():
+        pickled = [name for name in PICKLED if (path / name).is_file()]
+        if pickled:
+            raise UserError(f"{key}={path} holds pickle-format weights ({pickled[0]}), which "
+                            "amcli never loads (they can run code); convert them with "
+                            "model.save_pretrained(DIR, safe_serialization=True)")
+        raise UserError(f"{key}={path} has no {WEIGHTS}: the folder is incomplete; write it "
+                        "with model.save_pretrained(DIR)")
+    if not (path / "preprocessor_config.json").is_file():
+        raise UserError(f"{key}={path} has no preprocessor_config.json (the feature extractor: "
+                        "sample rate and normalization); save it beside the model with "
+                        "feature_extractor.save_pretrained(DIR)")
+
+
+def _feature_extractor(path: Path, key: str, sample_rate: int | None) -> tuple[Any, int]:
+    transformers = import_transformers()
+    try:
+        extractor = transformers.AutoFeatureExtractor.from_pretrained(str(path),
+                                                                      local_files_only=True)
+    except (OSError, ValueError, KeyError) as err:
+        first = str(err).strip().splitlines()[0]
+        raise UserError(f"{key}={path}: cannot read preprocessor_config.json ({first})") from None
+    inputs = list(getattr(extractor, "model_input_names", ["input_values"]))
+    if inputs[:1] != ["input_values"]:
+        raise UserError(
+            f"{key}={path}: its {type(extractor).__name__} computes {inputs[0]} in NumPy, which "
+            "gradients cannot pass; amcli explains models that take the waveform "
+            "(input_values: wav2vec2, HuBERT, WavLM, data2vec-audio, ...)")
+    rate = getattr(extractor, "sampling_rate", None)
+    if not isinstance(rate, int) or not 4000 <= rate <= 192000:
+        raise UserError(f"{key}={path}: preprocessor_config.json gives sampling_rate={rate!r}; "
+                        "set it to the rate the model was trained at (e.g. 16000)")
+    if sample_rate is not None and sample_rate != rate:
+        raise UserError(
+            f"hf.sample_rate={sample_rate} but {path}'s feature extractor says the model takes "
+            f"{rate} Hz; drop hf.sample_rate (amcli resamples every input to {rate} Hz) or fix "
+            "sampling_rate in preprocessor_config.json")
+    return extractor, rate
+
+
+def _sidecar(path: Path, key: str) -> dict[str, Any]:
+    """amcli's facts about a folder it wrote (empty for any other folder); the weights must be
+    the ones it describes."""
+    from amcli.models.checkpoint import sha256_of
+
+    file = path / SIDECAR
+    if not file.is_file():
+        return {}
+    try:
+        meta = json.loads(file.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise UserError(f"cannot read {file}: {err}") from None
+    recorded = meta.get("sha256")
+    if recorded and (path / WEIGHTS).is_file() and sha256_of(path / WEIGHTS) != recorded:
+        raise UserError(f"{key}={path}: {WEIGHTS} is not the file {SIDECAR} describes (sha256 "
+                        "differs); the weights were replaced: delete amcli.json if that was "
+                        "meant")
+    return meta
+
+
+def _no_checkpointing(model: nn.Module) -> None:
+    """Gradient (activation) checkpointing off: recomputation is for training only, and a
+    folder saved with it on would otherwise keep it during AM. transformers 5 renamed the
+    switch; both spellings are tried."""
+    for switch in ("activation_checkpointing_disable", "gradient_checkpointing_disable"):
+        if callable(getattr(model, switch, None)):
+            if getattr(model, "supports_gradient_checkpointing", False):
+                getattr(model, switch)()
+            return
+
+
+def _wrap(model: nn.Module, extractor: Any, rate: int) -> Classifier:
+    classes = [str(model.config.id2label[i]) for i in range(model.config.num_labels)]
+    body = TransformersBody(model, normalize=bool(getattr(extractor, "do_normalize", False)))
+    wrapped = Classifier(body, classes, "raw", rate)
+    wrapped.arch = "hf"
+    wrapped.hparams = {"model_type": model.config.model_type}
+    wrapped.feature_extractor = extractor
+    return wrapped
+
+
+def load_hf_classifier(path: str | os.PathLike | None, device: str | torch.device = "cpu",
+                       sample_rate: int | None = None, name: str | None = None,
+                       key: str = "hf.path") -> Classifier:
+    """A local transformers audio-classification folder as an amcli classifier, in eval mode.
+
+    ``key`` is the option the user gave the folder with (for the error messages); ``name``
+    the name the run records (default: the folder's name).
+    """
+    if not path:
+        raise UserError("classifier=hf needs hf.path=DIR: a local transformers "
+                        "audio-classification folder (config.json, model.safetensors, "
+                        "preprocessor_config.json)")
+    folder = Path(path).expanduser()
+    _check_folder(folder, key)
+    transformers = import_transformers()
+    _config(folder, key, classifier=True)
+    _check_files(folder, key)
+    extractor, rate = _feature_extractor(folder, key, sample_rate)
+    meta = _sidecar(folder, key)
+    try:
+        model, info = transformers.AutoModelForAudioClassification.from_pretrained(
+            str(folder), local_files_only=True, use_safetensors=True, dtype=torch.float32,
+            output_loading_info=True)
+    except (OSError, ValueError, RuntimeError) as err:
+        first = str(err).strip().splitlines()[0]
+        raise UserError(f"{key}={folder}: transformers cannot load the model ({first})") from None
+    missing = list(info.get("missing_keys") or []) + list(info.get("mismatched_keys") or [])
+    if missing:
+        raise UserError(f"{key}={folder}: {WEIGHTS} lacks {len(missing)} weights of the model "
+                        f"(e.g. {missing[0]}), which would be random; the folder is incomplete "
+                        "or was saved from another architecture")
+    _no_checkpointing(model)
+    wrapped = _wrap(model, extractor, rate)
+    from amcli.models.checkpoint import sha256_of
+
+    sha = meta.get("sha256") or (sha256_of(folder / WEIGHTS) if (folder / WEIGHTS).is_file()
+                                 else None)
+    wrapped.checkpoint = {"name": name or folder.name, "path": str(folder), "sha256": sha,
+                          "meta": meta}
+    return wrapped.to(device).eval()
+
+
+def build_hf_for_training(path: str | os.PathLike | None, classes: list[str],
+                          freeze_feature_encoder: bool = True,
+                          sample_rate: int | None = None) -> Classifier:
+    """A pretrained transformers encoder (any audio architecture with a classification head:
+    a wav2vec2-base from disk, or an audio classifier with other classes) with a new head for
+    ``classes``, ready to fine-tune. The convolutional feature encoder is frozen by default,
+    the usual recipe (it learned its filters on far more audio than any emotion corpus)."""
+    if not path:
+        raise UserError("model=hf needs hf.path=DIR: a local transformers folder to fine-tune "
+                        "(e.g. a wav2vec2-base saved with save_pretrained)")
+    folder = Path(path).expanduser()
+    _check_folder(folder, "hf.path")
+    transformers = import_transformers("model=hf")
+    _config(folder, "hf.path", classifier=False)
+    _check_files(folder, "hf.path")
+    extractor, rate = _feature_extractor(folder, "hf.path", sample_rate)
+    labels = {i: name for i, name in enumerate(classes)}
+    try:
+        model = transformers.AutoModelForAudioClassification.from_pretrained(
+            str(folder), local_files_only=True, use_safetensors=True, dtype=torch.float32,
+            num_labels=len(classes), id2label=labels,
+            label2id={name: i for i, name in labels.items()}, ignore_mismatched_sizes=True)
+    except (OSError, ValueError, RuntimeError) as err:
+        first = str(err).strip().splitlines()[0]
+        raise UserError(f"hf.path={folder}: transformers cannot load the model ({first})") \
+            from None
+    if freeze_feature_encoder:
+        model.freeze_feature_encoder()
+    wrapped = _wrap(model, extractor, rate)
+    wrapped.checkpoint = {"name": folder.name, "path": str(folder), "sha256": None, "meta": {}}
+    return wrapped
+
+
+def save_hf_classifier(model: Classifier, folder: str | os.PathLike, clip_seconds: float,
+                       training: dict[str, Any] | None = None,
+                       metrics: dict[str, Any] | None = None) -> Path:
+    """Write ``folder`` in transformers' own format (``save_pretrained`` of the model and its
+    feature extractor) plus ``amcli.json``; the folder appears complete or not at all."""
+    from amcli.files import atomic_write
+    from amcli.models.checkpoint import FORMAT_VERSION, sha256_of
+
+    folder = Path(folder)
+    if not isinstance(model.body, TransformersBody):
+        raise TypeError("save_hf_classifier needs a classifier loaded or built by amcli.models.hf")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    try:
+        model.body.model.save_pretrained(str(staging), safe_serialization=True)
+        model.feature_extractor.save_pretrained(str(staging))
+        sidecar = {"format_version": FORMAT_VERSION, "kind": "classifier", "arch": "hf",
+                   "hparams": model.hparams, "classes": model.classes,
+                   "representation": "raw", "sample_rate": model.sample_rate,
+                   "clip_seconds": clip_seconds, "features": None,
+                   "training": training or {}, "metrics": metrics or {},
+                   "amcli_version": __version__, "sha256": sha256_of(staging / WEIGHTS)}
+        atomic_write(staging / SIDECAR,
+                     lambda tmp: Path(tmp).write_text(json.dumps(sidecar, indent=2) + "\n"))
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder
+
+
+def init_hf_folder(folder: str | os.PathLike, model_type: str, classes: list[str],
+                   sample_rate: int = 16000, seed: int = 0, **sizes: Any) -> Path:
+    """Write a randomly initialized audio classifier of ``model_type`` (wav2vec2, hubert,
+    wavlm, data2vec-audio, ...) with a waveform feature extractor to ``folder``: the start of a
+    transformer trained from scratch (``train-classifier model=hf hf.path=folder
+    hf.freeze_feature_encoder=false``) and the tiny models of the tests. ``sizes`` are config
+    fields (hidden_size, num_hidden_layers, conv_dim, ...)."""
+    transformers = import_transformers("init_hf_folder")
+    labels = {i: name for i, name in enumerate(classes)}
+    config = transformers.AutoConfig.for_model(
+        model_type, num_labels=len(classes), id2label=labels,
+        label2id={name: i for i, name in labels.items()}, **sizes)
+    torch.manual_seed(seed)
+    model = transformers.AutoModelForAudioClassification.from_config(config)
+    extractor = transformers.Wav2Vec2FeatureExtractor(sampling_rate=sample_rate,
+                                                      do_normalize=True)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(folder), safe_serialization=True)
+    extractor.save_pretrained(str(folder))
+    return folder
