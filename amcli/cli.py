@@ -238,12 +238,22 @@ def quote_values(args: Sequence[str]) -> list[str]:
     return out
 
 
+#: Open mappings: any key may be added under them (``data.label_map.calm=neutral``), which
+#: Hydra's struct mode would otherwise refuse unless typed with ``+``.
+OPEN_MAPPINGS = ("data.label_map.",)
+
+
+def open_mapping_keys(args: Sequence[str]) -> list[str]:
+    """Give ``key=value`` under an open mapping Hydra's add-or-override prefix ``++``."""
+    return [f"++{a}" if a.startswith(OPEN_MAPPINGS) and "=" in a else a for a in args]
+
+
 def _run_command(name: str, args: Sequence[str]) -> int:
     from hydra.errors import CompactHydraException
     from omegaconf.errors import OmegaConfBaseException
 
     module = importlib.import_module(COMMANDS[name].module)
-    args = quote_values(args)
+    args = open_mapping_keys(quote_values(args))
     prepare = getattr(module, "prepare_args", None)  # aliases, misplaced options
     if prepare is not None:
         try:

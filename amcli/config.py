@@ -47,8 +47,12 @@ class SynthConfig:
 
     #: Output folder of the corpus; null writes it into the run's Hydra output dir as corpus/.
     out: str | None = None
+    #: espeak (espeak-ng: 26 voices, SSML prosody) or numpy (a pure-NumPy source-filter synthesizer,
+    #: no system package needed)
     engine: SynthEngine = SynthEngine.espeak
+    #: clips per class
     n_per_class: int = bounded(100, ge=1)
+    #: a subset of the four classes, in output order
     classes: list[str] = field(default_factory=lambda: list(DEFAULT_CLASSES))
     #: "train" (every speaker but the held-out one), "holdout", "all", or a list of speaker ids.
     speakers: Any = "train"
@@ -56,12 +60,15 @@ class SynthConfig:
     sentences: Any = "all"
     #: Scales every cue's random spread; 0 renders each class at its prototype.
     jitter: float = bounded(1.0, ge=0)
+    #: output sample rate in Hz (espeak-ng's 22.05 kHz is resampled)
     sample_rate: int = bounded(16000, ge=4000, le=192000)
+    #: the corpus is bit-for-bit the same for a seed, whatever workers is
     seed: int = 0
     #: Worker processes; 0 uses the CPUs this process may run on.
     workers: int = bounded(0, ge=0, hint="a number of processes, or 0 for the usable CPUs")
     #: Replace an existing corpus in `out`.
     overwrite: bool = False
+    #: no progress bar
     quiet: bool = False
 
 
@@ -88,13 +95,20 @@ class HFTrainConfig(HFClassifierConfig):
 class ModelConfig:
     """An architecture of conf/model/ and its size. Raw-only keys are null for mel models."""
 
+    #: cnn_mel | crnn_mel | cnn_raw | crnn_raw | hf (set by model=)
     arch: str = "crnn_mel"
+    #: channels of the first convolution block (doubling per block, up to 4x)
     width: int = bounded(16, ge=1)
+    #: convolution blocks
     depth: int = bounded(4, ge=1)
     rnn_hidden: int = bounded(64, ge=0, hint="GRU units (0: no GRU)")
+    #: size of the penultimate embedding (embed(), used by judge metrics)
     embed_dim: int = bounded(64, ge=1)
+    #: dropout before the output layer
     dropout: float = bounded(0.2, ge=0, lt=1)
+    #: raw models: kernel of the learned filterbank in samples; null for mel models
     frontend_kernel: int | None = None
+    #: raw models: stride of the learned filterbank in samples; null for mel models
     frontend_stride: int | None = None
 
     def hparams(self) -> dict[str, Any]:
@@ -113,20 +127,30 @@ class TrainClassifierConfig:
     hf: HFTrainConfig = field(default_factory=HFTrainConfig)
     #: checkpoint name in the run folder; null = the architecture's name
     name: str | None = None
+    #: seeds weights, batches and augmentation
     seed: int = TrainSettings.seed
+    #: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps
     device: str = "auto"
     # training settings: their defaults live in amcli.train.TrainSettings, the one source
+    #: training epochs (one-cycle learning-rate schedule over them)
     epochs: int = bounded(TrainSettings.epochs, ge=1)
+    #: clips per training batch
     batch_size: int = bounded(TrainSettings.batch_size, ge=1)
+    #: peak learning rate of the one-cycle schedule
     lr: float = bounded(TrainSettings.lr, gt=0)
+    #: AdamW weight decay
     weight_decay: float = bounded(TrainSettings.weight_decay, ge=0)
+    #: stop after this many epochs without a better validation accuracy (the best epoch is kept)
     patience: int = bounded(TrainSettings.patience, ge=1)
     #: at most 3 dB: loudness is a class cue, a wider gain augmentation teaches the model to
     #: ignore it
     gain_db: float = bounded(TrainSettings.gain_db, ge=0, le=3,
                              hint="a gain augmentation of at most 3 dB")
+    #: range of the SNR (dB) of the added-noise augmentation
     noise_snr_db: list[float] = field(default_factory=lambda: list(TrainSettings.noise_snr_db))
+    #: share of training clips that get noise
     noise_prob: float = bounded(TrainSettings.noise_prob, ge=0, le=1)
+    #: no progress bars
     quiet: bool = False
 
     def train_settings(self) -> TrainSettings:
@@ -148,10 +172,15 @@ class EvalSplit(Enum):
 class CustomClassifierConfig:
     """A user model (``checkpoint=custom``): see amcli.models.custom."""
 
+    #: dotted path of your nn.Module class (package.module.Class), built without arguments
     target: str | None = None
+    #: its state_dict as a .safetensors file
     weights: str | None = None
+    #: class names in the order of the model's outputs
     classes: list[str] = field(default_factory=list)
+    #: raw (the model takes waveforms [B, T]) or mel (amcli's log-mel [B, 64, frames])
     representation: str = "raw"
+    #: the sample rate the model expects; inputs are resampled to it
     sample_rate: int = bounded(16000, ge=4000, le=192000)
 
 
@@ -164,9 +193,14 @@ class EvaluateConfig:
     custom: CustomClassifierConfig = field(default_factory=CustomClassifierConfig)
     hf: HFClassifierConfig = field(default_factory=HFClassifierConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    #: test: the held-out groups the checkpoint recorded (or the seeded split of data.split); val,
+    #: train, or all clips
     split: EvalSplit = EvalSplit.test
+    #: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps
     device: str = "auto"
+    #: clips per forward pass
     batch_size: int = bounded(64, ge=1)
+    #: no progress bar
     quiet: bool = False
 
 
@@ -198,26 +232,36 @@ class VocoderConfig:
 
     #: a TorchScript vocoder (log-mel [B, n_mels, frames] -> waveform [B, T]); null: Griffin-Lim
     path: str | None = None
+    #: Griffin-Lim iterations when no vocoder path is given
     griffin_lim_iters: int = bounded(64, ge=1)
 
 
 @dataclass
 class ObjectiveConfig:
+    #: what is maximized for the target: logit (Simonyan et al.), log_softmax or prob
     kind: ObjectiveKind = ObjectiveKind.logit
-    suppress: float = 0.0  # lambda_o: minus lambda_o * mean of the other classes' logits
+    #: minus this weight times the mean of the other classes' logits
+    suppress: float = 0.0
     #: log_softmax only: stop rewarding the target beyond this probability (penalties then
     #: shrink what the method optimizes while the target stays about this probable); null: none
     cap: float | None = bounded(None, gt=0, lt=1, hint="a probability (or null)")
-    layer: str | None = None  # a module name: maximize its activation instead of a class
+    #: a module name (e.g. body.convs.2): maximize its activation instead of a class
+    layer: str | None = None
+    #: with layer: the mean of one channel (axis 1) instead of the whole activation
     channel: int | None = bounded(None, ge=0)
+    #: with layer: one unit (an index into the flattened activation) instead of a mean
     unit: int | None = bounded(None, ge=0)
 
 
 @dataclass
 class TransformConfig:
+    #: apply random robustness transforms to what the classifier hears, fresh every step
     enabled: bool = True
+    #: largest random time shift in seconds
     shift_s: float = bounded(0.05, ge=0)
+    #: largest random gain in dB
     gain_db: float = bounded(1.0, ge=0)
+    #: range of the SNR (dB) of the added white noise; null: no noise
     snr_db: list[float] | None = field(default_factory=lambda: [30.0, 50.0])
 
 
@@ -225,6 +269,8 @@ class TransformConfig:
 class OptimizeSettings:
     """The options of ``amcli optimize`` that every method shares."""
 
+    #: a shipped name, a path to <name>.json or to a transformers folder, custom (custom.*), or hf
+    #: (hf.*)
     classifier: str = "crnn_mel"
     #: classifier=custom: your own nn.Module (see amcli.models.custom)
     custom: CustomClassifierConfig = field(default_factory=CustomClassifierConfig)
@@ -234,22 +280,35 @@ class OptimizeSettings:
     judge: str | None = "judge"
     #: set by the method group (conf/method/<name>.yaml): method=mask|input|latent|...
     method: str = "mask"
+    #: a class name, a list [angry,sad], or all
     target: Any = "all"
+    #: independent items per (clip, target), each from its own seed
     restarts: int = bounded(1, ge=1)
+    #: most optimization steps per item
     steps: int = bounded(200, ge=1)
     #: null: the method's default (mask 0.1 on mask logits, input 0.003 on the signal, ...)
     lr: float | None = bounded(None, gt=0, hint="a positive learning rate (or null)")
+    #: adam or sgd
     optimizer: Optimizer = Optimizer.adam
+    #: an item stops once its target probability reaches this (after min_steps); null: run every
+    #: step
     threshold: float | None = bounded(0.99, gt=0, le=1, hint="a probability (or null)")
+    #: steps before an item may stop at threshold
     min_steps: int = bounded(100, ge=0)
+    #: the run's seed; every item derives its own from it and its identity
     seed: int = 0
+    #: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps
     device: str = "auto"
+    #: fp32 or bf16 (autocast)
     precision: Precision = Precision.fp32
+    #: CPU threads for torch; 0: the CPUs this process may use
     threads: int = bounded(0, ge=0)
+    #: a clip or a folder of clips (methods that need one); null: the target's example clip
     input: str | None = None
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     vocoder: VocoderConfig = field(default_factory=VocoderConfig)
     transforms: TransformConfig = field(default_factory=TransformConfig)
+    #: steps between history records (objective, probability, penalty)
     record_every: int = bounded(10, ge=1)
     #: measure acoustic cues (RMS, F0, centroid, rate) of every output against its reference
     cues: bool = True
@@ -265,7 +324,9 @@ class OptimizeSettings:
     max_batch: int = bounded(0, ge=0, hint="a batch size, or 0 for one batch")
     #: run the classifier through torch.compile (CUDA: mode reduce-overhead, i.e. CUDA graphs)
     compile: bool = False
+    #: png, pdf or svg
     plot_format: PlotFormat = PlotFormat.png
+    #: no progress bar, only the summary
     quiet: bool = False
 
 
@@ -290,28 +351,41 @@ class TrainPriorConfig:
 
     #: the config group conf/prior/ shared with optimize: prior=gan | prior=cgan
     prior: PriorConfig = field(default_factory=lambda: PriorConfig(kind=Prior.gan))
-    representation: str = "mel"  # mel (64 x 128 log-mel patches) | raw (16384 samples)
+    #: mel (64 x 128 log-mel patches) or raw (16384 samples)
+    representation: str = "mel"
     data: DataConfig = field(default_factory=DataConfig)
     #: checkpoint name in the run folder; null: <prior>_<representation>
     name: str | None = None
+    #: seeds weights, crops and sample grids
     seed: int = GanSettings.seed
+    #: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps
     device: str = "auto"
     # training settings: their defaults live in amcli.train.gan.GanSettings, the one source
+    #: training iterations (one discriminator and one generator step each)
     iterations: int = bounded(GanSettings.iterations, ge=1)
+    #: real crops per iteration
     batch_size: int = bounded(GanSettings.batch_size, ge=1)
+    #: generator learning rate (Adam)
     lr_g: float = bounded(GanSettings.lr_g, gt=0)
+    #: discriminator learning rate (Adam)
     lr_d: float = bounded(GanSettings.lr_d, gt=0)
+    #: Adam beta1 of both networks
     beta1: float = bounded(GanSettings.beta1, ge=0, lt=1)
+    #: Adam beta2 of both networks
     beta2: float = bounded(GanSettings.beta2, ge=0, lt=1)
     #: null: the representation's default (mel 128 / width 32; raw 100 / width 16)
     latent_dim: int | None = bounded(None, ge=1)
+    #: generator width; null: the representation's default
     width: int | None = bounded(None, ge=1)
+    #: discriminator width; null: the representation's default
     d_width: int | None = bounded(None, ge=1)
+    #: size of the class embedding of a conditional prior
     embed_dim: int = bounded(32, ge=1)
     #: mode-seeking weight (MSGAN): rewards the generator for outputs that move with z
     diversity: float = bounded(GanSettings.diversity, ge=0)
     #: every this many iterations: sample grids (WAV + PNG), training state, generator checkpoint
     every: int = bounded(250, ge=1)
+    #: samples in each sample grid
     n_samples: int = bounded(GanSettings.n_samples, ge=1)
     #: a run folder (or its state.safetensors) to continue from
     resume: str | None = None
@@ -319,8 +393,11 @@ class TrainPriorConfig:
     half: bool = True
     #: judge for the quality figures at the end (Frechet distance, cgan accuracy); null: none
     judge: str | None = "judge"
+    #: generated and real clips for the Frechet distance at the end
     quality_n: int = bounded(512, ge=2)
+    #: CPU threads for torch; 0: the CPUs this process may use
     threads: int = bounded(0, ge=0)
+    #: no progress bar
     quiet: bool = False
 
     def gan_settings(self) -> GanSettings:

@@ -26,7 +26,8 @@ from amcli.data.synth import write_corpus
 from amcli.metrics.cues import measure_cues
 
 CLASSES = ("neutral", "happy", "sad", "angry")
-#: The intended direction (+1 up, -1 down) of each cue's shift from neutral (METHODS.md).
+#: The intended direction (+1 up, -1 down) of each cue's shift from neutral, as the corpus is
+#: built (amcli/data/synth/cues.py).
 EXPECTED = {
     "happy": {"f0_mean_hz": +1, "f0_spread_st": +1, "onset_rate": +1},
     "sad": {"rms_db": -1, "f0_mean_hz": -1, "f0_spread_st": -1, "centroid_hz": -1,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from amcli.cli import COMMANDS, main
+from amcli.report.schema import validate_metrics
 
 
 @dataclass
@@ -21,7 +24,8 @@ class CliResult:
 
 @pytest.fixture
 def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    """Run ``amcli <args>`` in-process with Hydra's output dirs under tmp_path."""
+    """Run ``amcli <args>`` in-process with Hydra's output dirs under tmp_path; every
+    metrics.json the call writes is validated against the published schema."""
 
     def run(*args: str) -> CliResult:
         argv = list(args)
@@ -30,11 +34,22 @@ def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
                 if not any(a.startswith(f"{key}=") for a in argv):
                     argv.append(f"{key}={tmp_path / folder}")
         capsys.readouterr()
+        started = time.time()
         code = main(argv)
         captured = capsys.readouterr()
+        _validate_written_metrics(argv, started)
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+def _validate_written_metrics(argv: list[str], since: float) -> None:
+    folders = [Path(a.split("=", 1)[1]) for a in argv
+               if a.startswith(("hydra.run.dir=", "hydra.sweep.dir="))]
+    for folder in folders:
+        for path in folder.rglob("metrics.json") if folder.is_dir() else ():
+            if path.stat().st_mtime >= since - 1:
+                validate_metrics(json.loads(path.read_text()))
 
 
 @pytest.fixture

@@ -155,3 +155,12 @@ def test_console_script_exit_codes(tmp_path):
     )
     assert bad.returncode == 2
     assert bad.stderr.strip() == "amcli synth: error: n_per_class=-3; it must be at least 1"
+
+
+def test_a_label_map_entry_is_typed_without_a_plus(cli):
+    """data.label_map is an open mapping: new labels need no Hydra '+' prefix."""
+    result = cli("train-classifier", "--cfg", "job", "data=ravdess",
+                 "data.label_map.calm=neutral", "data.label_map.fearful=null")
+    assert result.code == 0, result.err
+    mapping = yaml.safe_load(result.out)["data"]["label_map"]
+    assert mapping == {"calm": "neutral", "fearful": None}

@@ -1,5 +1,5 @@
-"""amcli.am, amcli.models and amcli.train import without Hydra, librosa or soundfile: the GPU
-machines have none of them (DESIGN.md section 6)."""
+"""amcli.am, amcli.models and amcli.train import without Hydra, librosa or soundfile: a machine
+with only torch (a bare GPU node) can use them."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ def active_frames(wave: torch.Tensor, hop: int = 256, frame: int = 1024,
     """Boolean [B, frames]: frames above ``threshold_db`` re each clip's loudest frame.
 
     Padding silence is free to remove, so mask areas are measured over active frames only
-    (METHODS.md, masks)."""
+    (Fong et al. 2019)."""
     energy = frame_energy_db(wave, hop, frame)
     return energy > energy.amax(dim=-1, keepdim=True) + threshold_db
 

@@ -39,22 +39,32 @@ class DatasetName(Enum):
 class SplitConfig:
     """Speaker-independent split: seeded fractions, or explicit groups per split."""
 
+    #: seed of the split of groups (speakers) into train, val and test
     seed: int = 0
+    #: share of the groups held out for validation
     val: float = bounded(0.15, ge=0, lt=1)
+    #: share of the groups held out for testing
     test: float = bounded(0.15, ge=0, lt=1)
+    #: explicit training groups (groups named nowhere stay unused); null: the seeded split
     train_groups: list[str] | None = None
+    #: explicit validation groups
     val_groups: list[str] | None = None
+    #: explicit test groups
     test_groups: list[str] | None = None
 
 
 @dataclass
 class DataConfig:
+    #: the dataset layout (set by data=)
     name: DatasetName = DatasetName.synth
+    #: the dataset's folder
     root: str | None = None
+    #: the classes, in the order of the model's outputs
     classes: list[str] = field(default_factory=lambda: list(DEFAULT_CLASSES))
     #: dataset label -> class (or null to drop); labels equal to a class map to it by default.
     label_map: dict[str, str | None] = field(default_factory=dict)
     clip_seconds: float = bounded(3.0, ge=0.5, hint="at least the 0.5 s the classifiers need")
+    #: clips are resampled to this rate
     sample_rate: int = bounded(16000, ge=4000, le=192000)
     split: SplitConfig = field(default_factory=SplitConfig)
     #: RAVDESS: also use the sung files (vocal channel 02).

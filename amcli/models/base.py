@@ -1,4 +1,4 @@
-"""The classifier contract (DESIGN.md section 5) and the pieces every architecture shares.
+"""The classifier contract (see docs/design.md) and the pieces every architecture shares.
 
 A classifier is an ``nn.Module`` with ``classes``, ``representation`` ("raw" | "mel"),
 ``sample_rate``, ``front_end`` (waveform [B, T] -> features; identity for raw), ``body``

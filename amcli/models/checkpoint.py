@@ -1,6 +1,6 @@
 """Checkpoints: ``<name>.safetensors`` (weights) + ``<name>.json`` (sidecar), never pickles.
 
-Sidecar fields (DESIGN.md section 5): ``format_version`` (1), ``kind`` ("classifier" |
+Sidecar fields (docs/reference/checkpoints.md): ``format_version`` (1), ``kind`` ("classifier" |
 "generator"), ``arch``, ``hparams``, ``classes``, ``representation``, ``sample_rate``,
 ``clip_seconds``, ``features`` (log-mel parameters or null), ``latent_dim`` and ``conditional``
 (generators), ``training`` ({data, speakers, seed, command}), ``metrics``, ``amcli_version``,

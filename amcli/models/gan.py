@@ -1,6 +1,6 @@
 """GAN and conditional-GAN generators and discriminators over log-mel patches or waveforms.
 
-Generator contract (DESIGN.md section 5): ``forward(z [B, latent_dim], y [B] | None)`` returns a
+Generator contract (see docs/design.md): ``forward(z [B, latent_dim], y [B] | None)`` returns a
 waveform [B, T] in [-1, 1] (``representation == "raw"``) or a log-mel [B, n_mels, frames] in the
 classifier's own log-mel scale (``"mel"``), with ``representation``, ``latent_dim``,
 ``conditional`` and ``classes``.

@@ -329,6 +329,7 @@ def save_hf_classifier(model: Classifier, folder: str | os.PathLike, clip_second
                    "amcli_version": __version__, "sha256": sha256_of(staging / WEIGHTS)}
         atomic_write(staging / SIDECAR,
                      lambda tmp: Path(tmp).write_text(json.dumps(sidecar, indent=2) + "\n"))
+        _usual_permissions(staging)
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(staging, folder)
@@ -336,6 +337,16 @@ def save_hf_classifier(model: Classifier, folder: str | os.PathLike, clip_second
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return folder
+
+
+def _usual_permissions(folder: Path) -> None:
+    """mkdtemp makes the staging folder private (0700) and safetensors may write 0600 files;
+    the finished folder gets the modes of any folder the user makes (0777/0666 less umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for path in folder.iterdir():
+        path.chmod(0o666 & ~umask)
 
 
 def init_hf_folder(folder: str | os.PathLike, model_type: str, classes: list[str],

@@ -5,6 +5,7 @@ through the CLI, and the one-line refusals of bad folders. Tiny random models, b
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -131,6 +132,10 @@ def test_fine_tuning_writes_a_folder_that_loads_in_amcli_and_in_transformers(cli
     folder = run / "tuned"
     assert {p.name for p in folder.iterdir()} == {
         "amcli.json", "config.json", "model.safetensors", "preprocessor_config.json"}
+    umask = os.umask(0)
+    os.umask(umask)  # the folder is as readable as any the user makes (not mkdtemp's 0700)
+    assert folder.stat().st_mode & 0o777 == 0o777 & ~umask
+    assert (folder / "model.safetensors").stat().st_mode & 0o777 == 0o666 & ~umask
     record = json.loads((run / "metrics.json").read_text())
     sidecar = json.loads((folder / "amcli.json").read_text())
     assert sidecar["classes"] == CLASSES and sidecar["arch"] == "hf"

@@ -34,10 +34,16 @@ class SignalStart(Enum):
 class InputOptions:
     """Options of method=input (the config key ``signal``)."""
 
+    #: wave (optimize the waveform) or mel (the log-mel fed to a mel classifier's body, vocoded for
+    #: the WAV)
     domain: SignalDomain = SignalDomain.wave
+    #: noise or clip (the input clip)
     start: SignalStart = SignalStart.noise
+    #: a 1/f Fourier parameterization of the signal
     spectral: bool = False
+    #: weight of the signal's mean square
     l2: float = bounded(0.0, ge=0)
+    #: weight of the signal's total variation
     tv: float = bounded(0.0, ge=0)
     seconds: float = bounded(3.0, gt=0, hint="the length of a signal started from noise")
 

@@ -37,7 +37,9 @@ class PriorConfig:
     ``<kind>_<representation of the classifier>``; ``prior.checkpoint=PATH`` names another.
     train-prior shares the group (``prior=cgan`` trains a conditional GAN)."""
 
+    #: gan or cgan (set by prior=)
     kind: Prior = Prior.gan
+    #: a prior checkpoint (.json) to use instead of the shipped <kind>_<representation>
     checkpoint: str | None = None
 
 

@@ -36,17 +36,29 @@ class MaskFormulation(Enum):
 class MaskOptions:
     """Options of method=mask (the config key ``mask``)."""
 
+    #: time (scales the waveform's envelope) or tf (scales STFT magnitudes in bands x time,
+    #: resynthesized with the clip's phase)
     kind: MaskKind = MaskKind.time
+    #: extremal (keep exactly `area` of the active frames; Fong et al. 2019) or penalty (lambda *
+    #: mean mask; Fong & Vedaldi 2017)
     formulation: MaskFormulation = MaskFormulation.extremal
     area: float = bounded(0.5, gt=0, le=1, hint="the share of active frames to keep")
+    #: weight of the sorted-area loss (grows 100x over the run)
     area_weight: float = bounded(1.0, ge=0)
+    #: formulation=penalty: the weight of the mean mask
     penalty: float = bounded(2.0, ge=0)
+    #: weight of the mask's total variation (smoothness)
     tv: float = bounded(0.01, ge=0)
+    #: the mask's largest value; above 1 it may emphasize as well as keep or remove
     max_gain: float = bounded(1.0, gt=0)
+    #: the mask's starting value
     init: float = bounded(0.5, gt=0)
+    #: spread of the random start around init (restarts differ by it)
     init_noise: float = bounded(0.5, ge=0)
     resolution_s: float = bounded(0.05, gt=0, hint="seconds per mask parameter")
+    #: width of the Hann smoothing of the upsampled mask, in mask steps (0 or 1: none)
     smooth: int = bounded(2, ge=0)
+    #: kind=tf: frequency bands of the mask
     freq_bands: int = bounded(16, ge=1)
 
 
