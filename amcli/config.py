@@ -41,6 +41,15 @@ class SynthEngine(Enum):
     numpy = "numpy"
 
 
+class CueFamily(Enum):
+    """A family of cues that a synthetic corpus can isolate (amcli.data.synth.cues)."""
+
+    pitch = "pitch"
+    loudness = "loudness"
+    tempo = "tempo"
+    voice = "voice"
+
+
 @dataclass
 class SynthConfig:
     """Schema of ``amcli synth``."""
@@ -66,6 +75,9 @@ class SynthConfig:
     seed: int = 0
     #: Worker processes; 0 uses the CPUs this process may run on.
     workers: int = bounded(0, ge=0, hint="a number of processes, or 0 for the usable CPUs")
+    #: cue families that alone differ between classes (pitch, loudness, tempo, voice); every other
+    #: cue is drawn from the neutral profile for all classes; null: every cue differs
+    isolate: list[CueFamily] | None = None
     #: Replace an existing corpus in `out`.
     overwrite: bool = False
     #: no progress bar

@@ -7,6 +7,11 @@ intended direction. Then the speaker-independent accuracy of a cue-only classifi
 logistic regression, grouped k-fold over speakers): it should be learnable but not trivial.
 
     python bench/synth_cues.py --engine espeak --n-per-class 100
+    python bench/synth_cues.py --engine espeak --isolate pitch loudness tempo voice
+
+With ``--isolate``, one cue-isolated corpus per family (``amcli synth isolate=[family]``), and a
+table of the cue-only classifier's accuracy on each family's cues: the isolated family should
+separate the classes, every other family should be at chance.
 """
 
 from __future__ import annotations
@@ -39,6 +44,13 @@ SHOWN = ("rms_db", "f0_mean_hz", "f0_spread_st", "centroid_hz", "onset_rate", "v
          "active_s")
 FEATURES = ("rms_db", "f0_st", "f0_spread_st", "voiced_fraction", "centroid_hz", "onset_rate",
             "active_s")
+#: The measured cues that stand for each cue family in the isolation table.
+FAMILY_FEATURES = {
+    "pitch": ("f0_st", "f0_spread_st"),
+    "loudness": ("rms_db",),
+    "tempo": ("onset_rate", "active_s"),
+    "voice": ("centroid_hz",),
+}
 
 
 def _measure(path: str) -> dict[str, float]:
@@ -54,21 +66,22 @@ def measure_corpus(root: Path, rows: list[dict], workers: int) -> list[dict]:
 
 
 def class_table(records: list[dict]) -> str:
+    classes = [c for c in CLASSES if any(r["label"] == c for r in records)]
     means = {
         c: {k: float(np.nanmean([r[k] for r in records if r["label"] == c])) for k in SHOWN}
-        for c in CLASSES
+        for c in classes
     }
     header = f"| class | {' | '.join(SHOWN)} | intended shifts vs neutral |"
     lines = [header, "|" + "---|" * (len(SHOWN) + 2)]
     ok_total = n_total = 0
-    for c in CLASSES:
+    for c in classes:
         cells = []
         for k in SHOWN:
             value = means[c][k]
             shift = value - means["neutral"][k]
             cells.append(f"{value:.2f}" if c == "neutral" else f"{value:.2f} ({shift:+.2f})")
         checks = []
-        for k, sign in EXPECTED.get(c, {}).items():
+        for k, sign in (EXPECTED.get(c, {}) if not records[0].get("isolate") else {}).items():
             good = np.sign(means[c][k] - means["neutral"][k]) == sign
             ok_total += int(good)
             n_total += 1
@@ -78,7 +91,8 @@ def class_table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def cue_only_accuracy(records: list[dict], folds: int) -> tuple[float, float, int]:
+def cue_only_accuracy(records: list[dict], folds: int,
+                      features: tuple[str, ...] = FEATURES) -> tuple[float, float, int]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold, cross_val_score
     from sklearn.pipeline import make_pipeline
@@ -86,7 +100,7 @@ def cue_only_accuracy(records: list[dict], folds: int) -> tuple[float, float, in
 
     for r in records:
         r["f0_st"] = 12 * np.log2(r["f0_mean_hz"] / 100.0) if r["f0_mean_hz"] > 0 else np.nan
-    x = np.array([[r[k] for k in FEATURES] for r in records], dtype=float)
+    x = np.array([[r[k] for k in features] for r in records], dtype=float)
     x = np.where(np.isfinite(x), x, np.nanmean(x, axis=0))
     y = np.array([CLASSES.index(r["label"]) for r in records])
     groups = np.array([r["speaker"] for r in records])
@@ -103,7 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--jitter", type=float, default=1.0)
+    parser.add_argument("--isolate", nargs="+", choices=tuple(FAMILY_FEATURES), default=None,
+                        help="cue-isolated corpora, one per family: does only that family "
+                             "separate the classes?")
     args = parser.parse_args(argv)
+    if args.isolate:
+        return isolation_table(args)
     engines = ("espeak", "numpy") if args.engine == "both" else (args.engine,)
     for engine in engines:
         with tempfile.TemporaryDirectory() as tmp:
@@ -119,6 +138,37 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cue-only classifier (logistic regression on {', '.join(FEATURES)}), "
               f"{args.folds}-fold speaker-independent CV over {n_speakers} speakers: "
               f"accuracy {acc:.3f} +- {sd:.3f}")
+    return 0
+
+
+def isolation_table(args: argparse.Namespace) -> int:
+    """One cue-isolated corpus per family; for each, the speaker-independent accuracy of a
+    cue-only classifier on each family's measured cues (chance: one over the classes)."""
+    from amcli.data.synth.cues import isolated_classes
+
+    engine = "espeak" if args.engine == "both" else args.engine
+    header = " | ".join(f"on {f} cues ({', '.join(FAMILY_FEATURES[f])})" for f in FAMILY_FEATURES)
+    lines = [f"| corpus | classes | chance | {header} |",
+             "|" + "---|" * (len(FAMILY_FEATURES) + 3)]
+    for family in args.isolate:
+        classes = isolated_classes([family])
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = write_corpus(tmp, engine=engine, classes=classes,
+                                n_per_class=args.n_per_class, seed=args.seed,
+                                jitter=args.jitter, workers=args.workers, isolate=[family])
+            records = measure_corpus(Path(tmp), rows, args.workers)
+        print(f"\n## isolate=[{family}], engine={engine}: {len(rows)} clips\n")
+        print(class_table(records))
+        cells = []
+        for other, features in FAMILY_FEATURES.items():
+            acc, sd, _ = cue_only_accuracy(records, args.folds, features)
+            cell = f"{acc:.3f} +- {sd:.3f}"
+            cells.append(f"**{cell}**" if other == family else cell)
+        lines.append(f"| isolate=[{family}] | {', '.join(classes)} | {1 / len(classes):.3f} | "
+                     f"{' | '.join(cells)} |")
+    print(f"\ncue-only classifiers, {args.folds}-fold speaker-independent CV, engine={engine}, "
+          f"{args.n_per_class} clips per class, seed {args.seed}:\n")
+    print("\n".join(lines))
     return 0
 
 

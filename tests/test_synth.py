@@ -198,3 +198,48 @@ def test_espeak_corpus_is_deterministic_by_seed_and_independent_of_workers(espea
     write_corpus(tmp_path / "b", workers=2, **kwargs)
     a, b = digest(tmp_path / "a"), digest(tmp_path / "b")
     assert len(a) == 8 and a == b
+
+
+# ---- cue-isolated corpora ----------------------------------------------------------------------
+
+#: per family: the cues that must move between its classes, and by at least how much
+ISOLATION = {
+    "pitch": {"f0_mean_st": 3.0},
+    "loudness": {"rms_db": 6.0},
+    "tempo": {"active_s": 0.25},
+    "voice": {"centroid_hz": 100.0},
+}
+#: how far the other cues may move (prototypes, one voice; the engine still draws its own
+#: micro-prosody per clip, which moves the F0 mean by up to about 0.7 semitone)
+STILL = {"rms_db": 1.0, "f0_mean_st": 1.0, "active_s": 0.08, "centroid_hz": 120.0}
+
+
+@pytest.mark.parametrize("family", list(ISOLATION))
+def test_an_isolated_corpus_differs_between_classes_in_its_family_only(tmp_path, family):
+    """One voice, one sentence, every class at its prototype: the family's cues move (the
+    loudness corpus in RMS only), every other cue stays within tolerance."""
+    from amcli.data.synth.cues import isolated_classes
+    from amcli.metrics.cues import cue_shift
+
+    classes = isolated_classes([family])
+    rows = write_corpus(tmp_path / family, engine="numpy", classes=classes, n_per_class=1,
+                        speakers=["np-m1"], sentences=[4], jitter=0, workers=1,
+                        isolate=[family])
+    assert {r["isolate"] for r in rows} == {family}
+    cues = {r["label"]: measure_cues(*sf.read(tmp_path / family / r["path"])) for r in rows}
+    for label in classes[1:]:
+        shift = cue_shift(cues[label], cues["neutral"])
+        shift["active_s"] = cues[label]["active_s"] - cues["neutral"]["active_s"]
+        for cue, least in ISOLATION[family].items():
+            assert abs(shift[cue]) >= least, (family, label, cue, shift[cue])
+        for cue, most in STILL.items():
+            if cue not in ISOLATION[family]:
+                assert abs(shift[cue]) <= most, (family, label, cue, shift[cue])
+
+
+def test_isolation_refuses_classes_the_family_cannot_separate(tmp_path):
+    with pytest.raises(UserError, match=r"isolate=\[tempo\] separates only neutral, sad, angry"):
+        write_corpus(tmp_path / "c", engine="numpy", n_per_class=1, isolate=["tempo"])
+    with pytest.raises(UserError, match="no cue family"):
+        write_corpus(tmp_path / "c", engine="numpy", classes=["neutral"], n_per_class=1,
+                     isolate=["timbre"])

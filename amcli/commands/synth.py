@@ -23,8 +23,10 @@ def run_synth(cfg: SynthConfig, default_out: Path) -> Path:
     """Write the corpus described by ``cfg``; returns its folder."""
     check_bounds(cfg)
     out = Path(cfg.out).expanduser() if cfg.out else default_out
+    isolate = [family.value for family in cfg.isolate or ()]
     classes, _, _ = validate_request(cfg.engine.value, cfg.classes, cfg.n_per_class,
-                                     cfg.speakers, cfg.jitter, cfg.sample_rate, cfg.sentences)
+                                     cfg.speakers, cfg.jitter, cfg.sample_rate, cfg.sentences,
+                                     isolate)
     check_output(out, cfg.overwrite)
     total = cfg.n_per_class * len(classes)
     started = time.perf_counter()
@@ -43,6 +45,7 @@ def run_synth(cfg: SynthConfig, default_out: Path) -> Path:
             workers=cfg.workers,
             overwrite=cfg.overwrite,
             progress=bar.update,
+            isolate=isolate,
         )
     seconds = sum(float(r["duration_s"]) for r in rows)
     log.info(

@@ -23,7 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from amcli.data.synth import espeak, source_filter
-from amcli.data.synth.cues import SYNTH_CLASSES, CueParams, apply_voice_quality, sample_cues
+from amcli.data.synth.cues import (
+    FAMILY_CUES,
+    SYNTH_CLASSES,
+    CueParams,
+    apply_voice_quality,
+    isolated_classes,
+    sample_cues,
+)
 from amcli.data.synth.speakers import Speaker, select_speakers
 from amcli.errors import UserError
 from amcli.files import atomic_write
@@ -50,7 +57,7 @@ METADATA = "metadata.csv"
 CUE_COLUMNS = ("pitch_pct", "range_pct", "rate_pct", "gain_db", "level_db", "drive", "lowpass_hz")
 COLUMNS = (
     "path", "label", "speaker", "sentence", "sentence_id", "engine", "seed",
-    *CUE_COLUMNS, "duration_s", "write_gain",
+    *CUE_COLUMNS, "duration_s", "write_gain", "isolate",
 )
 
 
@@ -64,6 +71,9 @@ class ClipPlan:
     sentence_id: int
     cues: CueParams
     seed: int
+    #: cue-isolated corpora keep each clip's level through the voice-quality processing, so
+    #: that a harsh or dark voice is not also a louder or quieter one
+    keep_level: bool = False
 
 
 def plan_corpus(
@@ -74,6 +84,7 @@ def plan_corpus(
     seed: int,
     jitter: float = 1.0,
     sentence_ids: Sequence[int] | None = None,
+    isolate: Sequence[str] | None = None,
 ) -> list[ClipPlan]:
     """Balanced plan: each class cycles through a seeded shuffle of (speaker, sentence) pairs."""
     plans = []
@@ -86,9 +97,11 @@ def plan_corpus(
             speaker, sentence_id = pairs[order[k % len(pairs)]]
             state = np.random.SeedSequence([seed, class_index, k + 1])
             item_seed = int(state.generate_state(1)[0])
-            cues = sample_cues(label, np.random.default_rng(item_seed), jitter)
+            cues = sample_cues(label, np.random.default_rng(item_seed), jitter,
+                               tuple(isolate) if isolate else None)
             name = f"{label}_{speaker.id}_s{sentence_id:02d}_{k:04d}.wav"
-            plans.append(ClipPlan(f"{label}/{name}", label, speaker, sentence_id, cues, item_seed))
+            plans.append(ClipPlan(f"{label}/{name}", label, speaker, sentence_id, cues, item_seed,
+                                  keep_level=bool(isolate)))
     return plans
 
 
@@ -105,7 +118,7 @@ def render_clip(plan: ClipPlan, engine: str, sample_rate: int) -> np.ndarray:
             wave = resample(torch.from_numpy(wave), rate, sample_rate).numpy()
     else:
         wave = source_filter.render(text, plan.speaker, plan.cues, sample_rate, plan.seed)
-    return apply_voice_quality(wave, sample_rate, plan.cues)
+    return apply_voice_quality(wave, sample_rate, plan.cues, keep_level=plan.keep_level)
 
 
 def _render_and_write(job: tuple[ClipPlan, str, int, str]) -> dict[str, object]:
@@ -170,6 +183,7 @@ def validate_request(
     jitter: float,
     sample_rate: int,
     sentences: object = "all",
+    isolate: Sequence[str] | None = None,
 ) -> tuple[list[str], list[Speaker], list[int]]:
     """Check a corpus request before anything is written: (unique classes, speakers, sentence
     ids) or UserError naming the problem and the fix."""
@@ -183,6 +197,8 @@ def validate_request(
         )
     if n_per_class < 1:
         raise UserError(f"n_per_class={n_per_class}; it must be at least 1")
+    if isolate:
+        check_isolation(list(isolate), list(classes))
     if jitter < 0:
         raise UserError(f"jitter={jitter}; it must be >= 0 (0 renders class prototypes)")
     if not 8000 <= sample_rate <= 48000:
@@ -194,6 +210,20 @@ def validate_request(
             espeak.check_voice(speaker.voice)
 
     return list(dict.fromkeys(classes)), chosen, select_sentences(sentences)
+
+
+def check_isolation(families: list[str], classes: list[str]) -> None:
+    """A cue-isolated corpus needs known families and classes that they alone separate."""
+    unknown = [f for f in families if f not in FAMILY_CUES]
+    if unknown:
+        raise UserError(f"isolate={families}: no cue family {unknown}; use any of "
+                        f"{', '.join(FAMILY_CUES)}")
+    allowed = isolated_classes(families)
+    outside = [c for c in classes if c not in allowed]
+    if outside:
+        spelled = ",".join(families)
+        raise UserError(f"isolate=[{spelled}] separates only {', '.join(allowed)}; "
+                        f"give classes=[{','.join(allowed)}] (or a subset)")
 
 
 def select_sentences(selection: object) -> list[int]:
@@ -222,6 +252,7 @@ def write_corpus(
     workers: int = 0,
     overwrite: bool = False,
     progress: Callable[[int], object] | None = None,
+    isolate: Sequence[str] | None = None,
 ) -> list[dict[str, object]]:
     """Write a corpus folder and its metadata.csv; returns the metadata rows.
 
@@ -229,13 +260,14 @@ def write_corpus(
     ``update``). Raises UserError for bad arguments before anything is written.
     """
     classes, chosen, sentence_ids = validate_request(
-        engine, classes, n_per_class, speakers, jitter, sample_rate, sentences
+        engine, classes, n_per_class, speakers, jitter, sample_rate, sentences, isolate
     )
     if workers < 0:
         raise UserError(f"workers={workers}; give a number of processes, or 0 for all cores")
     out = Path(out)
     prepare_output(out, classes, overwrite)
-    plans = plan_corpus(engine, classes, n_per_class, chosen, seed, jitter, sentence_ids)
+    plans = plan_corpus(engine, classes, n_per_class, chosen, seed, jitter, sentence_ids,
+                        isolate)
     jobs = [(plan, engine, sample_rate, str(out)) for plan in plans]
     workers = resolve_workers(workers, len(jobs))
     rows: list[dict[str, object]] = []
@@ -251,6 +283,8 @@ def write_corpus(
                 rows.append(row)
                 if progress:
                     progress(1)
+    for row in rows:  # which cue families alone differ between classes ("" = all of them)
+        row["isolate"] = "+".join(isolate or ())
     _write_metadata(out / METADATA, rows)
     return rows
 

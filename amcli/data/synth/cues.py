@@ -50,6 +50,51 @@ PROFILES: dict[str, CueProfile] = {
 #: Spread of the recording level (uniform, +-dB), independent of the class.
 LEVEL_SPREAD_DB = 3.0
 
+#: The cue families and the CueProfile fields each one owns.
+FAMILY_CUES: dict[str, tuple[str, ...]] = {
+    "pitch": ("pitch_pct", "range_pct"),
+    "loudness": ("gain_db",),
+    "tempo": ("rate_pct",),
+    "voice": ("drive", "lowpass_hz"),
+}
+
+#: Cue-isolated corpora (``amcli synth isolate=[family]``): per family, the classes that family
+#: alone separates and their values for its cues; every other cue is drawn from the neutral
+#: profile for every class. The emotions' own values do not always separate (happy and angry
+#: share a high, wide pitch; happy is barely louder or faster than neutral), so each family keeps
+#: three classes whose differences it carries, set a few spreads apart: pitch neutral / happy
+#: (high and wide) / sad (low and flat); loudness, tempo and voice neutral / sad / angry (quiet /
+#: loud, slow / fast, dark (low-pass) / harsh (soft clip)). Loudness spans 16 dB so that the
+#: +-3 dB recording level and the speakers cannot bridge it, and stays below the peak limiter.
+ISOLATED: dict[str, dict[str, dict[str, tuple[float, float]]]] = {
+    "pitch": {"neutral": {"pitch_pct": (0, 6), "range_pct": (100, 12)},
+              "happy": {"pitch_pct": (50, 8), "range_pct": (200, 25)},
+              "sad": {"pitch_pct": (-35, 6), "range_pct": (45, 10)}},
+    "loudness": {"neutral": {"gain_db": (0, 1.5)},
+                 "sad": {"gain_db": (-8, 1.5)},
+                 "angry": {"gain_db": (8, 1.5)}},
+    "tempo": {"neutral": {"rate_pct": (100, 4)},
+              "sad": {"rate_pct": (72, 4)},
+              "angry": {"rate_pct": (135, 5)}},
+    "voice": {"neutral": {},
+              "sad": {"lowpass_hz": (1500, 250)},
+              "angry": {"drive": (3.5, 0.5)}},
+}
+
+
+def isolated_classes(families: tuple[str, ...] | list[str]) -> list[str]:
+    """The classes every one of ``families`` separates, in checkpoint order."""
+    return [c for c in SYNTH_CLASSES if all(c in ISOLATED[f] for f in families)]
+
+
+def isolated_profile(label: str, families: tuple[str, ...] | list[str]) -> CueProfile:
+    """The neutral profile with the cues of ``families`` set to ``label``'s isolated values."""
+    values = {key: getattr(PROFILES["neutral"], key)
+              for key in CueProfile.__dataclass_fields__}
+    for family in families:
+        values.update(ISOLATED[family][label])
+    return CueProfile(**values)
+
 
 @dataclass(frozen=True)
 class CueParams:
@@ -67,9 +112,11 @@ class CueParams:
         return {key: round(float(value), 3) for key, value in asdict(self).items()}
 
 
-def sample_cues(label: str, rng: np.random.Generator, jitter: float = 1.0) -> CueParams:
-    """Draw one clip's cues for ``label``; ``jitter`` scales every spread (0 = prototype)."""
-    profile = PROFILES[label]
+def sample_cues(label: str, rng: np.random.Generator, jitter: float = 1.0,
+                isolate: tuple[str, ...] | list[str] | None = None) -> CueParams:
+    """Draw one clip's cues for ``label``; ``jitter`` scales every spread (0 = prototype);
+    ``isolate`` names the only cue families that differ between classes."""
+    profile = isolated_profile(label, isolate) if isolate else PROFILES[label]
 
     def draw(mean_sd: tuple[float, float]) -> float:
         mean, sd = mean_sd
@@ -98,14 +145,19 @@ def pitch_ratio(pitch_pct: float) -> float:
 
 
 def apply_voice_quality(
-    wave: np.ndarray, sample_rate: int, cues: CueParams
+    wave: np.ndarray, sample_rate: int, cues: CueParams, keep_level: bool = False
 ) -> np.ndarray:
-    """Soft clip (harshness), low-pass (darkness), then class gain and recording level."""
+    """Soft clip (harshness), low-pass (darkness), then class gain and recording level.
+    ``keep_level`` restores the clip's RMS after the first two, so voice quality changes the
+    timbre only (the soft clip alone raises the RMS by several dB)."""
     out = np.asarray(wave, dtype=np.float64)
+    before = float(np.sqrt(np.mean(out**2))) if keep_level and out.size else 0.0
     if cues.drive > 0:
         out = np.tanh(cues.drive * out) / np.tanh(cues.drive)
     if cues.lowpass_hz > 0:
         out = lowpass(out, sample_rate, cues.lowpass_hz)
+    if before > 0:
+        out = out * (before / max(float(np.sqrt(np.mean(out**2))), 1e-12))
     gain = 10.0 ** ((BASE_LEVEL_DB + cues.gain_db + cues.level_db) / 20.0)
     return (out * gain).astype(np.float32)
 
