@@ -36,3 +36,11 @@ def resolve_device(name: str) -> torch.device:
     elif device.type != "cpu":
         raise UserError(f"device={name} is not supported; use auto, cpu, cuda, cuda:N or mps")
     return device
+
+
+def module_device(module: torch.nn.Module, default: torch.device | str = "cpu") -> torch.device:
+    """Where a module's tensors live: its first parameter's or buffer's device, else
+    ``default`` (a user model may have neither, e.g. a fixed function of the waveform)."""
+    for tensor in (*module.parameters(), *module.buffers()):
+        return tensor.device
+    return torch.device(default)

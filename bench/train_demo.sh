@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the demo checkpoints in checkpoints/: the synth corpus, four classifiers and the judge.
 #
-#   bash bench/train_demo.sh [WORKDIR]        (about 25 min on 2 CPU cores, plus about 50 min
+#   bash bench/train_demo.sh [WORKDIR]        (about 25 min on 2 CPU cores, plus about 15 min
 #                                              for w2v2_tiny, which needs the hf extra)
 #
 # Corpus: espeak engine, 800 clips per class, the 24 training speakers (the held-out voice m2

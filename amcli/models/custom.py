@@ -113,6 +113,10 @@ def load_custom_classifier(
             f"{target} returns shape {tuple(logits.shape)} for one clip, expected "
             f"(1, {len(classes)}) logits for classes {list(classes)}"
         )
-    model.checkpoint = {"name": "custom", "path": str(weights or ""), "sha256": None,
+    from amcli.models.checkpoint import sha256_of
+
+    # the weights' digest goes into every run record: which model was explained, exactly
+    model.checkpoint = {"name": "custom", "path": str(weights or ""),
+                        "sha256": sha256_of(weights) if weights else None,
                         "meta": {"target": target}}
     return model

@@ -28,6 +28,7 @@ from amcli.am.parameterization import active_frames
 from amcli.am.prosody.controls import FAMILIES, Bounds, Prosody
 from amcli.am.regularizers import L2
 from amcli.bounds import bounded
+from amcli.device import module_device
 from amcli.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ class ProsodyMethod(AMMethod):
         white = white_noise_stft([0], wave.shape[-1], n_fft, hop)
         resynthesis = synthesize(source, Edits.none(1, white.shape[1]), white, wave.shape[-1])
         model = batch.model
-        device = next(model.parameters()).device
+        device = module_device(model, batch.clips.device)
         with torch.no_grad(), frozen(model):
             probs = torch.softmax(model(torch.stack([wave, resynthesis[0]]).to(device)).float(),
                                   -1).cpu()

@@ -1,0 +1,150 @@
+"""Which AM methods find the cue a model can use? The ground-truth benchmark.
+
+Each gt model (gt_pitch, gt_loudness, gt_tempo, gt_voice; bench/train_gt.sh) was trained on a
+corpus where only one family of cues differs between its classes, so it can only use that
+family. For every method, the neutral example clip (or noise, or a prior's latent) is optimized
+towards each of the model's other classes, and the method's evidence is scored by the rules of
+amcli.metrics.ground_truth, fixed before measuring: prosody attribution (the family that alone
+reaches the highest p), prosody edits (the largest edit as a share of its bound), and for mask,
+input and latent outputs the largest cue shift in units of the cue's natural spread. The same runs
+on a copy of each model with every layer re-initialized give the chance baseline: a method that
+"identifies" the family there is reading the clip or itself, not the model.
+
+    python bench/ground_truth.py                                   # the four shipped gt models
+    python bench/ground_truth.py --classifier my_model.json --family loudness --input clip.wav
+
+The second form is the benchmark on your own model and corpus: name the family your classes
+should differ in (a corpus built with amcli synth isolate=[family], or your own data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import soundfile as sf
+
+from amcli.am.methods.prosody import ProsodyOptions
+from amcli.cli import main as amcli
+from amcli.metrics import ground_truth as gt
+from amcli.resources import example_clip
+
+GT_MODELS = {"gt_pitch": "pitch", "gt_loudness": "loudness", "gt_tempo": "tempo",
+             "gt_voice": "voice"}
+METHODS = ("prosody attribution", "prosody edits", "mask", "input", "latent")
+
+
+def optimize(folder: Path, classifier: str, targets: list[str], args: argparse.Namespace,
+             *extra: str) -> dict | None:
+    argv = ["optimize", f"classifier={classifier}", f"target=[{','.join(targets)}]",
+            f"restarts={args.restarts}", f"seed={args.seed}", "judge=null", "quiet=true",
+            f"hydra.run.dir={folder}", *extra]
+    if args.steps:
+        argv.append(f"steps={args.steps}")
+    if amcli(argv) != 0:
+        print(f"  (skipped: amcli {' '.join(argv)} failed)", file=sys.stderr)
+        return None
+    return json.loads((folder / "metrics.json").read_text())
+
+
+def strengths(classifier: str, targets: list[str], clip: str, spread: dict[str, float],
+              args: argparse.Namespace, work: Path) -> dict[str, dict[str, float]]:
+    """Per method, each family's strength for this classifier."""
+    bounds = vars(ProsodyOptions())
+    out: dict[str, dict[str, float]] = {}
+    prosody = optimize(work / "prosody", classifier, targets, args, "method=prosody",
+                       f"input={clip}", "prosody.attribution=true")
+    if prosody:
+        out["prosody attribution"] = gt.attribution_strengths(
+            prosody["summary"]["attribution"], targets)
+        full = [r for r in prosody["items"] if r.get("variant") == "all"]
+        out["prosody edits"] = gt.edit_strengths(full, bounds)
+    for method, extra in (("mask", ["method=mask", f"input={clip}"]),
+                          ("input", ["method=input"]),
+                          ("latent", ["method=latent", "prior=gan"])):
+        run = optimize(work / method, classifier, targets, args, *extra)
+        if run:
+            out[method] = gt.cue_strengths(run["items"], spread)
+    return out
+
+
+def randomized(classifier: str, folder: Path) -> str:
+    """A copy of the classifier with every layer re-initialized, saved as a checkpoint."""
+    from amcli.metrics.sanity import randomized_copy
+    from amcli.models import load_classifier, save_classifier
+
+    model = load_classifier(classifier)
+    copy = randomized_copy(model, "all", seed=0).model
+    stem = folder / f"{Path(classifier).stem}_randomized"
+    save_classifier(copy, stem, model.checkpoint["meta"]["clip_seconds"])
+    return str(stem) + ".json"
+
+
+def neutral_spread(n: int, seed: int) -> dict[str, float]:
+    """The natural spread of each family cue over neutral clips of many voices."""
+    import shutil
+
+    from amcli.data.synth import write_corpus
+    from amcli.metrics.cues import measure_cues
+
+    engine = "espeak" if shutil.which("espeak-ng") else "numpy"
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = write_corpus(tmp, engine=engine, classes=["neutral"], n_per_class=n,
+                            seed=seed, workers=0)
+        cues = [measure_cues(*sf.read(Path(tmp) / r["path"], dtype="float32")) for r in rows]
+    return gt.natural_spread(cues)
+
+
+def cell(verdict: gt.Verdict | None) -> str:
+    if verdict is None:
+        return "-"
+    if verdict.identified:
+        return f"yes (+{verdict.margin:.2f})"
+    return f"no: {verdict.strongest} ({verdict.margin:+.2f})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--classifier", help="your model (a checkpoint or folder), with --family")
+    parser.add_argument("--family", choices=gt.FAMILIES)
+    parser.add_argument("--input", default=str(example_clip("neutral")),
+                        help="the clip that mask and prosody start from")
+    parser.add_argument("--targets", nargs="+", help="default: every class but neutral")
+    parser.add_argument("--restarts", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=None, help="default: each method's own")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--spread-clips", type=int, default=40)
+    parser.add_argument("--no-randomized", action="store_true")
+    args = parser.parse_args(argv)
+    if bool(args.classifier) != bool(args.family):
+        parser.error("--classifier and --family go together")
+    models = {args.classifier: args.family} if args.classifier else GT_MODELS
+
+    from amcli.models import load_classifier
+
+    spread = neutral_spread(args.spread_clips, args.seed)
+    print("| model | true family | method | trained model: identified (margin) | "
+          "randomized copy |")
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, family in models.items():
+            classes = load_classifier(name).classes
+            targets = args.targets or [c for c in classes if c != "neutral"]
+            work = Path(tmp) / Path(name).stem
+            trained = strengths(name, targets, args.input, spread, args, work / "trained")
+            shuffled = {} if args.no_randomized else strengths(
+                randomized(name, work.parent), targets, args.input, spread, args,
+                work / "randomized")
+            for method in METHODS:
+                left = gt.verdict(trained[method], family) if method in trained else None
+                right = gt.verdict(shuffled[method], family) if method in shuffled else None
+                print(f"| {Path(name).stem} | {family} | {method} | {cell(left)} | "
+                      f"{cell(right)} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
