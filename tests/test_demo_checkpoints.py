@@ -107,3 +107,26 @@ def test_demo_prior_loads_is_small_matches_the_readme_and_fits_its_classifiers(n
         out = gen(z, torch.tensor([0, 3]) if gen.conditional else None)
         logits = classifier.body(out) if rep == "mel" else classifier(out)
     assert logits.shape == (2, 4) and torch.isfinite(logits).all()
+
+
+#: the ground-truth models (bench/train_gt.sh): each trained on a corpus where only its family
+#: of cues differs between classes
+GROUND_TRUTH = {"gt_pitch": "pitch", "gt_loudness": "loudness", "gt_tempo": "tempo",
+                "gt_voice": "voice"}
+
+
+@pytest.mark.parametrize("name", GROUND_TRUTH)
+def test_ground_truth_models_are_small_isolated_and_match_their_table(name):
+    from amcli.data.synth.cues import isolated_classes
+
+    family = GROUND_TRUTH[name]
+    model = load_classifier(name)
+    assert weights_file(name).stat().st_size < 1e6
+    assert model.classes == isolated_classes([family])
+    meta = model.checkpoint["meta"]
+    assert not set(meta["training"]["split"]["test"]["groups"]) & set(
+        meta["training"]["split"]["train"]["groups"])
+    metrics = meta["metrics"]
+    row = table_row(name)
+    assert row[1] == family
+    assert row[4] == f"{metrics['test_accuracy']:.3f}" and row[5] == f"{metrics['macro_f1']:.3f}"
