@@ -24,7 +24,10 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
-FAMILIES = ("pitch", "loudness", "tempo", "voice")
+from amcli.data.synth.cues import FAMILY_CUES
+
+#: The cue families, as amcli synth defines them (one list for the corpus and the benchmark).
+FAMILIES = tuple(FAMILY_CUES)
 
 #: The measured cues (amcli.metrics.cues shift keys) that stand for each family.
 FAMILY_SHIFT_CUES: dict[str, tuple[str, ...]] = {
