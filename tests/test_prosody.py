@@ -18,7 +18,7 @@ from amcli.metrics.cues import measure_cues
 from amcli.models import load_classifier
 from amcli.resources import example_clip
 
-RATE, N_FFT, HOP, LENGTH = 16000, 224, 56, 48000
+RATE, N_FFT, HOP, LENGTH = 16000, 224, 112, 48000
 CLASSES = ["neutral", "happy", "sad", "angry"]
 
 
@@ -71,6 +71,8 @@ def test_each_control_moves_its_own_cue(fitted):
     up = shift(pitch_st=2.0)
     assert up["f0_st"] == pytest.approx(2.0, abs=0.3) and abs(up["rms_db"]) < 1.0
     assert shift(pitch_st=-2.0)["f0_st"] == pytest.approx(-2.0, abs=0.3)
+    for octave in (-12.0, 12.0):  # the level stays where it was (it moved 4-7 dB before)
+        assert abs(shift(pitch_st=octave)["rms_db"]) < 1.0, octave
     assert shift(gain_db=6.0)["rms_db"] == pytest.approx(6.0, abs=0.5)
     assert shift(rate=1.2)["active"] == pytest.approx(1.2, abs=0.06)
     assert shift(rate=0.8)["active"] == pytest.approx(0.8, abs=0.06)
@@ -143,3 +145,62 @@ def test_noise_resynthesizes_as_noise_that_pitch_edits_barely_touch():
     plan.pitch_st += 5.0
     shifted = synthesize(source, plan, white, 16000)
     assert abs(10 * np.log10(float(shifted.pow(2).mean()) / float(plain.pow(2).mean()))) < 1.0
+
+
+def test_the_lobes_written_out_equal_the_plain_expression_and_its_gradients():
+    """The harmonic lobes' hand-written gradients (amplitude and frequency) agree with
+    autograd through the plain expression (lobe_weights, a complex index_add), images included."""
+    from amcli.am.prosody.synthesis import lobe_weights, lobes
+
+    torch.manual_seed(0)
+    shape, n_fft = (2, 3, 17), 32
+    rows = torch.tensor([0, 2, 4, 5])
+    amplitude = torch.rand(4, 6, dtype=torch.float64, requires_grad=True)
+    bins = (torch.rand(4, 1, dtype=torch.float64) * 1.5 + 0.7) * torch.arange(6) + 0.3
+    bins = bins.detach().requires_grad_(True)
+    theta = torch.rand(4, 6, dtype=torch.float64) * 6.0
+    probe = torch.randn(*shape, dtype=torch.complex128)
+
+    def plain(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        flat = torch.zeros(shape[0] * shape[1] * shape[2], dtype=torch.complex128)
+        base = (rows * shape[2]).view(-1, 1, 1)
+        for sign in (1.0, -1.0):
+            target, weight = lobe_weights(sign * b, shape[2], n_fft)
+            turn = torch.polar(torch.ones_like(theta), sign * theta)
+            flat = flat.index_add(0, (base + target).reshape(-1),
+                                  ((a * turn).unsqueeze(-1) * weight).reshape(-1))
+        return flat.view(shape)
+
+    fast = lobes(amplitude, theta, bins, rows, shape, n_fft)
+    slow = plain(amplitude, bins)
+    assert torch.allclose(fast, slow, atol=1e-10)
+    grads = [torch.autograd.grad((x * probe.conj()).real.sum(), (amplitude, bins))
+             for x in (fast, slow)]
+    for mine, reference in zip(*grads, strict=True):
+        assert torch.allclose(mine, reference, atol=1e-8)
+    assert torch.autograd.gradcheck(lambda a, b: torch.view_as_real(
+        lobes(a, theta, b, rows, shape, n_fft)), (amplitude, bins))
+
+
+def test_candidate_starts_find_an_edit_descent_from_no_edit_misses():
+    """A model that hears only the speaking rate, with a sharp optimum far from x1: the best of
+    8 Latin-hypercube starts lies in the slow half of the range and scores above the plain
+    start."""
+    source = fit(analyse(*_tone(), hop=HOP, n_fft=N_FFT), _tone()[0])
+    param = prosody(source, batch=3, families=torch.tensor([[False, False, True, False]] * 3))
+
+    def score(candidate: Prosody) -> torch.Tensor:  # best at rate x0.75, nothing near x1
+        rate = candidate.edits().rate[:, 0]
+        return torch.exp(-((rate.log() - math.log(0.75)) / 0.05) ** 2)
+
+    plain = score(param)
+    param.pick_start(score, 8)
+    assert torch.all(param.edits().rate[:, 0] < 0.85) and torch.all(score(param) > plain)
+    again = prosody(source, batch=3, families=torch.tensor([[False, False, True, False]] * 3))
+    again.pick_start(score, 8)
+    assert torch.equal(again.raw, param.raw)  # each item's draws come from its seed
+
+
+def _tone() -> tuple[torch.Tensor, int]:
+    t = torch.arange(LENGTH) / RATE
+    return 0.1 * torch.sin(2 * math.pi * 150 * t) * (t < 2.0), RATE

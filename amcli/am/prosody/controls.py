@@ -21,7 +21,7 @@ edit that makes the model say the target.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -94,6 +94,49 @@ class Prosody(Parameterization):
             offset += size
         self.raw = nn.Parameter(start)
 
+    #: which family each control group belongs to (an index into FAMILIES)
+    GROUP_FAMILY = {"pitch": 0, "range": 0, "gain": 1, "rate": 2, "tilt": 3, "breath": 3}
+
+    @torch.no_grad()
+    def pick_start(self, score: Callable[[Prosody], torch.Tensor], candidates: int,
+                   spread: float = 0.95) -> None:
+        """Start each item from the best of ``candidates`` edits, ranked by ``score`` (this
+        parameterization with the candidate set -> [B], higher is better). The first candidate is
+        the plain start; the others move every control of the item's families (a contour as a
+        whole) to values spread over ``spread`` of its bounds by Latin hypercube sampling (each
+        control's range cut into one stratum per candidate, one draw in each, the strata
+        shuffled per control), on top of the plain start's noise.
+
+        Why: pitch and tempo act on the classifier through where harmonics and frames land,
+        whose gradients are local and oscillate (as an oscillator's frequency does, Hayes et
+        al. 2023), so descent from no edit often settles on a small edit that leaves the target
+        far away (gt_tempo hears the neutral example clip as sad at rate x0.72, yet descent from
+        x1 went to x1.02-1.09). A coarse look over the bounds first finds the basin; descent
+        and the size penalty then shrink the edit. Each item's draws come from its seed.
+        """
+        if candidates <= 1:
+            return
+        plain = self.raw.detach().clone()
+        groups = list(self._slices)
+        count, width = candidates - 1, len(groups)
+        draws = per_item_normal([s ^ 0x3C6EF372 for s in self.seeds.tolist()],
+                                (count, 2 * width)).to(plain.device)
+        strata = draws[..., :width].argsort(1).argsort(1).float()  # a shuffle per control
+        within = 0.5 + 0.5 * torch.erf(draws[..., width:] / math.sqrt(2.0))  # uniform (0, 1)
+        units = spread * (2.0 * (strata + within) / count - 1.0)  # [B, count, groups]
+        best = score(self)
+        chosen = plain.clone()
+        for k in range(candidates - 1):
+            start = plain.clone()
+            for j, name in enumerate(groups):
+                start[:, self._slices[name]] += torch.atanh(units[:, k, j]).unsqueeze(1)
+            self.raw.copy_(start)
+            value = score(self)
+            better = value > best
+            best = torch.where(better, value, best)
+            chosen[better] = start[better]
+        self.raw.copy_(chosen)
+
     def to(self, *args, **kwargs):
         moved = super().to(*args, **kwargs)
         moved.source = self.source.to(self.raw.device)
@@ -101,7 +144,7 @@ class Prosody(Parameterization):
 
     def _unit(self, name: str) -> torch.Tensor:
         """tanh of the raw parameters of one control, zeroed where its family is off."""
-        family = {"pitch": 0, "range": 0, "gain": 1, "rate": 2, "tilt": 3, "breath": 3}[name]
+        family = self.GROUP_FAMILY[name]
         return torch.tanh(self.raw[:, self._slices[name]]) * self.families[:, family:family + 1]
 
     def edits(self) -> Edits:

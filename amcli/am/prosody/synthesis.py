@@ -143,24 +143,37 @@ def window_kernel(u: torch.Tensor, n_fft: int) -> torch.Tensor:
     return 0.5 * n_fft * kernel
 
 
-def _interp_frames(values: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
-    """values [B, N, ...] at fractional frame positions [B, M] (linear; frames past the end
-    are zero)."""
-    n = values.shape[1]
+def _frame_weights(position: torch.Tensor, n: int
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Linear interpolation at fractional frame positions [B, M] of tables with ``n`` frames:
+    the flat rows (b * n + frame) of the frames below and above, the weight of the one above, and
+    which positions lie inside the table."""
     low = position.detach().floor().clamp(0, n - 1)
     weight = (position - low).clamp(0.0, 1.0)
+    offset = torch.arange(position.shape[0], device=position.device).view(-1, 1) * n
     low_i = low.long()
     high_i = (low_i + 1).clamp(max=n - 1)
-    extra = values.dim() - 2
-    shape = (*position.shape, *([1] * extra))
+    return low_i + offset, high_i + offset, weight, position.detach() <= n - 1
 
-    def take(index: torch.Tensor) -> torch.Tensor:
-        expanded = index.view(shape).expand(*index.shape, *values.shape[2:])
-        return values.gather(1, expanded)
 
-    w = weight.view(shape).to(values.dtype) if values.is_complex() else weight.view(shape)
-    blended = take(low_i) * (1 - w) + take(high_i) * w
-    return torch.where((position <= n - 1).view(shape), blended, torch.zeros_like(blended))
+def _interp_frames(values: torch.Tensor, position: torch.Tensor,
+                   rows: torch.Tensor | None = None) -> torch.Tensor:
+    """values [B, N, ...] at fractional frame positions [B, M] (linear; frames past the end
+    are zero): [B, M, ...], or [R, ...] for the flat output rows ``rows`` (b * M + m) only.
+    Rows are taken with index_select (far cheaper than a gather over an expanded index)."""
+    b, n = values.shape[:2]
+    low, high, weight, inside = _frame_weights(position, n)
+    if rows is not None:
+        low, high, weight, inside = (t.reshape(-1)[rows] for t in (low, high, weight, inside))
+    flat = values.reshape(b * n, -1)
+    shape = (*low.shape, *values.shape[2:])
+    below = flat.index_select(0, low.reshape(-1)).view(shape)
+    above = flat.index_select(0, high.reshape(-1)).view(shape)
+    extra = (1,) * (values.dim() - 2)
+    w = weight.view(*weight.shape, *extra)
+    w = w.to(values.dtype) if values.is_complex() else w
+    inside = inside.view(*inside.shape, *extra)
+    return (below + (above - below) * w) * inside
 
 
 def _interp_bins(values: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
@@ -191,8 +204,8 @@ def running_phase(f0: torch.Tensor, hop: int, rate: int) -> torch.Tensor:
 
 
 def edited_frames(source: Source, edits: Edits) -> dict[str, torch.Tensor]:
-    """The analysis after the edits, on the output frame grid; the harmonic tables hold the
-    harmonic numbers the edited pitch needs below the taper."""
+    """The analysis after the edits, on the output frame grid (the harmonic tables are read at
+    ``position`` where they are needed: :func:`harmonic_stft`)."""
     position = warp_positions(edits.rate)
     log_f0 = _interp_frames(source.log_f0.unsqueeze(-1), position)[..., 0]
     voicing = _interp_frames(source.voicing.unsqueeze(-1), position)[..., 0]
@@ -200,12 +213,9 @@ def edited_frames(source: Source, edits: Edits) -> dict[str, torch.Tensor]:
     aperiodicity = _interp_frames(source.aperiodicity, position).clamp(1e-3, 1 - 1e-3)
     noise = _interp_frames(source.noise_density, position)
     median = source.median_log_f0.unsqueeze(1)
+    unedited = log_f0
     log_f0 = median + edits.range_scale.unsqueeze(1) * (log_f0 - median) \
         + edits.pitch_st * (math.log(2.0) / 12.0)
-    count = harmonic_count(log_f0.exp(), voicing, source.sample_rate)
-    gain = _interp_frames(source.harmonic_gain[..., :count], position)
-    phase = _interp_frames(source.harmonic_phase[..., :count], position.detach())
-    phase = phase / phase.abs().clamp_min(1e-6)
     freqs = torch.arange(density.shape[-1], device=density.device) * (
         source.sample_rate / source.n_fft)
     octaves = torch.log2(freqs.clamp_min(50.0) / TILT_REFERENCE_HZ)
@@ -219,11 +229,11 @@ def edited_frames(source: Source, edits: Edits) -> dict[str, torch.Tensor]:
     level = (10.0 ** (edits.gain_db / 10.0)).unsqueeze(-1)
     breathy = torch.sigmoid(torch.logit(aperiodicity) + 3.0 * edits.breathiness.view(-1, 1, 1))
     # the harmonics read the envelope, scaled where breathiness moved the aperiodic share
-    return {"log_f0": log_f0, "voicing": voicing, "position": position,
+    return {"log_f0": log_f0, "unedited_log_f0": unedited, "voicing": voicing,
+            "position": position,
             "density": density * tilt * keep * level * (1.0 - breathy) / (1.0 - aperiodicity),
             "aperiodicity": aperiodicity,
-            "noise_density": noise * level * breathy / aperiodicity,
-            "harmonic_gain": gain, "harmonic_phase": phase}
+            "noise_density": noise * level * breathy / aperiodicity}
 
 
 def source_filter_amplitude(f0: torch.Tensor, freq: torch.Tensor, density: torch.Tensor,
@@ -272,34 +282,113 @@ def lobe_weights(bins: torch.Tensor, n_bins: int, n_fft: int
     return target.clamp(0, n_bins - 1).long(), weight
 
 
+def _lobe(bins: torch.Tensor, n_bins: int, n_fft: int, slope: bool
+          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """:func:`lobe_weights` of detached ``bins`` [R, H], and where ``slope`` is asked for, the
+    weights' derivative in the frequency (in bins): d/dfrac [N(frac) / (u (1 - u^2))] with
+    u = offset - frac, N = -(-1)^floor (L / 4 pi) sin(pi frac), zero where frac is clamped."""
+    floor = bins.floor()
+    raw = bins - floor
+    frac = raw.clamp(1e-4, 1.0 - 1e-4)
+    scale = (2.0 * torch.remainder(floor, 2.0) - 1.0) * (0.25 * n_fft / math.pi)
+    numerator = scale * torch.sin(math.pi * frac)
+    offsets = torch.arange(LOBE_BINS, device=bins.device, dtype=bins.dtype) - (LOBE_BINS // 2 - 1)
+    u = offsets - frac.unsqueeze(-1)  # [R, H, L]
+    inverse = 1.0 / (u * (1.0 - u * u))
+    target = floor.unsqueeze(-1) + offsets
+    valid = ((target >= 0) & (target < n_bins)).to(bins.dtype)
+    weight = numerator.unsqueeze(-1) * inverse * valid
+    derivative = None
+    if slope:
+        free = ((raw > 1e-4) & (raw < 1.0 - 1e-4)).to(bins.dtype).unsqueeze(-1)
+        derivative = ((scale * math.pi * torch.cos(math.pi * frac)).unsqueeze(-1) * inverse
+                      + numerator.unsqueeze(-1) * (1.0 - 3.0 * u * u) * inverse * inverse) \
+            * valid * free
+    return target.clamp(0, n_bins - 1).long(), weight, derivative
+
+
+class _LobeSum(torch.autograd.Function):
+    """Sinusoids' main lobes (and images near 0 Hz) added into a real view [F, 2] of a flat STFT
+    (F = B * M * K bins), with the gradients in the amplitude and the frequency written out:
+    autograd through the dozen [R, H, 4] temporaries of the plain expression cost several times
+    the forward pass. The phase (cos, sin) carries no gradient."""
+
+    @staticmethod
+    def forward(ctx, amplitude, bins, cos, sin, rows, n_bins, n_fft, total):
+        bins = bins.detach()
+        out = amplitude.new_zeros(total, 2)
+        base = (rows * n_bins).view(-1, 1, 1)
+        low = bins < LOBE_BINS
+        near = int(low.any(0).nonzero().max()) + 1 if low.any() else 0
+        slope = ctx.needs_input_grad[1]
+        parts = []
+        for sign, count in ((1.0, bins.shape[-1]), (-1.0, near)):
+            if count == 0:
+                continue
+            target, weight, derivative = _lobe(sign * bins[:, :count], n_bins, n_fft, slope)
+            a = amplitude.detach()[:, :count]
+            values = torch.stack(((a * cos[:, :count]).unsqueeze(-1) * weight,
+                                  (a * sin[:, :count] * sign).unsqueeze(-1) * weight), -1)
+            index = (base + target).reshape(-1)
+            out.index_add_(0, index, values.reshape(-1, 2))
+            parts.append((sign, count, index, weight, derivative))
+        ctx.parts = parts
+        ctx.save_for_backward(amplitude, cos, sin)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        amplitude, cos, sin = ctx.saved_tensors
+        want_amplitude, want_bins = ctx.needs_input_grad[:2]
+        d_amplitude = torch.zeros_like(amplitude) if want_amplitude else None
+        d_bins = torch.zeros_like(amplitude) if want_bins else None
+        for sign, count, index, weight, derivative in ctx.parts:
+            g = grad.index_select(0, index).view(*weight.shape, 2)
+            # d loss / d (A x weight) at each lobe bin: the phase-aligned part of the gradient
+            aligned = g[..., 0] * cos[:, :count].unsqueeze(-1) \
+                + g[..., 1] * (sign * sin[:, :count]).unsqueeze(-1)
+            if want_amplitude:
+                d_amplitude[:, :count] += (aligned * weight).sum(-1)
+            if want_bins:
+                d_bins[:, :count] += sign * amplitude.detach()[:, :count] \
+                    * (aligned * derivative).sum(-1)
+        return d_amplitude, d_bins, None, None, None, None, None, None
+
+
 def lobes(amplitude: torch.Tensor, theta: torch.Tensor, bins: torch.Tensor, rows: torch.Tensor,
           shape: tuple[int, int, int], n_fft: int) -> torch.Tensor:
     """The STFT ``shape`` = (B, M, K) of real sinusoids with ``amplitude``, phase ``theta`` (at
-    the frame's centre) and fractional frequency ``bins`` [R, H], R frames given by their flat
-    index ``rows`` (b * M + m): the main lobe at +bins and, for the few sinusoids close enough to
-    0 Hz, the image at -bins (without it the STFT of a low harmonic is not the STFT of any real
-    signal, and edits that rotate phases would lose energy in the inverse STFT)."""
+    the frame's centre, no gradient) and fractional frequency ``bins`` [R, H], R frames given by
+    their flat index ``rows`` (b * M + m): the main lobe at +bins and, for the few sinusoids close
+    enough to 0 Hz, the image at -bins (without it the STFT of a low harmonic is not the STFT of
+    any real signal, and edits that rotate phases would lose energy in the inverse STFT)."""
     b, m, n_bins = shape
-    flat = torch.zeros(b * m * n_bins, device=bins.device, dtype=torch.complex64)
     if rows.numel() == 0:
-        return flat.view(b, m, n_bins)
-    base = (rows * n_bins).view(-1, 1, 1)
-    low = bins.detach() < LOBE_BINS
-    near = int(low.any(0).nonzero().max()) + 1 if low.any() else 0
-    phasor = torch.polar(torch.ones_like(theta), theta)
-    for sign, count in ((1.0, bins.shape[-1]), (-1.0, near)):
-        if count == 0:
-            continue
-        target, weight = lobe_weights(sign * bins[:, :count], n_bins, n_fft)
-        turn = phasor[:, :count] if sign > 0 else phasor[:, :count].conj()
-        values = (amplitude[:, :count] * turn).unsqueeze(-1) * weight
-        flat = flat.index_add(0, (base + target).reshape(-1), values.reshape(-1))
-    return flat.view(b, m, n_bins)
+        return torch.zeros(shape, device=bins.device, dtype=torch.complex64)
+    theta = theta.detach()
+    flat = _LobeSum.apply(amplitude, bins, theta.cos(), theta.sin(), rows, n_bins, n_fft,
+                          b * m * n_bins)
+    return torch.view_as_complex(flat.view(b, m, n_bins, 2))
 
 
 #: Voiced frames are synthesized in this many groups of similar F0, each with the harmonics its
 #: lowest F0 needs (a frame at 200 Hz needs half the harmonics of one at 100 Hz).
 F0_GROUPS = 3
+
+
+def harmonic_amplitudes(f0: torch.Tensor, voicing: torch.Tensor, envelopes: torch.Tensor,
+                        position: torch.Tensor, rows: torch.Tensor, source: Source
+                        ) -> torch.Tensor:
+    """[R, H]: the amplitude of each harmonic (0, the DC, first; as many as fit below the taper)
+    of the output frames ``rows`` at fundamental ``f0`` [R]: the envelope's source-filter
+    amplitude times the fitted gain of the harmonic number (read at the frames' warped
+    ``position``), faded towards Nyquist."""
+    rate = source.sample_rate
+    count = min(source.harmonic_gain.shape[-1], harmonic_count(f0, voicing, rate))
+    freq = f0.unsqueeze(-1) * torch.arange(count, device=f0.device, dtype=f0.dtype)
+    gains = _interp_frames(source.harmonic_gain[..., :count], position, rows)
+    return source_filter_amplitude(f0, freq, envelopes, source.n_fft, rate) \
+        * gains * _fade(freq, rate) * voicing.unsqueeze(-1)
 
 
 def harmonic_stft(frames: dict[str, torch.Tensor], source: Source) -> torch.Tensor:
@@ -316,20 +405,28 @@ def harmonic_stft(frames: dict[str, torch.Tensor], source: Source) -> torch.Tens
     # multiplication so float32 keeps it), plus the fitted phase relative to it
     fundamental = torch.remainder(running_phase(log_f0.exp(), source.hop, rate),
                                   2.0 * math.pi).float().reshape(-1)
-    gains = frames["harmonic_gain"].reshape(b * m, -1)
-    phases = frames["harmonic_phase"].detach().reshape(b * m, -1)
+    position = frames["position"]
     envelopes = density.reshape(b * m, n_bins)
+    unedited = frames["unedited_log_f0"].reshape(-1)
     order = log_f0.detach().reshape(-1)[rows].argsort(descending=True)
     for group in order.chunk(F0_GROUPS):
         picked = rows[group]
         f0 = log_f0.reshape(-1)[picked].exp()  # [R]
-        count = min(gains.shape[-1], harmonic_count(f0, flat_voicing[picked], rate))
+
+        voiced = flat_voicing[picked]
+        amplitude = harmonic_amplitudes(f0, voiced, envelopes[picked], position, picked, source)
+        # a pitch edit keeps each frame's harmonic power: the gains stay with the harmonic
+        # numbers, so without this a voice an octave down came out 5-7 dB louder
+        before = harmonic_amplitudes(unedited[picked].exp(), voiced, envelopes[picked],
+                                     position, picked, source).pow(2).sum(-1)
+        amplitude = amplitude * (before / amplitude.pow(2).sum(-1).clamp_min(1e-30)) \
+            .sqrt().unsqueeze(-1)
+        count = amplitude.shape[-1]
         number = torch.arange(count, device=f0.device, dtype=f0.dtype)  # 0 (DC), 1, 2, ...
         freq = f0.unsqueeze(-1) * number  # [R, H]
-        amplitude = source_filter_amplitude(f0, freq, envelopes[picked], n_fft, rate) \
-            * gains[picked, :count] * _fade(freq, rate) * flat_voicing[picked].unsqueeze(-1)
-        theta = fundamental[picked].unsqueeze(-1) * number \
-            + torch.angle(phases[picked, :count])
+        with torch.no_grad():
+            phase = _interp_frames(source.harmonic_phase[..., :count], position, picked)
+            theta = fundamental[picked].unsqueeze(-1) * number + torch.angle(phase)
         spectrum = spectrum + lobes(amplitude, theta, freq * (n_fft / rate), picked,
                                     (b, m, n_bins), n_fft)
     return spectrum
