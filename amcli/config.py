@@ -41,6 +41,13 @@ class SynthEngine(Enum):
     numpy = "numpy"
 
 
+class OtherCues(Enum):
+    """How a cue-isolated corpus draws the cue families it does not isolate."""
+
+    varied = "varied"
+    neutral = "neutral"
+
+
 class CueFamily(Enum):
     """A family of cues that a synthetic corpus can isolate (amcli.data.synth.cues)."""
 
@@ -75,9 +82,13 @@ class SynthConfig:
     seed: int = 0
     #: Worker processes; 0 uses the CPUs this process may run on.
     workers: int = bounded(0, ge=0, hint="a number of processes, or 0 for the usable CPUs")
-    #: cue families that alone differ between classes (pitch, loudness, tempo, voice); every other
-    #: cue is drawn from the neutral profile for all classes; null: every cue differs
+    #: cue families that alone differ between classes (pitch, loudness, tempo, voice); the others
+    #: are drawn the same way for every class (see others); null: every cue differs
     isolate: list[CueFamily] | None = None
+    #: with isolate: varied draws every other family over the whole span the emotions give it,
+    #: alike for all classes, so a model trained on the corpus learns to ignore them; neutral
+    #: keeps them at the neutral profile's narrow spread
+    others: OtherCues = OtherCues.varied
     #: Replace an existing corpus in `out`.
     overwrite: bool = False
     #: no progress bar

@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--isolate", nargs="+", choices=tuple(FAMILY_FEATURES), default=None,
                         help="cue-isolated corpora, one per family: does only that family "
                              "separate the classes?")
+    parser.add_argument("--others", choices=("varied", "neutral"), default="varied",
+                        help="with --isolate: how the other families are drawn")
     args = parser.parse_args(argv)
     if args.isolate:
         return isolation_table(args)
@@ -155,9 +157,11 @@ def isolation_table(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             rows = write_corpus(tmp, engine=engine, classes=classes,
                                 n_per_class=args.n_per_class, seed=args.seed,
-                                jitter=args.jitter, workers=args.workers, isolate=[family])
+                                jitter=args.jitter, workers=args.workers, isolate=[family],
+                                others=args.others)
             records = measure_corpus(Path(tmp), rows, args.workers)
-        print(f"\n## isolate=[{family}], engine={engine}: {len(rows)} clips\n")
+        print(f"\n## isolate=[{family}] others={args.others}, engine={engine}: "
+              f"{len(rows)} clips\n")
         print(class_table(records))
         cells = []
         for other, features in FAMILY_FEATURES.items():
@@ -167,7 +171,7 @@ def isolation_table(args: argparse.Namespace) -> int:
         lines.append(f"| isolate=[{family}] | {', '.join(classes)} | {1 / len(classes):.3f} | "
                      f"{' | '.join(cells)} |")
     print(f"\ncue-only classifiers, {args.folds}-fold speaker-independent CV, engine={engine}, "
-          f"{args.n_per_class} clips per class, seed {args.seed}:\n")
+          f"others={args.others}, {args.n_per_class} clips per class, seed {args.seed}:\n")
     print("\n".join(lines))
     return 0
 

@@ -17,7 +17,7 @@ work=${1:-gt_work}
 mkdir -p "$work"
 declare -A classes=([pitch]=neutral,happy,sad [loudness]=neutral,sad,angry
                     [tempo]=neutral,sad,angry [voice]=neutral,sad,angry)
-declare -A clips=([pitch]=800 [loudness]=400 [tempo]=400 [voice]=400)
+declare -A clips=([pitch]=800 [loudness]=600 [tempo]=600 [voice]=600)
 declare -A epochs=([pitch]=30 [loudness]=20 [tempo]=20 [voice]=20)
 split='data.split.val_groups=[f4] data.split.test_groups=[m4,f2] data.split.train_groups=[m1,m3,m5,m6,f1,f3]'
 for family in pitch loudness tempo voice; do

@@ -243,3 +243,36 @@ def test_isolation_refuses_classes_the_family_cannot_separate(tmp_path):
     with pytest.raises(UserError, match="no cue family"):
         write_corpus(tmp_path / "c", engine="numpy", classes=["neutral"], n_per_class=1,
                      isolate=["timbre"])
+
+
+def test_the_families_not_isolated_vary_alike_for_every_class():
+    """others=varied: the loudness corpus' classes differ in gain only, while pitch, rate and
+    voice are drawn over their whole span with the same distribution for every class (so a
+    model learns to ignore them); others=neutral keeps them at the neutral profile."""
+    speakers = select_speakers("numpy", "train")
+    classes = ["neutral", "sad", "angry"]
+
+    def cues(others: str) -> dict[str, dict[str, np.ndarray]]:
+        plans = plan_corpus("numpy", classes, 300, speakers, seed=5, isolate=["loudness"],
+                            others=others)
+        return {c: {k: np.array([getattr(p.cues, k) for p in plans if p.label == c])
+                    for k in ("gain_db", "pitch_pct", "range_pct", "rate_pct", "drive",
+                              "lowpass_hz")} for c in classes}
+
+    varied = cues("varied")
+    gains = [varied[c]["gain_db"].mean() for c in classes]
+    assert gains == pytest.approx([0.0, -8.0, 8.0], abs=0.5)
+    for key, spread in (("pitch_pct", 20.0), ("range_pct", 35.0), ("rate_pct", 15.0)):
+        means = [varied[c][key].mean() for c in classes]
+        assert max(means) - min(means) < 0.25 * spread, (key, means)
+        assert all(varied[c][key].std() > spread for c in classes), key
+    for c in classes:  # plain, dark or harsh, about a third each, for every class
+        assert 0.25 < (varied[c]["drive"] > 0).mean() < 0.42
+        assert 0.25 < (varied[c]["lowpass_hz"] > 0).mean() < 0.42
+        assert not ((varied[c]["drive"] > 0) & (varied[c]["lowpass_hz"] > 0)).any()
+    neutral = cues("neutral")
+    assert all(neutral[c]["rate_pct"].std() < 6.0 for c in classes)
+    assert all((neutral[c]["drive"] == 0).all() for c in classes)
+    with pytest.raises(UserError, match="others=wild; use one of varied, neutral"):
+        write_corpus("unused", engine="numpy", classes=classes, n_per_class=1,
+                     isolate=["loudness"], others="wild")

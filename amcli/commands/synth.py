@@ -26,7 +26,7 @@ def run_synth(cfg: SynthConfig, default_out: Path) -> Path:
     isolate = [family.value for family in cfg.isolate or ()]
     classes, _, _ = validate_request(cfg.engine.value, cfg.classes, cfg.n_per_class,
                                      cfg.speakers, cfg.jitter, cfg.sample_rate, cfg.sentences,
-                                     isolate)
+                                     isolate, cfg.others.value)
     check_output(out, cfg.overwrite)
     total = cfg.n_per_class * len(classes)
     started = time.perf_counter()
@@ -46,6 +46,7 @@ def run_synth(cfg: SynthConfig, default_out: Path) -> Path:
             overwrite=cfg.overwrite,
             progress=bar.update,
             isolate=isolate,
+            others=cfg.others.value,
         )
     seconds = sum(float(r["duration_s"]) for r in rows)
     log.info(

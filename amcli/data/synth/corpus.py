@@ -25,6 +25,7 @@ import numpy as np
 from amcli.data.synth import espeak, source_filter
 from amcli.data.synth.cues import (
     FAMILY_CUES,
+    OTHERS,
     SYNTH_CLASSES,
     CueParams,
     apply_voice_quality,
@@ -57,7 +58,7 @@ METADATA = "metadata.csv"
 CUE_COLUMNS = ("pitch_pct", "range_pct", "rate_pct", "gain_db", "level_db", "drive", "lowpass_hz")
 COLUMNS = (
     "path", "label", "speaker", "sentence", "sentence_id", "engine", "seed",
-    *CUE_COLUMNS, "duration_s", "write_gain", "isolate",
+    *CUE_COLUMNS, "duration_s", "write_gain", "isolate", "others",
 )
 
 
@@ -85,8 +86,10 @@ def plan_corpus(
     jitter: float = 1.0,
     sentence_ids: Sequence[int] | None = None,
     isolate: Sequence[str] | None = None,
+    others: str = "varied",
 ) -> list[ClipPlan]:
-    """Balanced plan: each class cycles through a seeded shuffle of (speaker, sentence) pairs."""
+    """Balanced plan: each class cycles through a seeded shuffle of (speaker, sentence) pairs;
+    ``isolate`` and ``others`` as for :func:`amcli.data.synth.cues.sample_cues`."""
     plans = []
     sentence_ids = range(len(SENTENCES)) if sentence_ids is None else sentence_ids
     pairs = [(s, k) for s in speakers for k in sentence_ids]
@@ -98,7 +101,7 @@ def plan_corpus(
             state = np.random.SeedSequence([seed, class_index, k + 1])
             item_seed = int(state.generate_state(1)[0])
             cues = sample_cues(label, np.random.default_rng(item_seed), jitter,
-                               tuple(isolate) if isolate else None)
+                               tuple(isolate) if isolate else None, others)
             name = f"{label}_{speaker.id}_s{sentence_id:02d}_{k:04d}.wav"
             plans.append(ClipPlan(f"{label}/{name}", label, speaker, sentence_id, cues, item_seed,
                                   keep_level=bool(isolate)))
@@ -184,6 +187,7 @@ def validate_request(
     sample_rate: int,
     sentences: object = "all",
     isolate: Sequence[str] | None = None,
+    others: str = "varied",
 ) -> tuple[list[str], list[Speaker], list[int]]:
     """Check a corpus request before anything is written: (unique classes, speakers, sentence
     ids) or UserError naming the problem and the fix."""
@@ -199,6 +203,8 @@ def validate_request(
         raise UserError(f"n_per_class={n_per_class}; it must be at least 1")
     if isolate:
         check_isolation(list(isolate), list(classes))
+    if others not in OTHERS:
+        raise UserError(f"others={others}; use one of {', '.join(OTHERS)}")
     if jitter < 0:
         raise UserError(f"jitter={jitter}; it must be >= 0 (0 renders class prototypes)")
     if not 8000 <= sample_rate <= 48000:
@@ -253,21 +259,24 @@ def write_corpus(
     overwrite: bool = False,
     progress: Callable[[int], object] | None = None,
     isolate: Sequence[str] | None = None,
+    others: str = "varied",
 ) -> list[dict[str, object]]:
-    """Write a corpus folder and its metadata.csv; returns the metadata rows.
+    """Write a corpus folder and its metadata.csv; returns the metadata rows. ``isolate``: the
+    only cue families that differ between classes; ``others`` ("varied" or "neutral"): how the
+    other families are drawn (:func:`amcli.data.synth.cues.sample_cues`).
 
     ``progress`` is called with the number of clips finished since the last call (tqdm's
     ``update``). Raises UserError for bad arguments before anything is written.
     """
     classes, chosen, sentence_ids = validate_request(
-        engine, classes, n_per_class, speakers, jitter, sample_rate, sentences, isolate
+        engine, classes, n_per_class, speakers, jitter, sample_rate, sentences, isolate, others
     )
     if workers < 0:
         raise UserError(f"workers={workers}; give a number of processes, or 0 for all cores")
     out = Path(out)
     prepare_output(out, classes, overwrite)
     plans = plan_corpus(engine, classes, n_per_class, chosen, seed, jitter, sentence_ids,
-                        isolate)
+                        isolate, others)
     jobs = [(plan, engine, sample_rate, str(out)) for plan in plans]
     workers = resolve_workers(workers, len(jobs))
     rows: list[dict[str, object]] = []
@@ -285,6 +294,7 @@ def write_corpus(
                     progress(1)
     for row in rows:  # which cue families alone differ between classes ("" = all of them)
         row["isolate"] = "+".join(isolate or ())
+        row["others"] = others if isolate else ""
     _write_metadata(out / METADATA, rows)
     return rows
 

@@ -12,7 +12,7 @@ speaker); the NumPy engine maps them onto its own F0 contour with the same meani
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -59,13 +59,14 @@ FAMILY_CUES: dict[str, tuple[str, ...]] = {
 }
 
 #: Cue-isolated corpora (``amcli synth isolate=[family]``): per family, the classes that family
-#: alone separates and their values for its cues; every other cue is drawn from the neutral
-#: profile for every class. The emotions' own values do not always separate (happy and angry
-#: share a high, wide pitch; happy is barely louder or faster than neutral), so each family keeps
-#: three classes whose differences it carries, set a few spreads apart: pitch neutral / happy
-#: (high and wide) / sad (low and flat); loudness, tempo and voice neutral / sad / angry (quiet /
-#: loud, slow / fast, dark (low-pass) / harsh (soft clip)). Loudness spans 16 dB so that the
-#: +-3 dB recording level and the speakers cannot bridge it, and stays below the peak limiter.
+#: alone separates and their values for its cues; every other cue is drawn alike for every class
+#: (over :data:`VARIED`, or from the neutral profile). The emotions' own values do not always
+#: separate (happy and angry share a high, wide pitch; happy is barely louder or faster than
+#: neutral), so each family keeps three classes whose differences it carries, set a few spreads
+#: apart: pitch neutral / happy (high and wide) / sad (low and flat); loudness, tempo and voice
+#: neutral / sad / angry (quiet / loud, slow / fast, dark (low-pass) / harsh (soft clip)).
+#: Loudness spans 16 dB so that the +-3 dB recording level and the speakers cannot bridge it,
+#: and stays below the peak limiter.
 ISOLATED: dict[str, dict[str, dict[str, tuple[float, float]]]] = {
     "pitch": {"neutral": {"pitch_pct": (0, 6), "range_pct": (100, 12)},
               "happy": {"pitch_pct": (50, 8), "range_pct": (200, 25)},
@@ -80,6 +81,24 @@ ISOLATED: dict[str, dict[str, dict[str, tuple[float, float]]]] = {
               "sad": {"lowpass_hz": (1500, 250)},
               "angry": {"drive": (3.5, 0.5)}},
 }
+
+
+#: Spans of the cue families a cue-isolated corpus does not isolate, with ``others="varied"``:
+#: each clip draws them uniformly over the span, whatever its class, so a model trained on the
+#: corpus meets every value the emotions give them and learns that they carry nothing. (With
+#: ``others="neutral"`` they keep the neutral profile's narrow spread, and a model never hears a
+#: loud, slow or harsh clip: an explanation may then move it with a cue it never had to ignore.)
+#: The spans cover the four emotions' means (amcli.data.synth.cues.PROFILES) and the isolated
+#: classes' values.
+VARIED: dict[str, dict[str, tuple[float, float]]] = {
+    "pitch": {"pitch_pct": (-35.0, 50.0), "range_pct": (45.0, 200.0)},
+    "loudness": {"gain_db": (-8.0, 8.0)},
+    "tempo": {"rate_pct": (72.0, 135.0)},
+    "voice": {"lowpass_hz": (1200.0, 3000.0), "drive": (1.5, 4.5)},
+}
+
+#: How the families that ``isolate`` does not name are drawn.
+OTHERS = ("varied", "neutral")
 
 
 def isolated_classes(families: tuple[str, ...] | list[str]) -> list[str]:
@@ -113,9 +132,12 @@ class CueParams:
 
 
 def sample_cues(label: str, rng: np.random.Generator, jitter: float = 1.0,
-                isolate: tuple[str, ...] | list[str] | None = None) -> CueParams:
+                isolate: tuple[str, ...] | list[str] | None = None,
+                others: str = "varied") -> CueParams:
     """Draw one clip's cues for ``label``; ``jitter`` scales every spread (0 = prototype);
-    ``isolate`` names the only cue families that differ between classes."""
+    ``isolate`` names the only cue families that differ between classes, and ``others`` how the
+    rest are drawn: "varied" over their whole span (:data:`VARIED`; neutral at jitter 0),
+    "neutral" from the neutral profile."""
     profile = isolated_profile(label, isolate) if isolate else PROFILES[label]
 
     def draw(mean_sd: tuple[float, float]) -> float:
@@ -124,7 +146,7 @@ def sample_cues(label: str, rng: np.random.Generator, jitter: float = 1.0,
 
     drive = draw(profile.drive) if profile.drive[0] > 0 else 0.0
     lowpass = draw(profile.lowpass_hz) if profile.lowpass_hz[0] > 0 else 0.0
-    return CueParams(
+    cues = CueParams(
         pitch_pct=float(np.clip(draw(profile.pitch_pct), -60, 90)),
         range_pct=float(np.clip(draw(profile.range_pct), 20, 300)),
         rate_pct=float(np.clip(draw(profile.rate_pct), 60, 160)),
@@ -133,6 +155,25 @@ def sample_cues(label: str, rng: np.random.Generator, jitter: float = 1.0,
         drive=float(max(drive, 0.5)) if drive else 0.0,
         lowpass_hz=float(max(lowpass, 1000.0)) if lowpass else 0.0,
     )
+    if not isolate or others == "neutral" or jitter == 0:
+        return cues
+    return replace(cues, **varied_cues([f for f in FAMILY_CUES if f not in isolate], rng))
+
+
+def varied_cues(families: list[str], rng: np.random.Generator) -> dict[str, float]:
+    """Class-independent values for the cues of ``families``, uniform over :data:`VARIED`; the
+    voice is plain, dark (low-pass) or harsh (soft clip), a third of the clips each."""
+    values: dict[str, float] = {}
+    for family in families:
+        if family == "voice":
+            kind = int(rng.integers(3))
+            for index, key in enumerate(("lowpass_hz", "drive"), start=1):
+                low, high = VARIED["voice"][key]
+                values[key] = float(rng.uniform(low, high)) if kind == index else 0.0
+            continue
+        for key, (low, high) in VARIED[family].items():
+            values[key] = float(rng.uniform(low, high))
+    return values
 
 
 def pitch_ratio(pitch_pct: float) -> float:
