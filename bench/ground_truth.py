@@ -98,11 +98,62 @@ def neutral_spread(n: int, seed: int) -> dict[str, float]:
     return gt.natural_spread(cues)
 
 
-def cell(verdict: gt.Verdict | None) -> str:
+#: Single edits per family, near its bounds, for the sensitivity table.
+PROBES = {
+    "pitch": [{"pitch_st": 8.0}, {"pitch_st": -8.0}, {"range_scale": 2.0},
+              {"range_scale": 0.5}],
+    "loudness": [{"gain_db": 10.0}, {"gain_db": -10.0}],
+    "tempo": [{"rate": 1.35}, {"rate": 0.72}],
+    "voice": [{"tilt_db_per_octave": 6.0}, {"tilt_db_per_octave": -6.0},
+              {"breathiness": 1.0}, {"breathiness": -1.0}],
+}
+
+
+def sensitivity(name: str, clip: str) -> dict[str, tuple[float, str]]:
+    """Per family: the largest change of any class probability that one of its edits near the
+    bounds (PROBES) makes to ``clip``, and which edit. A model that can only use its family
+    should barely move under the others'."""
+    import torch
+
+    from amcli.am.methods.prosody import _pad_frames, synthesis_grid
+    from amcli.am.prosody.analysis import analyse
+    from amcli.am.prosody.synthesis import Edits, fit, synthesize, white_noise_stft
+    from amcli.audio import read_audio
+    from amcli.models import load_classifier
+
+    model = load_classifier(name).eval()
+    rate = model.sample_rate
+    wave = read_audio(clip, rate)[0]
+    n_fft, hop = synthesis_grid(rate)
+    length = int(wave.shape[-1] * 1.45)  # room for the slowest rate
+    source = fit(analyse(wave, rate, hop=hop, n_fft=n_fft), wave)
+    white = white_noise_stft([0], length, n_fft, hop)
+    frames = white.shape[1]
+    source = _pad_frames(source, frames)
+
+    def probs(**edit: float) -> torch.Tensor:
+        plan = Edits.none(1, frames)
+        for key, value in edit.items():
+            setattr(plan, key, torch.full_like(getattr(plan, key), value))
+        with torch.no_grad():
+            return torch.softmax(model(synthesize(source, plan, white, length)), -1)[0]
+
+    base = probs()
+    out = {}
+    for family, edits in PROBES.items():
+        moves = [(float((probs(**e) - base).abs().max()), ", ".join(
+            f"{k} {v:g}" for k, v in e.items())) for e in edits]
+        out[family] = max(moves)
+    return out
+
+
+def cell(verdict: gt.Verdict | None, family: str) -> str:
     if verdict is None:
         return "-"
     if verdict.identified:
         return f"yes (+{verdict.margin:.2f})"
+    if verdict.strongest == family:
+        return f"no: a tie ({verdict.margin:+.2f})"
     return f"no: {verdict.strongest} ({verdict.margin:+.2f})"
 
 
@@ -118,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--spread-clips", type=int, default=40)
     parser.add_argument("--no-randomized", action="store_true")
+    parser.add_argument("--sensitivity-only", action="store_true",
+                        help="only the table of how far each family's edits move each model")
     args = parser.parse_args(argv)
     if bool(args.classifier) != bool(args.family):
         parser.error("--classifier and --family go together")
@@ -125,10 +178,23 @@ def main(argv: list[str] | None = None) -> int:
 
     from amcli.models import load_classifier
 
+    print("How far one edit near its bounds moves each model (largest change of any class "
+          "probability, and the edit), from the input clip:\n")
+    print("| model | true family | " + " | ".join(f"{f} edits" for f in gt.FAMILIES) + " |")
+    print("|---|---|" + "---|" * len(gt.FAMILIES))
+    for name, family in models.items():
+        moved = sensitivity(name, args.input)
+        print(f"| {Path(name).stem} | {family} | " + " | ".join(
+            f"{'**' if f == family else ''}{moved[f][0]:.2f}{'**' if f == family else ''} "
+            f"({moved[f][1]})" for f in gt.FAMILIES) + " |", flush=True)
+    if args.sensitivity_only:
+        return 0
+    print()
     spread = neutral_spread(args.spread_clips, args.seed)
     print("| model | true family | method | trained model: identified (margin) | "
           "randomized copy |")
     print("|---|---|---|---|---|")
+    reached: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, family in models.items():
             classes = load_classifier(name).classes
@@ -141,8 +207,17 @@ def main(argv: list[str] | None = None) -> int:
             for method in METHODS:
                 left = gt.verdict(trained[method], family) if method in trained else None
                 right = gt.verdict(shuffled[method], family) if method in shuffled else None
-                print(f"| {Path(name).stem} | {family} | {method} | {cell(left)} | "
-                      f"{cell(right)} |", flush=True)
+                print(f"| {Path(name).stem} | {family} | {method} | {cell(left, family)} | "
+                      f"{cell(right, family)} |", flush=True)
+            for copy, found in (("trained", trained), ("randomized", shuffled)):
+                if "prosody attribution" in found:
+                    alone = found["prosody attribution"]
+                    reached.append(f"| {Path(name).stem} | {copy} | " + " | ".join(
+                        f"{alone.get(f, float('nan')):.2f}" for f in gt.FAMILIES) + " |")
+    print("\nProsody attribution: the median target probability each family reaches alone\n")
+    print("| model | copy | " + " | ".join(f"{f} alone" for f in gt.FAMILIES) + " |")
+    print("|---|---|" + "---|" * len(gt.FAMILIES))
+    print("\n".join(reached))
     return 0
 
 

@@ -20,6 +20,9 @@ def test_the_true_family_must_be_strictly_strongest():
         True, pytest.approx(0.5), "loudness", {"pitch": 0.2, "loudness": 0.9, "tempo": 0.4})
     tie = gt.verdict({"pitch": 0.5, "loudness": 0.5}, "loudness")
     assert not tie.identified and tie.margin == 0
+    # a lead under 5% of the strongest is a tie too, whichever family comes first
+    assert not gt.verdict({"pitch": 0.5, "loudness": 0.49}, "pitch").identified
+    assert gt.verdict({"pitch": 0.5, "loudness": 0.45}, "pitch").identified
     wrong = gt.verdict({"pitch": 0.8, "loudness": float("nan")}, "loudness")
     assert not wrong.identified and wrong.strongest == "pitch" and wrong.margin == -0.8
 

@@ -199,6 +199,14 @@ def test_candidate_starts_find_an_edit_descent_from_no_edit_misses():
     again = prosody(source, batch=3, families=torch.tensor([[False, False, True, False]] * 3))
     again.pick_start(score, 8)
     assert torch.equal(again.raw, param.raw)  # each item's draws come from its seed
+    # with every family free, each candidate moves one family, and each family gets its turns
+    free = prosody(source, batch=2)
+    offsets = free._candidate_offsets(15, 0.95)
+    owner = torch.tensor([Prosody.GROUP_FAMILY[name] for name in free._slices])
+    for row in offsets.reshape(-1, len(owner)):
+        assert len(set(owner[row != 0].tolist())) == 1
+    turns = [(offsets[0][:, owner == f] != 0).any(1).sum() for f in range(len(FAMILIES))]
+    assert [int(t) for t in turns] == [4, 4, 4, 3]
 
 
 def _tone() -> tuple[torch.Tensor, int]:

@@ -14,6 +14,10 @@ measured:
 - any other output (mask, input, latent): the shift of the family's acoustic cues from the
   reference, each in units of that cue's natural spread (its standard deviation over neutral
   clips), the family's largest, median over items.
+
+A margin under :data:`TIE_SHARE` of the strongest strength is a tie, and a tie identifies
+nothing (a randomized model that every family moves to the same probability does not point at
+the first family of the list).
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ FAMILY_SHIFT_CUES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: A margin smaller than this share of the strongest strength is a tie.
+TIE_SHARE = 0.05
+
+
 @dataclass(frozen=True)
 class Verdict:
     """Whether the strongest family is the true one, by how much, and the strengths."""
@@ -54,7 +62,8 @@ def verdict(strengths: Mapping[str, float], true_family: str) -> Verdict:
     strongest = max(clean, key=lambda f: clean[f])
     others = [v for f, v in clean.items() if f != true_family]
     margin = clean.get(true_family, 0.0) - (max(others) if others else 0.0)
-    return Verdict(strongest == true_family and margin > 0, margin, strongest, clean)
+    tie = TIE_SHARE * max(abs(v) for v in clean.values())
+    return Verdict(strongest == true_family and margin > tie, margin, strongest, clean)
 
 
 def attribution_strengths(attribution: Mapping[str, Mapping[str, float]],

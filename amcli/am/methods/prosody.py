@@ -70,10 +70,10 @@ class ProsodyOptions:
     breathiness: float = bounded(1.0, gt=0, le=1, hint="the largest breathiness change")
     #: restarts start from slightly different edits (the spread of the raw controls)
     init_noise: float = bounded(0.1, ge=0)
-    #: each item starts from the best of this many edits drawn over the bounds, by target
-    #: log-probability minus the size penalty (1: start from no edit); pitch and tempo
-    #: gradients are local, so a coarse look first finds where the target lies
-    init_candidates: int = bounded(8, ge=1)
+    #: each item starts from the best of this many edits (each moving one family, spread over
+    #: its bounds), by target log-probability minus the size penalty (1: start from no edit);
+    #: pitch and tempo gradients are local, so a coarse look first finds where the target lies
+    init_candidates: int = bounded(16, ge=1)
 
     def bounds(self) -> Bounds:
         return Bounds(self.pitch_st, self.range_scale, self.gain_db, self.rate,

@@ -102,10 +102,12 @@ class Prosody(Parameterization):
                    spread: float = 0.95) -> None:
         """Start each item from the best of ``candidates`` edits, ranked by ``score`` (this
         parameterization with the candidate set -> [B], higher is better). The first candidate is
-        the plain start; the others move every control of the item's families (a contour as a
-        whole) to values spread over ``spread`` of its bounds by Latin hypercube sampling (each
-        control's range cut into one stratum per candidate, one draw in each, the strata
-        shuffled per control), on top of the plain start's noise.
+        the plain start; each other one moves a single family of the item's (in turn), every
+        control of it (a contour as a whole) to a value within ``spread`` of its bounds, by Latin
+        hypercube sampling over that family's candidates (each control's range cut into one
+        stratum per candidate, one draw in each, the strata shuffled), on top of the plain
+        start's noise. One family at a time, so the families a start leaves alone stay at no
+        edit: descent would not bring a stray large edit back where its gradient is noise.
 
         Why: pitch and tempo act on the classifier through where harmonics and frames land,
         whose gradients are local and oscillate (as an oscillator's frequency does, Hayes et
@@ -117,25 +119,42 @@ class Prosody(Parameterization):
         if candidates <= 1:
             return
         plain = self.raw.detach().clone()
-        groups = list(self._slices)
-        count, width = candidates - 1, len(groups)
-        draws = per_item_normal([s ^ 0x3C6EF372 for s in self.seeds.tolist()],
-                                (count, 2 * width)).to(plain.device)
-        strata = draws[..., :width].argsort(1).argsort(1).float()  # a shuffle per control
-        within = 0.5 + 0.5 * torch.erf(draws[..., width:] / math.sqrt(2.0))  # uniform (0, 1)
-        units = spread * (2.0 * (strata + within) / count - 1.0)  # [B, count, groups]
+        offsets = self._candidate_offsets(candidates - 1, spread).to(plain.device)
         best = score(self)
         chosen = plain.clone()
         for k in range(candidates - 1):
             start = plain.clone()
-            for j, name in enumerate(groups):
-                start[:, self._slices[name]] += torch.atanh(units[:, k, j]).unsqueeze(1)
+            for j, name in enumerate(self._slices):
+                start[:, self._slices[name]] += offsets[:, k, j].unsqueeze(1)
             self.raw.copy_(start)
             value = score(self)
             better = value > best
             best = torch.where(better, value, best)
             chosen[better] = start[better]
         self.raw.copy_(chosen)
+
+    def _candidate_offsets(self, count: int, spread: float) -> torch.Tensor:
+        """[B, count, groups]: the raw offset of each control group per candidate (see
+        :meth:`pick_start`); zero for the groups a candidate leaves alone."""
+        groups = list(self._slices)
+        width = len(groups)
+        draws = per_item_normal([s ^ 0x3C6EF372 for s in self.seeds.tolist()],
+                                (count, 2 * width))
+        within = 0.5 + 0.5 * torch.erf(draws[..., width:] / math.sqrt(2.0))  # uniform (0, 1)
+        offsets = torch.zeros(draws.shape[0], count, width)
+        for i, allowed in enumerate(self.families.cpu().tolist()):
+            families = [f for f, on in enumerate(allowed) if on]
+            for turn, family in enumerate(families):
+                picks = list(range(turn, count, len(families)))
+                if not picks:
+                    continue
+                for j, name in enumerate(groups):
+                    if self.GROUP_FAMILY[name] != family:
+                        continue
+                    strata = draws[i, picks, j].argsort().argsort().float()  # a shuffle
+                    unit = spread * (2.0 * (strata + within[i, picks, j]) / len(picks) - 1.0)
+                    offsets[i, picks, j] = torch.atanh(unit)
+        return offsets
 
     def to(self, *args, **kwargs):
         moved = super().to(*args, **kwargs)
