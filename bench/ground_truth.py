@@ -115,21 +115,20 @@ def sensitivity(name: str, clip: str) -> dict[str, tuple[float, str]]:
     should barely move under the others'."""
     import torch
 
-    from amcli.am.methods.prosody import _pad_frames, synthesis_grid
+    from amcli.am.methods.prosody import synthesis_grid
     from amcli.am.prosody.analysis import analyse
     from amcli.am.prosody.synthesis import Edits, fit, synthesize, white_noise_stft
-    from amcli.audio import read_audio
+    from amcli.commands.optimize import load_clips
     from amcli.models import load_classifier
 
     model = load_classifier(name).eval()
     rate = model.sample_rate
-    wave = read_audio(clip, rate)[0]
+    wave = load_clips({"clip": Path(clip)}, model)["clip"]  # as amcli optimize reads it
     n_fft, hop = synthesis_grid(rate)
-    length = int(wave.shape[-1] * 1.45)  # room for the slowest rate
+    length = wave.shape[-1]
     source = fit(analyse(wave, rate, hop=hop, n_fft=n_fft), wave)
     white = white_noise_stft([0], length, n_fft, hop)
     frames = white.shape[1]
-    source = _pad_frames(source, frames)
 
     def probs(**edit: float) -> torch.Tensor:
         plan = Edits.none(1, frames)

@@ -90,6 +90,24 @@ def prosody(source: Source, batch: int = 2, **kwargs) -> Prosody:
                    seeds=list(range(batch)), **kwargs)
 
 
+def test_the_tempo_warp_keeps_the_speech_centred(fitted):
+    """Slower or faster, the speech stays where it sat in the window (the warp holds its centre),
+    so a slower clip spreads into the silence on both sides instead of running off the end."""
+    source = fitted["sad"][1]  # the longest example clip (2.1 s, centred in 3 s)
+
+    def span(wave: torch.Tensor) -> tuple[float, float]:
+        energy = wave.pow(2).unfold(0, 256, 256).mean(-1)
+        active = (energy > energy.max() * 1e-4).nonzero().flatten()
+        return float(active[0]) * 256 / RATE, float(active[-1] + 1) * 256 / RATE
+
+    start, end = span(render(source))
+    for rate in (0.72, 1.35):
+        a, b = span(render(source, rate=rate))
+        assert abs((a + b) / 2 - (start + end) / 2) < 0.06, rate
+        assert (b - a) == pytest.approx((end - start) / rate, abs=0.12), rate
+        assert a > 0.0 and b < LENGTH / RATE
+
+
 def test_gradients_reach_every_control(fitted):
     param = prosody(fitted["happy"][1])
     features = torch.stft(param.signal(), 512, 128, window=torch.hann_window(512),

@@ -38,6 +38,11 @@ def test_prosody_writes_edited_speech_plots_and_a_table_of_edits(cli, tmp_path, 
         assert abs(edits["resynthesis_prob"] - edits["original_prob"]) < 0.05
         assert item["cues"]["reference_is"] == "input, resynthesized without edits"
         assert "judge_prob" in item
+    # the output sits in the window the input sat in: same length, no silence added
+    import soundfile as sf
+
+    lengths = {sf.info(p).frames for p in (run / "wav").iterdir()}
+    assert len(lengths) == 1, lengths
     # restarts start from different edits
     first, second = (metrics["items"][k]["prosody"]["tilt_db_per_oct"] for k in (0, 1))
     assert first != second

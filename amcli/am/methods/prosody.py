@@ -15,7 +15,6 @@ cues the model can be moved by.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -25,7 +24,6 @@ import torch
 from amcli.am.frozen import frozen
 from amcli.am.methods.base import AMMethod, Built, ItemBatch, PlotData
 from amcli.am.optimize import classify
-from amcli.am.parameterization import active_frames
 from amcli.am.prosody.controls import FAMILIES, Bounds, Prosody
 from amcli.am.regularizers import L2
 from amcli.bounds import bounded
@@ -151,23 +149,19 @@ class ProsodyMethod(AMMethod):
                                   -1).cpu()
         return Clip(source, probs[0], probs[1], resynthesis[0].detach())
 
-    def _length(self, options: ProsodyOptions, batch: ItemBatch) -> int:
-        """Output samples: the clips' length, or longer where the slowest allowed rate would
-        push speech past its end."""
-        bank = batch.clip_bank or {}
-        length = max(w.shape[-1] for w in bank.values())
-        rate = batch.model.sample_rate
-        for wave in bank.values():
-            active = active_frames(wave.unsqueeze(0).float().cpu(), hop=256)[0].nonzero()
-            end = (int(active.max()) + 1) * 256 if len(active) else 0
-            length = max(length, math.ceil(end * options.rate + 0.1 * rate))
-        return length
+    def _length(self, batch: ItemBatch) -> int:
+        """Output samples: the clips' own length. The output sits in the window the input sat
+        in (the classifier's training length, clips centred), and the tempo warp holds the
+        speech's centre in place, so slower speech spreads into the silence around it. A longer
+        output would add silence that some models hear (a tempo model called the neutral example
+        clip angrier with every 0.25 s of silence added)."""
+        return max(w.shape[-1] for w in (batch.clip_bank or {}).values())
 
     def build(self, options: ProsodyOptions, batch: ItemBatch, cache: ClipCache) -> Built:
         from amcli.am.prosody.synthesis import Source, white_noise_stft
 
         if cache.length is None:
-            cache.length = self._length(options, batch)
+            cache.length = self._length(batch)
         names = batch.clip_names or []
         for i, name in enumerate(names):
             if name not in cache.clips:

@@ -72,6 +72,7 @@ class Source:
     harmonic_gain: torch.Tensor  # [B, N, H] fitted amplitude / source-filter amplitude
     harmonic_phase: torch.Tensor  # [B, N, H] complex unit: phase relative to k x fundamental
     noise_density: torch.Tensor  # [B, N, K] density of the noise part
+    anchor: torch.Tensor  # [B] the frame the tempo warp holds in place: the speech's centre
     sample_rate: int
     hop: int
     n_fft: int
@@ -153,13 +154,14 @@ def _frame_weights(position: torch.Tensor, n: int
     offset = torch.arange(position.shape[0], device=position.device).view(-1, 1) * n
     low_i = low.long()
     high_i = (low_i + 1).clamp(max=n - 1)
-    return low_i + offset, high_i + offset, weight, position.detach() <= n - 1
+    detached = position.detach()
+    return low_i + offset, high_i + offset, weight, (detached >= 0) & (detached <= n - 1)
 
 
 def _interp_frames(values: torch.Tensor, position: torch.Tensor,
                    rows: torch.Tensor | None = None) -> torch.Tensor:
-    """values [B, N, ...] at fractional frame positions [B, M] (linear; frames past the end
-    are zero): [B, M, ...], or [R, ...] for the flat output rows ``rows`` (b * M + m) only.
+    """values [B, N, ...] at fractional frame positions [B, M] (linear; frames outside the
+    table are zero): [B, M, ...], or [R, ...] for the flat output rows ``rows`` (b * M + m) only.
     Rows are taken with index_select (far cheaper than a gather over an expanded index)."""
     b, n = values.shape[:2]
     low, high, weight, inside = _frame_weights(position, n)
@@ -191,9 +193,17 @@ def _harmonics(values: torch.Tensor, count: int) -> torch.Tensor:
     return values[..., :count]
 
 
-def warp_positions(rate: torch.Tensor) -> torch.Tensor:
-    """Input frame position of each output frame [B, M]: the running sum of the rates."""
-    return torch.cat([torch.zeros_like(rate[:, :1]), rate[:, :-1].cumsum(1)], 1)
+def warp_positions(rate: torch.Tensor, anchor: torch.Tensor | None = None) -> torch.Tensor:
+    """Input frame position of each output frame [B, M]: the running sum of the rates, shifted
+    so that output frame ``anchor`` [B] reads input frame ``anchor`` (default 0). Anchored at
+    the speech's centre, slower speech spreads into the silence on both sides and faster speech
+    draws in towards the middle, as a clip of another speaking rate would sit, centred, in the
+    window a classifier was trained on."""
+    position = torch.cat([torch.zeros_like(rate[:, :1]), rate[:, :-1].cumsum(1)], 1)
+    if anchor is None:
+        return position
+    index = anchor.round().long().clamp(0, rate.shape[1] - 1).view(-1, 1)
+    return position - position.gather(1, index) + index.to(position.dtype)
 
 
 def running_phase(f0: torch.Tensor, hop: int, rate: int) -> torch.Tensor:
@@ -206,7 +216,7 @@ def running_phase(f0: torch.Tensor, hop: int, rate: int) -> torch.Tensor:
 def edited_frames(source: Source, edits: Edits) -> dict[str, torch.Tensor]:
     """The analysis after the edits, on the output frame grid (the harmonic tables are read at
     ``position`` where they are needed: :func:`harmonic_stft`)."""
-    position = warp_positions(edits.rate)
+    position = warp_positions(edits.rate, source.anchor)
     log_f0 = _interp_frames(source.log_f0.unsqueeze(-1), position)[..., 0]
     voicing = _interp_frames(source.voicing.unsqueeze(-1), position)[..., 0]
     density = _interp_frames(source.density, position)
@@ -489,7 +499,8 @@ def fit(analysis: Analysis, wave: torch.Tensor) -> Source:
     one = Source(log_f0.unsqueeze(0), voicing.unsqueeze(0), median.view(1),
                  analysis.envelope.unsqueeze(0), analysis.aperiodicity.unsqueeze(0),
                  gain.float().unsqueeze(0), relative.to(torch.complex64).unsqueeze(0),
-                 torch.zeros_like(analysis.envelope).unsqueeze(0), rate, hop, n_fft)
+                 torch.zeros_like(analysis.envelope).unsqueeze(0),
+                 speech_centre(spectrum.abs().pow(2).sum(-1)).view(1), rate, hop, n_fft)
     # the noise part: WORLD's aperiodic density, rescaled in broad bands to the energy the
     # harmonics leave unexplained, frame by frame
     harmonic = harmonic_stft(edited_frames(one, Edits.none(1, n)), one)[0]
@@ -510,6 +521,19 @@ def fit(analysis: Analysis, wave: torch.Tensor) -> Source:
         density = density * (scale @ bands.T) / coverage
     one.noise_density = density.unsqueeze(0)
     return one
+
+
+#: Frames within this many dB of the loudest count as speech for the warp's anchor.
+ACTIVE_DB = 50.0
+
+
+def speech_centre(energy: torch.Tensor) -> torch.Tensor:
+    """The frame halfway between the first and the last frame whose ``energy`` [N] is within
+    ACTIVE_DB of the loudest (the middle frame of a silent clip)."""
+    active = (energy >= energy.max() * 10.0 ** (-ACTIVE_DB / 10.0)).nonzero().flatten()
+    if energy.max() <= 0 or active.numel() == 0:
+        return torch.tensor(float(len(energy) // 2))
+    return (active[0] + active[-1]).float() / 2.0
 
 
 def _harmonic_gains(ratio: torch.Tensor, measured: torch.Tensor) -> torch.Tensor:
