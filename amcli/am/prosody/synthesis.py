@@ -280,24 +280,17 @@ def lobe_weights(bins: torch.Tensor, n_bins: int, n_fft: int
     for every bin of a lobe: -(-1)^floor(bin) sin(pi frac(bin)), one sine per sinusoid. The
     fractional part is kept off 0 and 1 by 1e-4 bin (a thousandth of a hertz), so u is never the
     removable singularity 0 or +-1."""
-    floor = bins.detach().floor()
-    frac = (bins - floor).clamp(1e-4, 1.0 - 1e-4)
-    parity = 1.0 - 2.0 * torch.remainder(floor, 2.0)
-    numerator = -parity * torch.sin(math.pi * frac) * (0.25 * n_fft / math.pi)  # [..., H]
-    offsets = torch.arange(LOBE_BINS, device=bins.device, dtype=bins.dtype) - (LOBE_BINS // 2 - 1)
-    u = offsets - frac.unsqueeze(-1)  # [..., H, L]
-    weight = numerator.unsqueeze(-1) / (u * (1.0 - u * u))
-    target = floor.unsqueeze(-1) + offsets
-    weight = torch.where((target >= 0) & (target < n_bins), weight, torch.zeros_like(weight))
-    return target.clamp(0, n_bins - 1).long(), weight
+    target, weight, _ = _lobe(bins, n_bins, n_fft, slope=False)
+    return target, weight
 
 
 def _lobe(bins: torch.Tensor, n_bins: int, n_fft: int, slope: bool
           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """:func:`lobe_weights` of detached ``bins`` [R, H], and where ``slope`` is asked for, the
-    weights' derivative in the frequency (in bins): d/dfrac [N(frac) / (u (1 - u^2))] with
-    u = offset - frac, N = -(-1)^floor (L / 4 pi) sin(pi frac), zero where frac is clamped."""
-    floor = bins.floor()
+    """:func:`lobe_weights` (autograd flows through the fractional part of ``bins`` [R, H]), and
+    where ``slope`` is asked for, the weights' derivative in the frequency (in bins):
+    d/dfrac [N(frac) / (u (1 - u^2))] with u = offset - frac, N = -(-1)^floor (L / 4 pi)
+    sin(pi frac), zero where frac is clamped."""
+    floor = bins.detach().floor()
     raw = bins - floor
     frac = raw.clamp(1e-4, 1.0 - 1e-4)
     scale = (2.0 * torch.remainder(floor, 2.0) - 1.0) * (0.25 * n_fft / math.pi)
@@ -310,7 +303,8 @@ def _lobe(bins: torch.Tensor, n_bins: int, n_fft: int, slope: bool
     weight = numerator.unsqueeze(-1) * inverse * valid
     derivative = None
     if slope:
-        free = ((raw > 1e-4) & (raw < 1.0 - 1e-4)).to(bins.dtype).unsqueeze(-1)
+        free = ((raw.detach() > 1e-4) & (raw.detach() < 1.0 - 1e-4)).to(bins.dtype) \
+            .unsqueeze(-1)
         derivative = ((scale * math.pi * torch.cos(math.pi * frac)).unsqueeze(-1) * inverse
                       + numerator.unsqueeze(-1) * (1.0 - 3.0 * u * u) * inverse * inverse) \
             * valid * free
@@ -422,7 +416,6 @@ def harmonic_stft(frames: dict[str, torch.Tensor], source: Source) -> torch.Tens
     for group in order.chunk(F0_GROUPS):
         picked = rows[group]
         f0 = log_f0.reshape(-1)[picked].exp()  # [R]
-
         voiced = flat_voicing[picked]
         amplitude = harmonic_amplitudes(f0, voiced, envelopes[picked], position, picked, source)
         # a pitch edit keeps each frame's harmonic power: the gains stay with the harmonic
