@@ -10,8 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
 
 from amcli.cli import COMMANDS, main
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two test workers share the two cores: one torch thread each, so neither oversubscribes.
+    torch.set_num_threads(1)
 from amcli.report.schema import validate_metrics
 
 
