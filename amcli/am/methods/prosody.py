@@ -101,7 +101,8 @@ def synthesis_grid(rate: int) -> tuple[int, int]:
     (-2 semitones came out as -1.7); 14 ms does both (0.033; -2.00). A harmonic costs four bins
     per frame, so the frame rate sets the cost of a step: 2x overlap halves it against 4x and
     keeps the resynthesis as faithful (the largest probability change on the example clips and
-    the CNN/CRNN classifiers 0.037 at 2x, 0.034 at 4x; bench/prosody_fidelity.py)."""
+    the CNN/CRNN classifiers 0.037 at 2x, 0.034 at 4x, before the kept low bins;
+    bench/prosody_fidelity.py)."""
     n_fft = 8 * round(0.014 * rate / 8)
     return n_fft, n_fft // 2
 

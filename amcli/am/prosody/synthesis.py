@@ -13,6 +13,8 @@ envelope D(f), aperiodicity ap(f); amcli.am.prosody.analysis) is fitted once (:f
   stay where they are and the voice keeps its pulse shape.
 - **noise**: white noise shaped to D * ap, rescaled in broad bands so that it carries, frame by
   frame, the energy the harmonics leave unexplained.
+- **kept**: in unvoiced frames, the bins below 100 Hz are the clip's own STFT, not noise (steps,
+  clicks, rumble), warped and scaled by the gain like the rest.
 
 Both parts are written straight into the STFT amcli's features use (Hann window, centred
 frames): a stationary sinusoid in a frame is the window's transform shifted to its frequency, so
@@ -58,6 +60,8 @@ NOISE_BANDS = 20
 NOISE_FIT_PASSES = 4
 #: Each pass of the per-band noise calibration is clamped to this power ratio.
 NOISE_RANGE = (1e-3, 1e3)
+#: In unvoiced frames the bins below this frequency are the clip's own (see :func:`fit`).
+KEPT_BELOW_HZ = 100.0
 
 
 @dataclass
@@ -73,6 +77,7 @@ class Source:
     harmonic_phase: torch.Tensor  # [B, N, H] complex unit: phase relative to k x fundamental
     noise_density: torch.Tensor  # [B, N, K] density of the noise part
     anchor: torch.Tensor  # [B] the frame the tempo warp holds in place: the speech's centre
+    kept: torch.Tensor  # [B, N, L] complex: the clip's own STFT at the lowest bins, unvoiced frames
     sample_rate: int
     hop: int
     n_fft: int
@@ -243,7 +248,7 @@ def edited_frames(source: Source, edits: Edits) -> dict[str, torch.Tensor]:
             "position": position,
             "density": density * tilt * keep * level * (1.0 - breathy) / (1.0 - aperiodicity),
             "aperiodicity": aperiodicity,
-            "noise_density": noise * level * breathy / aperiodicity}
+            "noise_density": noise * level * breathy / aperiodicity, "level": level}
 
 
 def source_filter_amplitude(f0: torch.Tensor, freq: torch.Tensor, density: torch.Tensor,
@@ -443,10 +448,21 @@ def noise_stft(frames: dict[str, torch.Tensor], source: Source,
                               .clamp_min(0.0))
 
 
+def kept_stft(frames: dict[str, torch.Tensor], source: Source, n_bins: int) -> torch.Tensor:
+    """The kept part's STFT [B, M, K]: the clip's own lowest bins of its unvoiced frames (see
+    :func:`fit`), at the warped frame positions and scaled by the gain contour."""
+    if source.kept.shape[-1] == 0:
+        return torch.zeros((), dtype=torch.complex64, device=source.kept.device)
+    kept = _interp_frames(source.kept, frames["position"])
+    kept = kept * frames["level"].sqrt().to(kept.dtype)
+    return torch.nn.functional.pad(kept, (0, n_bins - kept.shape[-1]))
+
+
 def synthesize(source: Source, edits: Edits, white: torch.Tensor, length: int) -> torch.Tensor:
     """Waveforms [B, length] of the edited clips (``white``: the items' fixed noise STFTs)."""
     frames = edited_frames(source, edits)
     spectrum = harmonic_stft(frames, source) + noise_stft(frames, source, white)
+    spectrum = spectrum + kept_stft(frames, source, spectrum.shape[-1])
     window = torch.hann_window(source.n_fft, device=spectrum.device)
     return torch.istft(spectrum.transpose(1, 2), source.n_fft, source.hop, window=window,
                        length=length)
@@ -493,7 +509,8 @@ def fit(analysis: Analysis, wave: torch.Tensor) -> Source:
                  analysis.envelope.unsqueeze(0), analysis.aperiodicity.unsqueeze(0),
                  gain.float().unsqueeze(0), relative.to(torch.complex64).unsqueeze(0),
                  torch.zeros_like(analysis.envelope).unsqueeze(0),
-                 speech_centre(spectrum.abs().pow(2).sum(-1)).view(1), rate, hop, n_fft)
+                 speech_centre(spectrum.abs().pow(2).sum(-1)).view(1),
+                 torch.zeros(1, n, 0, dtype=torch.complex64), rate, hop, n_fft)
     # the noise part: WORLD's aperiodic density, rescaled in broad bands to the energy the
     # harmonics leave unexplained, frame by frame
     harmonic = harmonic_stft(edited_frames(one, Edits.none(1, n)), one)[0]
@@ -512,6 +529,14 @@ def fit(analysis: Analysis, wave: torch.Tensor) -> Source:
         expected = density * (rate / 2.0) * window.pow(2).sum()
         scale = (wanted / (expected @ bands + floor)).clamp(*NOISE_RANGE)
         density = density * (scale @ bands.T) / coverage
+    # the lowest bins of unvoiced frames are kept as the clip has them, not as noise: what lies
+    # there in speech is not noise but steps, clicks and the recording's own rumble, which
+    # noise of the same energy does not reproduce and some models hear (w2v2_tiny's probability
+    # of the angry example clip moved by 0.15 without them)
+    low = int(math.ceil(KEPT_BELOW_HZ * n_fft / rate))
+    unvoiced = (voicing <= 0).view(n, 1)
+    one.kept = torch.where(unvoiced, spectrum[:, :low], 0).to(torch.complex64).unsqueeze(0)
+    density[:, :low] = torch.where(unvoiced, 0.0, density[:, :low])
     one.noise_density = density.unsqueeze(0)
     return one
 
