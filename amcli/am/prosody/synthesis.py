@@ -451,8 +451,6 @@ def noise_stft(frames: dict[str, torch.Tensor], source: Source,
 def kept_stft(frames: dict[str, torch.Tensor], source: Source, n_bins: int) -> torch.Tensor:
     """The kept part's STFT [B, M, K]: the clip's own lowest bins of its unvoiced frames (see
     :func:`fit`), at the warped frame positions and scaled by the gain contour."""
-    if source.kept.shape[-1] == 0:
-        return torch.zeros((), dtype=torch.complex64, device=source.kept.device)
     kept = _interp_frames(source.kept, frames["position"])
     kept = kept * frames["level"].sqrt().to(kept.dtype)
     return torch.nn.functional.pad(kept, (0, n_bins - kept.shape[-1]))
@@ -489,6 +487,7 @@ def fit(analysis: Analysis, wave: torch.Tensor) -> Source:
     spectrum = torch.stft(wave.float(), n_fft, hop, window=window,
                           return_complex=True).T[:n].to(torch.complex128)  # [N, K]
     k_bins = spectrum.shape[-1]
+    low = int(math.ceil(KEPT_BELOW_HZ * n_fft / rate))  # the kept bins (see the end)
     log_f0, voicing, median = fill_log_f0(refine_f0(wave, analysis.f0, rate, n_fft, hop))
     f0 = log_f0.exp().double()
     number = torch.arange(MAX_HARMONICS, dtype=torch.float64)  # 0 (DC), 1, 2, ...
@@ -510,7 +509,7 @@ def fit(analysis: Analysis, wave: torch.Tensor) -> Source:
                  gain.float().unsqueeze(0), relative.to(torch.complex64).unsqueeze(0),
                  torch.zeros_like(analysis.envelope).unsqueeze(0),
                  speech_centre(spectrum.abs().pow(2).sum(-1)).view(1),
-                 torch.zeros(1, n, 0, dtype=torch.complex64), rate, hop, n_fft)
+                 torch.zeros(1, n, low, dtype=torch.complex64), rate, hop, n_fft)
     # the noise part: WORLD's aperiodic density, rescaled in broad bands to the energy the
     # harmonics leave unexplained, frame by frame
     harmonic = harmonic_stft(edited_frames(one, Edits.none(1, n)), one)[0]
@@ -533,7 +532,6 @@ def fit(analysis: Analysis, wave: torch.Tensor) -> Source:
     # there in speech is not noise but steps, clicks and the recording's own rumble, which
     # noise of the same energy does not reproduce and some models hear (w2v2_tiny's probability
     # of the angry example clip moved by 0.15 without them)
-    low = int(math.ceil(KEPT_BELOW_HZ * n_fft / rate))
     unvoiced = (voicing <= 0).view(n, 1)
     one.kept = torch.where(unvoiced, spectrum[:, :low], 0).to(torch.complex64).unsqueeze(0)
     density[:, :low] = torch.where(unvoiced, 0.0, density[:, :low])
