@@ -318,6 +318,12 @@ class OptimizeSettings:
     threshold: float | None = bounded(0.99, gt=0, le=1, hint="a probability (or null)")
     #: steps before an item may stop at threshold
     min_steps: int = bounded(100, ge=0)
+    #: an item has reached its target when its target probability is at least this: its verdict
+    #: (reached / not reached), which edits may be undone (prosody), faithfulness scores
+    reached: float = bounded(0.9, gt=0, lt=1, hint="a probability")
+    #: stop an item (after min_steps) once its best state has not improved for this many steps;
+    #: null: never
+    patience: int | None = bounded(None, ge=1, hint="a number of steps (or null)")
     #: the run's seed; every item derives its own from it and its identity
     seed: int = 0
     #: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps
@@ -328,6 +334,10 @@ class OptimizeSettings:
     threads: int = bounded(0, ge=0)
     #: a clip or a folder of clips (methods that need one); null: the target's example clip
     input: str | None = None
+    #: seconds of audio the classifier hears per clip: clips are cut or padded (centred) to it;
+    #: 0: each clip's own length (all padded to the longest); null: the length the classifier
+    #: was trained on (its checkpoint's clip_seconds; 3 s for custom and transformers models)
+    clip_seconds: float | None = bounded(None, ge=0, hint="seconds (0: the clip's own, or null)")
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     vocoder: VocoderConfig = field(default_factory=VocoderConfig)
     transforms: TransformConfig = field(default_factory=TransformConfig)

@@ -1,11 +1,15 @@
-"""Atomic file writes: a reader (or a crash) never sees half a file."""
+"""Atomic file writes (a reader, or a crash, never sees half a file) and the one strict JSON
+writer."""
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def _read_umask() -> int:
@@ -32,3 +36,36 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with only what strict JSON holds: non-finite floats become None (NaN and inf
+    are not JSON: jq and JSON.parse reject them), tensors and arrays lists, paths strings,
+    tuples lists, other objects their ``str``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "tolist"):
+        return jsonable(value.tolist())
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "item"):
+        return jsonable(value.item())
+    return str(value)
+
+
+def json_text(data: Any, indent: int | None = 2) -> str:
+    """Strict JSON of ``data`` (see :func:`jsonable`); ``json.dumps`` with ``allow_nan=False``
+    guarantees no NaN or inf reaches a file."""
+    return json.dumps(jsonable(data), indent=indent, allow_nan=False)
+
+
+def write_json(path: str | os.PathLike, data: Any) -> Path:
+    """The one JSON writer: strict JSON, written atomically, newline-terminated."""
+    text = json_text(data) + "\n"
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))

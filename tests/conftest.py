@@ -54,7 +54,16 @@ def _validate_written_metrics(argv: list[str], since: float) -> None:
     for folder in folders:
         for path in folder.rglob("metrics.json") if folder.is_dir() else ():
             if path.stat().st_mtime >= since - 1:
-                validate_metrics(json.loads(path.read_text()))
+                validate_metrics(strict_json(path.read_text()))
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON (jq and JSON.parse reject it); write null")
+
+
+def strict_json(text: str):
+    """Parse JSON as strict parsers do: NaN, Infinity and -Infinity are refused."""
+    return json.loads(text, parse_constant=_not_json)
 
 
 @pytest.fixture

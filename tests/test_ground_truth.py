@@ -28,9 +28,13 @@ def test_the_true_family_must_be_strictly_strongest():
 
 
 def test_attribution_takes_the_median_over_targets():
-    attribution = {"sad": {"pitch": 0.1, "loudness": 0.9, "all": 0.95},
-                   "angry": {"pitch": 0.3, "loudness": 0.7, "all": 0.9},
-                   "happy": {"pitch": 0.2, "loudness": 0.2, "all": 0.5}}
+    def row(**medians):
+        return {"variants": {v: {"median": m, "min": m, "max": m, "n": 1}
+                             for v, m in medians.items()}}
+
+    attribution = {"sad": row(pitch=0.1, loudness=0.9, all=0.95),
+                   "angry": row(pitch=0.3, loudness=0.7, all=0.9),
+                   "happy": row(pitch=0.2, loudness=0.2, all=0.5)}
     assert gt.attribution_strengths(attribution, ["sad", "angry", "happy"]) == {
         "pitch": 0.2, "loudness": 0.7}
 

@@ -5,9 +5,15 @@ Items never interact (their parameters are separate rows, the model is in eval m
 update is elementwise, and every random draw is the item's own: :mod:`amcli.am.random`), so the
 batch computes what per-item loops would, only faster. An item
 stops on its own when its target probability on the clean signal reaches ``threshold`` after
-``min_steps`` and its parameterization's constraint holds; an item whose loss or gradient turns
-NaN/inf is stopped and restored to its last finite state, and reported; the others go on. Stopped
-items are frozen (their rows restored after every optimizer step).
+``min_steps`` and its parameterization's constraint holds, or (with ``patience``) once its best
+state has not improved for that many steps; an item whose loss or gradient turns NaN/inf is
+stopped and reported; the others go on. Stopped items are frozen (their rows restored after every
+optimizer step).
+
+An optimizer's last iterate is not its answer: a size penalty can shrink an edit that reached the
+target until it no longer does. At every clean evaluation the loop ranks each item's state by
+the method's own criterion (:func:`rank`) and returns, per item, the best state it saw, with the
+step it was found at; the last step's figures stay beside it (``Result.last``).
 
 The model and any module the parameterization borrows are frozen for the run and handed back
 exactly as they were (training flags, ``requires_grad``); recurrent layers get gradients on CUDA
@@ -16,6 +22,7 @@ in eval mode (:func:`amcli.am.frozen.rnn_backward_allowed`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -30,7 +37,10 @@ from amcli.am.random import Draws
 from amcli.am.regularizers import Regularizer
 from amcli.am.transforms import Transform
 
-STOP_REASONS = ("threshold", "max_steps", "nonfinite", "interrupted")
+STOP_REASONS = ("threshold", "max_steps", "nonfinite", "interrupted", "plateau")
+
+#: an improvement of the ranking value smaller than this does not reset ``patience``
+MIN_IMPROVEMENT = 1e-3
 
 
 @dataclass
@@ -47,6 +57,10 @@ class Result:
     interrupted: bool = False
     #: the KeyboardInterrupt (or a signal's subclass of it) that stopped the loop, to re-raise
     interrupt: KeyboardInterrupt | None = field(default=None, repr=False)
+    #: per item, the step whose state the result holds (the best state seen)
+    best_step: list[int] = field(default_factory=list)
+    #: per item, the last evaluated state's figures: {"step", "target_prob", "objective"}
+    last: list[dict] = field(default_factory=list)
 
     @property
     def target_prob(self) -> torch.Tensor:
@@ -74,6 +88,27 @@ def compiled_forward(model: nn.Module, domain: str, device: torch.device) -> Cal
     return torch.compile(target, mode=mode, dynamic=False)
 
 
+def goal_of(objective: Objective, threshold: float | None) -> float | None:
+    """The target probability at which an item counts as having reached its target when
+    states are ranked: a capped objective's cap (its least-edit regime starts there), else the
+    stop threshold."""
+    cap = getattr(objective, "cap", None)
+    return float(cap) if cap is not None else threshold
+
+
+def rank(p_t: torch.Tensor, value: torch.Tensor, constraint: torch.Tensor,
+         goal: float | None) -> torch.Tensor:
+    """The tier of each item's state; within a tier a higher ``value`` (objective minus the
+    penalties at their final weights) is better. Tiers, best first: the parameterization's
+    constraint holds and the target reaches ``goal``; the constraint holds; neither holds.
+    For a capped (least-edit) objective the value of states at the cap is minus the penalty, so
+    among the states that reach the target the smallest edit wins; otherwise the best
+    objective. A non-finite value ranks below everything (tier -1)."""
+    reached = p_t >= goal if goal is not None else torch.zeros_like(constraint)
+    tier = 2 * constraint.long() + (reached & constraint).long()
+    return torch.where(torch.isfinite(value), tier, torch.full_like(tier, -1))
+
+
 def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
     if name == "adam":
         return torch.optim.Adam(params, lr=lr)
@@ -98,6 +133,7 @@ def optimize(
     progress: Callable[[int, torch.Tensor], None] | None = None,
     precision: str = "fp32",
     compile: bool = False,
+    patience: int | None = None,
 ) -> Result:
     """Maximize ``objective`` minus ``regularizers`` for every item of ``param``.
 
@@ -107,7 +143,9 @@ def optimize(
     called after every clean evaluation. Ctrl-C stops all running items ("interrupted") and
     returns. ``precision="bf16"`` runs the classifier under bfloat16 autocast; ``compile=True``
     runs it through ``torch.compile`` (not with layer objectives, whose forward hooks it would
-    bypass). ``model`` (and what ``param`` borrows) come back in the state they were given.
+    bypass). ``patience`` stops an item (after ``min_steps``) once its best state has not
+    improved for that many steps. ``model`` (and what ``param`` borrows) come back in the state
+    they were given; ``param`` holds each item's best state (see :func:`rank`).
     """
     device = param.device
     targets = torch.as_tensor(targets, dtype=torch.long, device=device).view(-1)
@@ -119,11 +157,11 @@ def optimize(
         stack.enter_context(rnn_backward_allowed(model, device))
         return _run(model, param, targets, objective or ClassLogit(), regularizers, transforms,
                     steps, param.default_lr if lr is None else lr, optimizer, threshold,
-                    min_steps, record_every, progress, precision, compile)
+                    min_steps, record_every, progress, precision, compile, patience)
 
 
 def _run(model, param, targets, objective, regularizers, transforms, steps, lr, optimizer,
-         threshold, min_steps, record_every, progress, precision, compile) -> Result:
+         threshold, min_steps, record_every, progress, precision, compile, patience) -> Result:
     device = param.device
     batch = param.batch_size
     seeds = param.seeds.to(device)
@@ -140,6 +178,39 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
     interrupted, interrupt = False, None
     last_score = torch.zeros(batch, device=device)
     last_penalty = torch.zeros(batch, device=device)
+    goal = goal_of(objective, threshold)
+    best = [p.detach().clone() for p in params]  # each item's best state so far
+    best_tier = torch.full((batch,), -2, dtype=torch.long, device=device)
+    best_value = torch.full((batch,), -math.inf, device=device)
+    best_step = [0] * batch
+    improved_at = torch.zeros(batch, dtype=torch.long, device=device)
+    last_seen: list[dict] = [{"step": 0, "target_prob": None, "objective": None}
+                        for _ in range(batch)]
+
+    def keep_best(step: int, logits: torch.Tensor, p_t: torch.Tensor) -> None:
+        """Rank the clean state after ``step`` updates against each item's best so far."""
+        with torch.no_grad():
+            ctx = Context(logits.detach().float(), targets,
+                          hooks.activations if hooks else {})
+            objective_value = objective(ctx).detach().float()
+            final = sum((reg(param, steps - 1, steps).detach() for reg in regularizers),
+                        torch.zeros(batch, device=device))
+            value = objective_value - final
+            tier = rank(p_t, value, param.constraint_met(), goal)
+            better = (tier > best_tier) | ((tier == best_tier) & (value > best_value))
+            if better.any():
+                for keep, p in zip(best, params, strict=True):
+                    keep[better] = p.detach()[better]
+                gain = (tier > best_tier) | (value > best_value + MIN_IMPROVEMENT)
+                improved_at[better & gain] = step
+                best_tier.copy_(torch.where(better, tier, best_tier))
+                best_value.copy_(torch.where(better, value, best_value))
+                for i in better.nonzero().flatten().tolist():
+                    best_step[i] = step
+        # the last step's figures, for the items that were still moving
+        for i in running.nonzero().flatten().tolist():
+            last_seen[i] = {"step": step, "target_prob": float(p_t[i]),
+                            "objective": float(objective_value[i])}
 
     def stop(rows: torch.Tensor, reason: str, step: int) -> None:
         for i in rows.nonzero().flatten().tolist():
@@ -155,6 +226,8 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
                 logits = classify(model, param.signal(), param.domain, precision, forward)
         probs = torch.softmax(logits.detach().float(), -1)
         p_t = probs.gather(1, targets.view(-1, 1)).squeeze(1)
+        was_running = running.clone()
+        keep_best(step, logits, p_t)  # before the stops below: a stopping item is ranked too
         history["step"].append(step)
         history["target_prob"].append(p_t.tolist())
         history["objective"].append((last_score if score is None else score).tolist())
@@ -165,6 +238,12 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
                 stop(reached, "threshold", step)
                 for keep, p in zip(frozen, params, strict=True):
                     keep[reached] = p.detach()[reached]
+        if patience is not None and step >= min_steps:
+            stale = was_running & running & (step - improved_at >= patience)
+            if stale.any():
+                stop(stale, "plateau", step)
+                for keep, p in zip(frozen, params, strict=True):
+                    keep[stale] = p.detach()[stale]
         if progress:
             progress(step, p_t)
 
@@ -235,6 +314,9 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
         if hooks:
             hooks.remove()
     with torch.no_grad():
+        if history["step"]:  # every item goes back to its best state
+            for keep, p in zip(best, params, strict=True):
+                p.copy_(keep)
         signal = param.signal().detach()
         logits = classify(model, signal, param.domain, precision)
     for i in range(batch):
@@ -242,4 +324,5 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
             taken[i] = min(taken[i], history["step"][-1] if history["step"] else 0)
     return Result(signal=signal, logits=logits, probs=torch.softmax(logits, -1),
                   targets=targets, steps=taken, stop_reason=reasons, history=history,
-                  interrupted=interrupted, interrupt=interrupt)
+                  interrupted=interrupted, interrupt=interrupt, best_step=best_step,
+                  last=last_seen)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from amcli.am.parameterization import Input, Mask, Parameterization
+from amcli.am.parameterization import Input, Mask, Parameterization, sorted_area_loss
+
+__all__ = ["L1", "L2", "TV", "MaskArea", "Regularizer", "SortedArea", "sorted_area_loss"]
 
 
 class Regularizer:
@@ -86,17 +88,3 @@ class SortedArea(Regularizer):
         if not isinstance(param, Mask):
             raise TypeError("SortedArea regularizes masks")
         return sorted_area_loss(param.keep_values(), param.active, self.area)
-
-
-def sorted_area_loss(keep: torch.Tensor, active: torch.Tensor, area: float) -> torch.Tensor:
-    """Mean of (sort(m) - r_a)^2 over each item's active frames [B]."""
-    n_active = active.sum(-1)
-    # inactive frames sort last (value 2 > any kept value), then are ignored
-    values = torch.where(active, keep, torch.full_like(keep, 2.0))
-    ordered, _ = values.sort(dim=-1)
-    position = torch.arange(keep.shape[-1], device=keep.device).unsqueeze(0)
-    n_keep = (area * n_active).round().long().unsqueeze(-1)
-    inside = position < n_active.unsqueeze(-1)
-    ramp = (position >= n_active.unsqueeze(-1) - n_keep).float()
-    error = ((ordered - ramp) ** 2) * inside
-    return error.sum(-1) / n_active.clamp_min(1)

@@ -24,12 +24,16 @@ from amcli.am.frozen import frozen
 from amcli.am.items import Item
 from amcli.am.methods.base import AMMethod, Built, ItemBatch
 from amcli.am.objectives import ClassLogit, Objective
-from amcli.am.optimize import Result, optimize
+from amcli.am.optimize import Result, classify, optimize
 from amcli.am.transforms import Transform
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, torch.Tensor], None]
+
+#: the target probability at which an item counts as having reached its target (verdicts,
+#: pruning, faithfulness)
+REACHED = 0.9
 
 
 @dataclass
@@ -46,6 +50,10 @@ class RunSettings:
     compile: bool = False
     objective: Objective = field(default_factory=ClassLogit)
     transforms: Transform | None = None
+    #: an item has reached its target at this probability (what pruning must keep)
+    reached: float = REACHED
+    #: stop an item once its best state has not improved for this many steps (None: never)
+    patience: int | None = None
 
 
 @dataclass
@@ -89,9 +97,26 @@ def run_items(method: AMMethod, options: Any, model: torch.nn.Module, items: Seq
                       steps=settings.steps, lr=settings.lr, optimizer=settings.optimizer,
                       threshold=settings.threshold, min_steps=settings.min_steps,
                       record_every=settings.record_every, progress=progress,
-                      precision=settings.precision, compile=settings.compile)
+                      precision=settings.precision, compile=settings.compile,
+                      patience=settings.patience)
+    pruned = method.prune(options, batch, built, settings.reached)
+    if pruned is not None:
+        result = _rescored(model, built, result, settings.precision)
     records = method.item_records(options, batch, built, resources)
+    if pruned is not None:
+        records = [{**r, **p} for r, p in zip(records, pruned, strict=True)]
     return Outcome(list(items), batch, built, result, records)
+
+
+def _rescored(model: torch.nn.Module, built: Built, result: Result,
+              precision: str) -> Result:
+    """The result with its signals and scores taken again from ``built.param`` (after a method
+    changed the optimized state, e.g. pruned an edit)."""
+    with torch.no_grad(), frozen(model):
+        signal = built.param.signal().detach()
+        logits = classify(model, signal, built.param.domain, precision)
+    return dataclasses.replace(result, signal=signal, logits=logits,
+                               probs=torch.softmax(logits, -1))
 
 
 def chunk_size(n_items: int, per_item_bytes: float, free_bytes: float,

@@ -32,11 +32,13 @@ from amcli.metrics.frechet import output_distances
 from amcli.metrics.judge import judge_problem
 from amcli.metrics.sanity import Rerun, sanity_check
 from amcli.metrics.summary import summarize
+from amcli.metrics.verdicts import apply_verdicts
 from amcli.models import load_classifier
 from amcli.report.items import RunOutputs
-from amcli.report.outputs import print_summary, write_inputs, write_summary_plots
+from amcli.report.outputs import write_inputs, write_summary_plots
 from amcli.report.run import run_info, run_record, write_progress
 from amcli.report.sweep import write_run_files
+from amcli.report.terminal import print_run
 from amcli.resources import CONF_PATH, example_clip
 
 log = logging.getLogger(__name__)
@@ -68,8 +70,10 @@ def run(cfg: OptimizeConfig) -> dict:
             judge={"name": judge.checkpoint["name"], "sha256": judge.checkpoint["sha256"],
                    **({"off": judge_off} if judge_off else {})} if judge else None,
             **{"prior": None, **method.run_info(options, resources)})
-        clips = load_clips(input_clips(cfg.input, targets), model) \
+        clips = load_clips(input_clips(cfg.input, targets), model, cfg.clip_seconds) \
             if method.needs_clip(options) else {}
+        record["run"]["clip_seconds"] = {"option": cfg.clip_seconds,
+                                         "heard": clip_length(cfg.clip_seconds, model)[2]}
         items = am.build_items(targets, list(clips), cfg.restarts, cfg.seed,
                                per_target_clip=cfg.input is None and bool(clips),
                                variants=method.variants(options))
@@ -93,31 +97,38 @@ def run(cfg: OptimizeConfig) -> dict:
             record["items"] += outputs.records(outcome)
             write_progress(folder, record)
             if outcome.result.interrupted:
-                raise_interrupted(record, targets, method, outcome.result.interrupt)
-        record["summary"] = summarize(record["items"], targets)
+                raise_interrupted(record, targets, method, cfg.reached,
+                                  outcome.result.interrupt)
+        if cfg.sanity:
+            record["sanity"] = run_sanity(cfg, method, options, model, clips, settings, device,
+                                          resources, outcomes, outputs, record["items"])
+        conclude(record, targets, method, cfg.reached)
         write_summary_plots(folder, record["summary"], cfg.plot_format.value)
         if judge_off:
             record["summary"]["judge_off"] = judge_off
         if cfg.frechet_reference and judge is not None and not judge_off:
             record["summary"]["distance_to_real"] = distances(cfg, folder, record["items"], judge)
-        if cfg.sanity:
-            record["sanity"] = run_sanity(cfg, method, options, model, clips, settings, device,
-                                          resources, outcomes, outputs, record["items"])
         finish(record, method)
     return record
+
+
+def conclude(record: dict, targets: list[str], method: AMMethod, reached: float) -> None:
+    """Every item's verdict (with the sanity check's rows, when it ran), then the summary."""
+    apply_verdicts(record["items"], method, reached, record.get("sanity"))
+    record["summary"] = summarize(record["items"], targets, reached)
 
 
 def finish(record: dict, method: AMMethod) -> None:
     if method.note:
         record["note"] = method.note
         log.warning(method.note)
-    print_summary(record["items"], method)
+    print_run(record, method)
 
 
-def raise_interrupted(record: dict, targets: list[str], method: AMMethod,
+def raise_interrupted(record: dict, targets: list[str], method: AMMethod, reached: float,
                       interrupt: KeyboardInterrupt | None) -> None:
     """Ctrl-C (or a scheduler's signal): keep what exists, then end as interrupted."""
-    record["summary"] = summarize(record["items"], targets)
+    conclude(record, targets, method, reached)
     finish(record, method)
     raise interrupt or KeyboardInterrupt()
 
@@ -160,7 +171,8 @@ def run_settings(cfg: OptimizeConfig, model) -> am.RunSettings:
     return am.RunSettings(steps=cfg.steps, lr=cfg.lr, optimizer=cfg.optimizer.value,
                           threshold=cfg.threshold, min_steps=cfg.min_steps,
                           record_every=cfg.record_every, precision=cfg.precision.value,
-                          compile=cfg.compile, objective=objective, transforms=transforms)
+                          compile=cfg.compile, objective=objective, transforms=transforms,
+                          reached=cfg.reached, patience=cfg.patience)
 
 
 def input_clips(given: str | None, targets: list[str]) -> dict[str, Path]:
@@ -185,14 +197,32 @@ def input_clips(given: str | None, targets: list[str]) -> dict[str, Path]:
     return {path.stem: path}
 
 
-def load_clips(paths: dict[str, Path], model) -> dict[str, torch.Tensor]:
-    """Mono clips at the model's rate, padded to the length the model was trained on."""
-    meta = getattr(model, "checkpoint", {}).get("meta", {})
-    length = int(meta.get("clip_seconds", 3.0) * model.sample_rate)
+def clip_length(seconds: float | None, model) -> tuple[int | None, bool, str]:
+    """(samples, exact, what it is) of what the classifier hears per clip, from
+    ``clip_seconds``: null pads shorter clips to the length the classifier was trained on (its
+    checkpoint's clip_seconds; 3 s for custom and transformers models without one) and keeps
+    longer ones whole; N > 0 cuts or pads (centred) every clip to exactly N s; 0 keeps each
+    clip's own length. Clips of one run are then padded to the longest."""
+    if seconds == 0:
+        return None, False, "each clip's own length"
+    if seconds is None:
+        meta = getattr(model, "checkpoint", {}).get("meta", {})
+        trained = float(meta.get("clip_seconds") or 3.0)
+        return int(round(trained * model.sample_rate)), False, \
+            f"at least {trained:g} s (the classifier's training length)"
+    return int(round(seconds * model.sample_rate)), True, f"exactly {seconds:g} s"
+
+
+def load_clips(paths: dict[str, Path], model, seconds: float | None = None
+               ) -> dict[str, torch.Tensor]:
+    """Mono clips at the model's rate, cut or padded as ``clip_seconds`` says (clip_length)."""
+    length, exact, _ = clip_length(seconds, model)
     clips = {}
     for name, path in paths.items():
         wave, _ = read_audio(path, model.sample_rate, min_seconds=model.min_seconds)
-        clips[name] = crop_or_pad(wave, max(length, wave.shape[-1]))
+        if length is not None:
+            wave = crop_or_pad(wave, length if exact else max(length, wave.shape[-1]))
+        clips[name] = wave
     longest = max(c.shape[-1] for c in clips.values())
     return {n: torch.nn.functional.pad(c, (0, longest - c.shape[-1])) for n, c in clips.items()}
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from amcli.am.methods import METHODS
 from amcli.commands.common import to_schema
 from amcli.config import ReportConfig
 from amcli.data.base import AUDIO_SUFFIXES
@@ -16,6 +17,7 @@ from amcli.errors import UserError
 from amcli.metrics.cues import CUE_NAMES
 from amcli.report.run import MARKERS
 from amcli.report.sweep import job_dirs, write_run_files, write_summary
+from amcli.report.terminal import print_run
 from amcli.resources import CONF_PATH
 
 
@@ -36,11 +38,7 @@ def report_run(folder: Path) -> None:
         write_run_files(folder)
     marker = next((m for m in MARKERS.values() if (folder / m).exists()), "no marker")
     print(f"{folder}: {metrics.get('kind')} run, status {metrics.get('status')} ({marker})")
-    for item in metrics.get("items", []):
-        judge = item.get("judge_prob")
-        print(f"  {item.get('output', ''):<28} p({item['target']}) = {item['target_prob']:.3f}"
-              + (f"  judge {judge:.3f}" if judge is not None else "")
-              + f"  [{item['stop_reason']}]")
+    print_run(metrics, METHODS.get(metrics.get("run", {}).get("method") or ""))
     if (folder / "report.html").is_file():
         print(f"  report: {folder / 'report.html'}")
 
@@ -59,9 +57,13 @@ def report_wavs(folder: Path, files: list[Path]) -> None:
         writer.writeheader()
         writer.writerows(rows)
     print(f"{out}: cues of {len(rows)} file(s)")
+    def num(value, spec: str) -> str:
+        return "-" if value is None else format(value, spec)
+
     for row in rows:
-        print(f"  {row['file']:<32} RMS {row['rms_db']:6.1f} dB  F0 {row['f0_mean_hz']:6.1f} Hz"
-              f"  spread {row['f0_spread_st']:4.2f} st  centroid {row['centroid_hz']:6.0f} Hz")
+        print(f"  {row['file']:<32} RMS {num(row['rms_db'], '6.1f')} dB  F0 "
+              f"{num(row['f0_mean_hz'], '6.1f')} Hz  spread {num(row['f0_spread_st'], '4.2f')} "
+              f"st  centroid {num(row['centroid_hz'], '6.0f')} Hz")
 
 
 @hydra.main(version_base="1.3", config_path=CONF_PATH, config_name="report")

@@ -28,6 +28,7 @@ from amcli.data.spec import dataset_name, describe_split, make_splits
 from amcli.device import resolve_device
 from amcli.errors import UserError
 from amcli.features import FeatureParams, GriffinLimVocoder, LogMel
+from amcli.files import json_text
 from amcli.models import load_classifier
 from amcli.models.checkpoint import save_generator
 from amcli.models.gan import Generator, build_gan
@@ -145,8 +146,8 @@ def run(cfg: TrainPriorConfig) -> dict:
                               sample_rate=cfg.data.sample_rate, **chosen)
         settings = cfg.gan_settings()
         trainer = GanTrainer(gen, disc, sampler, settings, device)
-        prior_meta = json.dumps({"representation": rep, "conditional": conditional,
-                                 "hparams": gen.hparams})
+        prior_meta = json_text({"representation": rep, "conditional": conditional,
+                                "hparams": gen.hparams}, None)
         if state_path is not None:
             trainer.load_state(state_path)
             record["resumed_from"] = {"state": str(state_path), "iteration": trainer.iteration}

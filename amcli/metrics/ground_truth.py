@@ -29,6 +29,7 @@ from statistics import median
 from typing import Any
 
 from amcli.data.synth.cues import FAMILY_CUES
+from amcli.metrics.attribution import medians
 
 #: The cue families, as amcli synth defines them (one list for the corpus and the benchmark).
 FAMILIES = tuple(FAMILY_CUES)
@@ -66,10 +67,12 @@ def verdict(strengths: Mapping[str, float], true_family: str) -> Verdict:
     return Verdict(strongest == true_family and margin > tie, margin, strongest, clean)
 
 
-def attribution_strengths(attribution: Mapping[str, Mapping[str, float]],
+def attribution_strengths(attribution: Mapping[str, Mapping[str, Any]],
                           targets: Iterable[str]) -> dict[str, float]:
-    """Median over targets of the probability each family reaches alone."""
+    """Median over targets of the probability each family reaches alone (``attribution``: a
+    run's summary.attribution table, amcli.metrics.attribution)."""
     targets = list(targets)
+    attribution = medians(attribution)
     return {f: median(attribution[t][f] for t in targets) for f in FAMILIES
             if all(f in attribution[t] for t in targets)}
 

@@ -30,6 +30,7 @@ def mask_controls(model: nn.Module, mask, targets: torch.Tensor,
 def _controls(model: nn.Module, mask, targets: torch.Tensor,
               area_target: float | None) -> list[dict]:
     area = mask.area()
+    area_error, held = mask.area_error(), mask.constraint_met()
     keep = mask.time_profile()
     tv = (keep[:, 1:] - keep[:, :-1]).abs().mean(-1)
     active = mask.active
@@ -65,5 +66,8 @@ def _controls(model: nn.Module, mask, targets: torch.Tensor,
             "original_prob": float(p_orig[i]),
             "masked_out_prob": float(p_out[i]),
             "same_top1": bool(same_top1[i]),
+            "area_target": area_target,
+            "area_error": float(area_error[i]),
+            "area_held": bool(held[i]),
         })
     return rows

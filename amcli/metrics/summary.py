@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from amcli.metrics.attribution import attribution_table
 from amcli.metrics.faithfulness import faithfulness
 from amcli.metrics.judge import transfer_rate
+from amcli.metrics.verdicts import count
 
 
 def margin(logits: torch.Tensor, target: int) -> float:
@@ -24,25 +26,15 @@ def primary(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if r.get("variant", "") in ("", "all")]
 
 
-def attribution(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]] | None:
-    """{target: {variant: median target probability}} when items have variants (prosody
-    attribution: each control family alone, and all together), else None."""
-    if not any(r.get("variant") for r in records):
-        return None
-    table: dict[str, dict[str, float]] = {}
-    for r in records:
-        table.setdefault(r["target"], {}).setdefault(r.get("variant") or "all", [])
-        table[r["target"]][r.get("variant") or "all"].append(r["target_prob"])
-    return {t: {v: float(np.median(p)) for v, p in variants.items()}
-            for t, variants in table.items()}
-
-
-def summarize(records: Sequence[dict[str, Any]], targets: Sequence[str]) -> dict[str, Any]:
-    """Per target: items, median and min target probability (and median judge probability);
-    over all items: the judge's transfer rate (when the judge scored them) and, for masks,
-    L-MAC faithfulness; with variants, the attribution table. Variant items other than "all"
-    enter only the attribution table."""
-    table = attribution(records)
+def summarize(records: Sequence[dict[str, Any]], targets: Sequence[str],
+              reached: float = 0.9) -> dict[str, Any]:
+    """Per target: items, their verdicts, median and min target probability (and median judge
+    probability); over all items: the verdicts, the judge's transfer rate (when the judge scored
+    them) and, for masks, L-MAC faithfulness over the items that reached ``reached`` (it means
+    nothing for the others; null with a note when none did); with variants, the attribution
+    table (amcli.metrics.attribution). Variant items other than "all" enter only the
+    attribution table."""
+    table = attribution_table(records)
     records = primary(records)
     per_target: dict[str, dict] = {}
     for target in targets:
@@ -55,16 +47,21 @@ def summarize(records: Sequence[dict[str, Any]], targets: Sequence[str]) -> dict
         judged = [r["judge_prob"] for r in rows if r.get("judge_prob") is not None]
         if judged:
             per_target[target]["median_judge_prob"] = float(np.median(judged))
-    summary: dict[str, Any] = {"targets": per_target}
+    summary: dict[str, Any] = {"targets": per_target, "verdicts": count(records)}
     if records and all("judge_top1" in r for r in records):
         summary["transfer_rate"] = transfer_rate([r["judge_top1"] for r in records],
                                                  [r["target"] for r in records])
-    masked = [r for r in records if r.get("mask")]
+    masks = [r for r in records if r.get("mask")]
+    masked = [r for r in masks if r["target_prob"] >= reached]
     if masked:
-        summary["faithfulness"] = faithfulness(
+        summary["faithfulness"] = {**faithfulness(
             [r["mask"]["original_prob"] for r in masked], [r["target_prob"] for r in masked],
             [r["mask"]["masked_out_prob"] for r in masked],
-            [r["mask"]["same_top1"] for r in masked])
+            [r["mask"]["same_top1"] for r in masked]), "left_out": len(masks) - len(masked)}
+    elif masks:
+        summary["faithfulness"] = None
+        summary["faithfulness_note"] = (f"no mask reached its target (p >= {reached:g}); "
+                                        "faithfulness scores mean nothing for those")
     if table is not None:
         summary["attribution"] = table
     return summary

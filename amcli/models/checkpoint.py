@@ -22,7 +22,7 @@ from safetensors.torch import load_file, save_file
 from amcli import __version__
 from amcli.errors import UserError
 from amcli.features import FeatureParams
-from amcli.files import atomic_write
+from amcli.files import atomic_write, write_json
 from amcli.models.base import Classifier
 from amcli.models.gan import GENERATOR_ARCHS, Generator, build_gan
 from amcli.models.registry import ARCHITECTURES, build_classifier
@@ -75,7 +75,7 @@ def write_checkpoint(stem: str | os.PathLike, state: dict[str, torch.Tensor],
     sidecar = {"format_version": FORMAT_VERSION, **fields, "amcli_version": __version__,
                "sha256": sha256_of(weights)}
     path = stem.with_suffix(".json")
-    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(sidecar, indent=2) + "\n"))
+    write_json(path, sidecar)
     return path
 
 
@@ -84,7 +84,7 @@ def update_metrics(sidecar_path: str | os.PathLike, metrics: dict[str, Any]) -> 
     path = Path(sidecar_path)
     data = json.loads(path.read_text())
     data["metrics"] = {**data.get("metrics", {}), **metrics}
-    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=2) + "\n"))
+    write_json(path, data)
 
 
 def resolve_checkpoint(ref: str | os.PathLike, search: list[Path] | None = None) -> Path:

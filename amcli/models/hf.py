@@ -310,7 +310,7 @@ def save_hf_classifier(model: Classifier, folder: str | os.PathLike, clip_second
                        metrics: dict[str, Any] | None = None) -> Path:
     """Write ``folder`` in transformers' own format (``save_pretrained`` of the model and its
     feature extractor) plus ``amcli.json``; the folder appears complete or not at all."""
-    from amcli.files import atomic_write
+    from amcli.files import write_json
     from amcli.models.checkpoint import FORMAT_VERSION, sha256_of
 
     folder = Path(folder)
@@ -327,8 +327,7 @@ def save_hf_classifier(model: Classifier, folder: str | os.PathLike, clip_second
                    "clip_seconds": clip_seconds, "features": None,
                    "training": training or {}, "metrics": metrics or {},
                    "amcli_version": __version__, "sha256": sha256_of(staging / WEIGHTS)}
-        atomic_write(staging / SIDECAR,
-                     lambda tmp: Path(tmp).write_text(json.dumps(sidecar, indent=2) + "\n"))
+        write_json(staging / SIDECAR, sidecar)
         _usual_permissions(staging)
         if folder.exists():
             shutil.rmtree(folder)

@@ -132,6 +132,8 @@ class RunOutputs:
                 "margin": margin(result.logits[i], self.model.classes.index(item.target)),
                 "steps": result.steps[i],
                 "stop_reason": result.stop_reason[i],
+                "best_step": result.best_step[i] if result.best_step else result.steps[i],
+                "last": result.last[i] if result.last else None,
                 **{k: v for k, v in extra.items() if k != "condition"},
                 **(judged[i] if judged else {}),
                 "cues": cues[i] if cues else None,

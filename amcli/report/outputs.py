@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from amcli.am.methods import AMMethod
 from amcli.audio import write_wav
 from amcli.features import FeatureParams, LogMel
+from amcli.metrics.attribution import medians
 from amcli.report.plots import attribution_plot, method_plot, spec_plot
 
 
@@ -51,15 +50,8 @@ def input_mels(clips: dict[str, torch.Tensor], features: FeatureParams) -> dict[
     return {name: logmel(clip) for name, clip in clips.items()}
 
 
-def print_summary(records: Sequence[dict[str, Any]], method: AMMethod) -> None:
-    """One line per item: its output, reached probability, stop, and the method's headline."""
-    for r in records:
-        headline = method.headline(r)
-        print(f"{r['output']:<28} p({r['target']}) = {r['target_prob']:.3f}  "
-              f"[{r['stop_reason']} @ {r['steps']}]" + (f"  {headline}" if headline else ""))
-
-
 def write_summary_plots(folder: Path, summary: dict[str, Any], plot_format: str) -> None:
     """Plots of the run as a whole: the prosody attribution chart, when there is one."""
     if summary.get("attribution"):
-        attribution_plot(summary["attribution"], folder / "plots" / f"attribution.{plot_format}")
+        attribution_plot(medians(summary["attribution"]),
+                         folder / "plots" / f"attribution.{plot_format}")

@@ -8,7 +8,6 @@ still going or was killed.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import signal
 import threading
@@ -17,31 +16,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from amcli.files import atomic_write
+from amcli.files import write_json
 
 MARKERS = {"done": "DONE", "failed": "FAILED", "interrupted": "INTERRUPTED"}
 
 
 def now() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Atomic JSON write (temp file + rename)."""
-    def write(tmp: str) -> None:
-        with open(tmp, "w") as handle:
-            json.dump(data, handle, indent=2, default=_jsonable)
-            handle.write("\n")
-
-    atomic_write(path, write)
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
 
 
 def run_info(seed: int | None, device: str, overrides: list[str] | None = None) -> dict[str, Any]:

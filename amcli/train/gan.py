@@ -24,7 +24,7 @@ from safetensors.torch import load_file, save_file
 
 from amcli.am.parameterization import active_frames
 from amcli.features import FeatureParams, LogMel
-from amcli.files import atomic_write
+from amcli.files import atomic_write, json_text
 from amcli.models.gan import MEL_FRAMES, RAW_SAMPLES, Discriminator, Generator
 
 
@@ -192,8 +192,8 @@ class GanTrainer:
 
     def save_state(self, path: str | Path, extra: dict | None = None) -> None:
         """One atomic safetensors file; iteration, history and settings in its metadata."""
-        meta = {"iteration": str(self.iteration), "history": json.dumps(self.history),
-                "settings": json.dumps(asdict(self.settings)), **(extra or {})}
+        meta = {"iteration": str(self.iteration), "history": json_text(self.history, None),
+                "settings": json_text(asdict(self.settings), None), **(extra or {})}
         tensors = self.state_tensors()
         atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
 

@@ -63,7 +63,16 @@ def test_mask_run_writes_every_file_and_metrics_follow_the_design(cli, tmp_path,
     overall = metrics["summary"]
     assert set(overall["targets"]) == {"angry", "sad"}
     assert 0 <= overall["transfer_rate"] <= 1
-    assert set(overall["faithfulness"]) == {"AI", "AD", "AG", "FF", "Fid_In", "n"}
+    # an untrained model reaches nothing: every item says so, and faithfulness is left out
+    for item in metrics["items"]:
+        assert item["verdict"] == "not reached" and item["verdict_reasons"][0].startswith(
+            f"p({item['target']}) = {item['target_prob']:.3f} < 0.9")
+        assert 0 <= item["best_step"] <= item["steps"]
+        assert item["target_prob"] == pytest.approx(
+            item["history"]["target_prob"][item["history"]["step"].index(item["best_step"])],
+            abs=1e-4)
+    assert overall["verdicts"] == {"reached": 0, "not reached": 4, "not an explanation": 0}
+    assert overall["faithfulness"] is None and "no mask reached" in overall["faithfulness_note"]
     # exactly one marker, written last
     markers = [p for p in run.iterdir() if p.name in ("DONE", "FAILED", "INTERRUPTED")]
     assert [m.name for m in markers] == ["DONE"]

@@ -67,8 +67,12 @@ def test_attribution_runs_each_family_alone_in_the_same_batch(cli, tmp_path, tin
     assert loudness_only["range_scale"] == 1.0 and loudness_only["tilt_db_per_oct"] == 0.0
     assert loudness_only["pitch_shift_st"]["max"] == 0.0
     table = metrics["summary"]["attribution"]
-    assert set(table) == {"sad"} and set(table["sad"]) == {"all", "pitch", "loudness"}
-    assert table["sad"]["pitch"] == pytest.approx(metrics["items"][1]["target_prob"])
+    assert set(table) == {"sad"} and set(table["sad"]["variants"]) == {"all", "pitch", "loudness"}
+    pitch = table["sad"]["variants"]["pitch"]
+    assert pitch["n"] == 1 and pitch["median"] == pitch["min"] == pitch["max"] == \
+        pytest.approx(metrics["items"][1]["target_prob"])
+    assert table["sad"]["baseline"] == pytest.approx(metrics["items"][0]["baseline_prob"])
+    assert table["sad"]["reading"] and table["sad"]["reading"] in result.out
     assert metrics["summary"]["targets"]["sad"]["items"] == 1  # the answer: all families
     assert (run / "plots" / "attribution.png").stat().st_size > 1000
     page = (run / "report.html").read_text()

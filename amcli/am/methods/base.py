@@ -122,6 +122,21 @@ class AMMethod:
         """Per item: the fields this method adds to the item's record (after optimizing)."""
         return [{} for _ in range(len(batch))]
 
+    def prune(self, options: Any, batch: ItemBatch, built: Built,
+              reached: float) -> list[dict[str, Any]] | None:
+        """After the best state is found: undo what the answer does not need (the target must
+        stay at ``reached`` or above), in place on ``built.param``; per item the fields this
+        adds to its record. None: this method has nothing to undo."""
+        return None
+
+    def verdict_reasons(self, record: dict[str, Any], reached: float,
+                        sanity: dict[str, dict[str, Any]] | None = None
+                        ) -> tuple[list[str], list[str]]:
+        """Why an item's record falls short of an answer, in words: (goals of the method not
+        met besides the target probability, controls that refute the item). ``sanity``: this
+        item's row per randomization level, when the sanity check ran. Default: nothing."""
+        return [], []
+
     def profile(self, built: Built) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Per item: a vector that says what the explanation is (e.g. a mask's values) and
         where it is defined, for the randomization sanity check's rank correlation; None for

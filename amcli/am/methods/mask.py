@@ -15,11 +15,15 @@ from dataclasses import dataclass
 from enum import Enum
 
 from amcli.am.methods.base import AMMethod, Built, ItemBatch, PlotData
-from amcli.am.parameterization import Mask
+from amcli.am.parameterization import AREA_TOLERANCE, Mask
 from amcli.am.regularizers import TV, MaskArea, SortedArea
 from amcli.bounds import bounded
 from amcli.errors import UserError
 from amcli.metrics.masks import mask_controls
+
+#: a mask whose rank correlation with the fully randomized classifier's mask is above this is
+#: refuted (sanity=true): it ranks the clip's frames as a model that learned nothing does
+SANITY_AGREEMENT = 0.5
 
 
 class MaskKind(Enum):
@@ -99,7 +103,32 @@ class MaskMethod(AMMethod):
                      resources: None) -> list[dict]:
         controls = mask_controls(batch.model, built.param, batch.targets,
                                  self._area_target(options))
-        return [{"mask": row} for row in controls]
+        return [{"mask": row, "baseline_prob": row["original_prob"]} for row in controls]
+
+    def verdict_reasons(self, record: dict, reached: float,
+                        sanity: dict[str, dict] | None = None) -> tuple[list[str], list[str]]:
+        """A mask has not reached its answer when it does not keep its area as a selection;
+        it is refuted when the binarized mask loses the target, when a uniform gain of the whole
+        clip (same energy) reaches it too (a gain did it, not a selection), or when the fully
+        randomized classifier's mask ranks the clip's frames alike (rank correlation above
+        SANITY_AGREEMENT: the mask follows the clip, not the model)."""
+        m = record.get("mask") or {}
+        unmet, refuted = [], []
+        if m.get("area_held") is False:
+            unmet.append(f"the mask does not keep {m.get('area_target', 0):g} of the clip as a "
+                         f"selection (sorted-area loss {m.get('area_error', 0):.3f} > "
+                         f"{AREA_TOLERANCE:g})")
+        if m.get("binarized_prob") is not None and m["binarized_prob"] < reached:
+            refuted.append(f"the binarized mask loses the target (p {m['binarized_prob']:.3f})")
+        if m.get("uniform_gain_prob") is not None and m["uniform_gain_prob"] >= reached:
+            refuted.append(f"a uniform gain of the whole clip reaches it as well (p "
+                           f"{m['uniform_gain_prob']:.3f}): a gain, not a selection")
+        row = (sanity or {}).get("all") or {}
+        rho = row.get("profile_spearman")
+        if rho is not None and rho > SANITY_AGREEMENT:
+            refuted.append(f"the randomized classifier's mask agrees with it (rank correlation "
+                           f"{rho:.2f} > {SANITY_AGREEMENT:g})")
+        return unmet, refuted
 
     def headline(self, record: dict) -> str:
         m = record.get("mask") or {}

@@ -41,7 +41,7 @@ class Analysis:
         return int(self.f0.shape[0])
 
 
-def _pyworld():
+def load_pyworld():
     """pyworld <= 0.3.5 reads its own version through pkg_resources, which setuptools >= 81 no
     longer ships: give it a stand-in for the import, then take it away."""
     try:
@@ -65,7 +65,7 @@ def analyse(wave: torch.Tensor, sample_rate: int, hop: int = 256,
             n_fft: int = 1024) -> Analysis:
     """WORLD analysis of a mono clip [T] on frames ``hop`` samples apart (T // hop + 1 frames,
     the frames of a centred STFT), the envelope resampled onto the ``n_fft`` STFT's bins."""
-    pw = _pyworld()
+    pw = load_pyworld()
     x = wave.detach().cpu().double().numpy().copy()
     period_ms = 1000.0 * hop / sample_rate
     f0, times = pw.harvest(x, sample_rate, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL,

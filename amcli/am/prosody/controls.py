@@ -156,6 +156,18 @@ class Prosody(Parameterization):
                     offsets[i, picks, j] = torch.atanh(unit)
         return offsets
 
+    def without(self, raw: torch.Tensor, families: Sequence[int | None]) -> torch.Tensor:
+        """A copy of raw parameters ``raw`` [B, P] with, per item, the controls of family
+        ``families[i]`` (an index into FAMILIES; None: none) set to no edit (zero)."""
+        out = raw.detach().clone()
+        for i, family in enumerate(families):
+            if family is None:
+                continue
+            for name, group_family in self.GROUP_FAMILY.items():
+                if group_family == family:
+                    out[i, self._slices[name]] = 0.0
+        return out
+
     def to(self, *args, **kwargs):
         moved = super().to(*args, **kwargs)
         moved.source = self.source.to(self.raw.device)
