@@ -269,3 +269,58 @@ def test_candidate_starts_find_an_edit_descent_from_no_edit_misses():
 def _tone() -> tuple[torch.Tensor, int]:
     t = torch.arange(LENGTH) / RATE
     return 0.1 * torch.sin(2 * math.pi * 150 * t) * (t < 2.0), RATE
+
+
+@pytest.mark.parametrize("tilt", [-6.0, 6.0])
+def test_the_cue_estimator_hears_a_voice_edited_clip_as_voiced_at_its_f0(fitted, tilt):
+    """pYIN called these clips unvoiced (voiced share 0.94 -> 0.00); Harvest follows them."""
+    source = fitted["neutral"][1]
+    plain = measure_cues(render(source).numpy(), RATE)
+    edited = measure_cues(render(source, tilt_db_per_octave=tilt).numpy(), RATE)
+    assert plain["voiced_fraction"] > 0.8
+    assert edited["voiced_fraction"] >= 0.9 * plain["voiced_fraction"]
+    assert abs(12 * math.log2(edited["f0_mean_hz"] / plain["f0_mean_hz"])) < 0.5
+
+
+class LevelModel(torch.nn.Module):
+    """Hears only the level: logit of "loud" = level in dB minus ``reference_db``."""
+
+    def __init__(self, reference_db: float) -> None:
+        super().__init__()
+        self.reference_db = reference_db
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        level = 10 * torch.log10(wave.pow(2).mean(-1).clamp_min(1e-12))
+        loud = level - self.reference_db
+        return torch.stack([torch.zeros_like(loud), loud], -1)
+
+
+def test_pruning_undoes_what_a_loudness_model_ignores_and_keeps_what_it_needs(fitted):
+    from amcli.am.methods.prosody import METHOD, ProsodyOptions
+    from amcli.am.run import item_batch
+    from amcli.am.items import build_items
+    from amcli.models.base import Classifier
+    from amcli.models.custom import UserBody
+
+    wave = fitted["neutral"][0]
+    level = 10 * math.log10(float(wave.pow(2).mean()))
+    model = Classifier(UserBody(LevelModel(level + 5.0)), ["quiet", "loud"], "raw", RATE)
+    model.checkpoint = {"name": "level"}
+    items = build_items(["loud"], ["clip"], 2, seed=0)
+    batch = item_batch(model, items, {"clip": wave}, torch.device("cpu"))
+    options = ProsodyOptions(init_candidates=1, init_noise=0.0)
+    built = METHOD.build(options, batch, METHOD.prepare(options, model, ["loud"], "cpu"))
+    param = built.param
+    with torch.no_grad():  # +3 st and +0.5 dB/oct (ignored), +10 dB (needed); item 1 quieter
+        for name, unit in (("pitch", 3 / 12), ("tilt", 0.5 / 6), ("gain", 10 / 12)):
+            param.raw[:, param._slices[name]] = math.atanh(unit)
+        param.raw[1, param._slices["gain"]] = math.atanh(2 / 12)
+    records = METHOD.prune(options, batch, built, reached=0.9)
+    assert records[0]["attribution_prob"] > 0.99
+    assert sorted(records[0]["pruned"]["families"]) == ["pitch", "voice"]
+    edits = param.summary()[0]
+    assert edits["gain_db"]["mean"] == pytest.approx(10.0, abs=0.01)
+    assert edits["pitch_shift_st"]["max"] == 0.0 and edits["tilt_db_per_oct"] == 0.0
+    assert records[0]["pruned"]["edits_before"]["pitch_shift_st"]["mean"] == pytest.approx(3.0)
+    assert records[1]["pruned"] is None  # not reached (+2 dB): nothing is undone
+    assert param.summary()[1]["pitch_shift_st"]["mean"] == pytest.approx(3.0)

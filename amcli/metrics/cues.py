@@ -91,15 +91,17 @@ def measure_cues(wave: np.ndarray, sample_rate: int) -> dict[str, float | None]:
     )[0]
     active_s = float(active.sum() * HOP_LENGTH / sample_rate)
     onsets = librosa.onset.onset_detect(y=wave, sr=sample_rate, hop_length=HOP_LENGTH)
-    return {
+    cues = {
         "rms_db": rms_db,
         "f0_mean_hz": f0_mean,
         "f0_spread_st": f0_spread,
         "voiced_fraction": float(voiced_active.sum() / max(active[:n].sum(), 1)),
-        "centroid_hz": float(np.mean(centroid[: len(active)][active[: len(centroid)]])),
+        "centroid_hz": float(np.mean(centroid[: len(active)][active[: len(centroid)]]))
+        if active.any() else None,
         "onset_rate": float(len(onsets) / active_s) if active_s > 0 else None,
         "active_s": active_s,
     }
+    return {k: v if v is None or np.isfinite(v) else None for k, v in cues.items()}
 
 
 def cue_shift(output: dict[str, float], reference: dict[str, float]) -> dict[str, float | None]:

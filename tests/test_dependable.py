@@ -1,0 +1,174 @@
+"""What a run reports must be citable: the best state, verdicts, the attribution statistic,
+the extremal stop rule, strict JSON, what the model hears."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from amcli import am
+from amcli.am.methods import get_method
+from amcli.am.parameterization import Parameterization
+from amcli.metrics.attribution import attribution_table
+from amcli.metrics.verdicts import apply_verdicts, count, verdict
+
+
+class Scalar(Parameterization):
+    """One number per item, heard as it is."""
+
+    def __init__(self, start: list[float]) -> None:
+        super().__init__()
+        self.x = nn.Parameter(torch.tensor(start).view(-1, 1))
+        self.register_buffer("seeds", torch.arange(len(start)))
+
+    def signal(self) -> torch.Tensor:
+        return self.x
+
+    def regularized(self) -> torch.Tensor:
+        return self.x
+
+
+class Bump(nn.Module):
+    """The target's logit peaks where the clean signal is 0.5."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bump = 8.0 - 200.0 * (x[:, 0] - 0.5) ** 2
+        return torch.stack([torch.zeros_like(bump), bump], -1)
+
+
+def test_each_item_of_a_batch_gets_its_own_best_state_not_its_last():
+    """Training hears the signal 0.3 lower than the clean checks do, so every item climbs past
+    its clean peak (x = 0.5) towards 0.8; the items start apart, so they peak at other steps."""
+    param = Scalar([0.0, 0.3])
+    result = am.optimize(Bump(), param, [1, 1], transforms=lambda s, domain, draws: s - 0.3,
+                         steps=120, lr=0.01, threshold=None, record_every=2)
+    x = param.x.detach()[:, 0]
+    assert torch.allclose(x, torch.tensor([0.5, 0.5]), atol=0.03)
+    assert result.best_step[1] < result.best_step[0] < 120
+    assert result.target_prob.min() > 0.999  # the peak's probability, not the last step's
+    for i in range(2):
+        assert result.last[i]["step"] == 120
+        assert result.last[i]["target_prob"] < 0.5  # past the peak, far down its slope
+    history = torch.tensor(result.history["target_prob"])
+    assert torch.allclose(result.target_prob, history.max(0).values, atol=1e-6)
+
+
+def test_patience_stops_an_item_whose_best_no_longer_improves():
+    param = Scalar([0.0, 0.3])
+    result = am.optimize(Bump(), param, [1, 1], transforms=lambda s, domain, draws: s - 0.3,
+                         steps=300, lr=0.01, threshold=None, record_every=2, patience=20,
+                         min_steps=0)
+    assert result.stop_reason == ["plateau", "plateau"]
+    assert all(s - b >= 20 and s < 300 for s, b in zip(result.steps, result.best_step,
+                                                       strict=True))
+
+
+def test_a_uniform_half_gain_mask_does_not_meet_the_extremal_constraint():
+    clips = torch.randn(2, 16000) * 0.1
+    mask = am.Mask(clips, init=0.5, area_target=0.5)
+    assert not mask.constraint_met().any()  # its mean kept value is 0.5 all the same
+    assert mask.area().tolist() == pytest.approx([0.5, 0.5], abs=1e-3)
+    with torch.no_grad():  # a selection: the first half kept, the rest removed
+        knots = mask.logits.shape[-1]
+        mask.logits[:, : knots // 2] = 12.0
+        mask.logits[:, knots // 2:] = -12.0
+    assert mask.constraint_met().all()
+
+
+def mask_record(p: float, binarized: float = 0.95, uniform: float = 0.2,
+                held: bool = True) -> dict:
+    return {"target": "angry", "target_prob": p,
+            "mask": {"binarized_prob": binarized, "uniform_gain_prob": uniform,
+                     "area_held": held, "area_target": 0.5, "area_error": 0.01 if held else 0.2}}
+
+
+@pytest.mark.parametrize(("record", "expected", "words"), [
+    (mask_record(0.97), "reached", None),
+    (mask_record(0.06), "not reached", "p(angry) = 0.060 < 0.9"),
+    (mask_record(0.97, held=False), "not reached", "as a selection"),
+    (mask_record(0.93, uniform=0.94), "not an explanation", "a uniform gain"),
+    (mask_record(0.97, binarized=0.4), "not an explanation", "binarized mask loses"),
+])
+def test_mask_verdicts(record, expected, words):
+    found = verdict(record, get_method("mask"), 0.9)
+    assert found["verdict"] == expected
+    assert (words is None and not found["reasons"]) or any(words in r for r in found["reasons"])
+
+
+def test_a_mask_the_randomized_model_agrees_with_is_not_an_explanation():
+    records = [mask_record(0.97), mask_record(0.97)]
+    sanity = {"top": {"items": [{"profile_spearman": 0.95}, {"profile_spearman": 0.95}]},
+              "all": {"items": [{"profile_spearman": 0.91}, {"profile_spearman": 0.1}]}}
+    apply_verdicts(records, get_method("mask"), 0.9, sanity)
+    assert [r["verdict"] for r in records] == ["not an explanation", "reached"]
+    assert "rank correlation 0.91" in records[0]["verdict_reasons"][0]
+    assert count(records) == {"reached": 1, "not reached": 0, "not an explanation": 1}
+
+
+def attribution_records(baseline: float, **families: list[float]) -> list[dict]:
+    return [{"target": "sad", "variant": family, "target_prob": p, "baseline_prob": baseline}
+            for family, values in families.items() for p in values]
+
+
+def test_attribution_names_a_leader_only_beyond_the_spread_of_restarts():
+    clear = attribution_table(attribution_records(
+        0.02, pitch=[0.90, 0.94], loudness=[0.40, 0.45], all=[0.95, 0.96]))["sad"]
+    assert clear["leader"] == "pitch" and clear["tie"] == []
+    assert clear["variants"]["pitch"] == {"median": pytest.approx(0.92), "min": 0.90,
+                                          "max": 0.94, "n": 2}
+    assert clear["baseline"] == 0.02
+    spread = attribution_table(attribution_records(  # 0.2 lead, restarts 0.5 apart: a tie
+        0.02, pitch=[0.5, 1.0], loudness=[0.5, 0.6], tempo=[0.03, 0.04]))["sad"]
+    assert spread["leader"] is None and spread["tie"] == ["pitch", "loudness"]
+    assert spread["counted"] == ["pitch", "loudness"]
+
+
+def test_attribution_counts_no_family_that_does_not_beat_the_no_edit_baseline():
+    table = attribution_table(attribution_records(
+        0.855, pitch=[0.88, 0.90], loudness=[0.73, 0.98], voice=[0.86, 0.88]))["sad"]
+    assert table["counted"] == [] and table["leader"] is None
+    assert "baseline 0.85" in table["reading"] or "baseline 0.86" in table["reading"]
+    one = attribution_table(attribution_records(0.1, pitch=[0.9], voice=[0.12]))["sad"]
+    assert one["leader"] == "pitch" and one["counted"] == ["pitch"]
+
+
+def test_the_json_writer_writes_strict_json(tmp_path):
+    from amcli.files import write_json
+
+    path = write_json(tmp_path / "m.json", {"a": float("nan"), "b": [1.0, float("inf")],
+                                           "c": torch.tensor([0.5]), "d": (1, 2)})
+
+    def refuse(constant: str):
+        raise ValueError(constant)
+
+    assert json.loads(path.read_text(), parse_constant=refuse) == {
+        "a": None, "b": [1.0, None], "c": [0.5], "d": [1, 2]}
+
+
+def test_cues_are_none_not_nan_where_undefined():
+    from amcli.metrics.cues import measure_cues
+
+    import numpy as np
+
+    cues = measure_cues(np.zeros(16000, dtype=np.float32), 16000)  # digital silence
+    assert cues["f0_mean_hz"] is None and cues["f0_spread_st"] is None
+    assert all(v is None or math.isfinite(v) for v in cues.values())
+
+
+@pytest.mark.parametrize(("seconds", "length"), [(None, 48000), (1.0, 16000), (0, None)])
+def test_clip_seconds_says_what_the_classifier_hears(tmp_path, seconds, length):
+    from amcli.commands.optimize import load_clips
+    from amcli.models import load_classifier
+    from amcli.resources import example_clip
+
+    model = load_classifier("crnn_mel", "cpu")
+    path = example_clip("neutral")
+    clips = load_clips({"clip": path}, model, seconds)
+    from amcli.audio import read_audio
+
+    own = read_audio(path, model.sample_rate)[0].shape[-1]
+    assert clips["clip"].shape[-1] == (own if length is None else length)
