@@ -150,9 +150,9 @@ def test_the_json_writer_writes_strict_json(tmp_path):
 
 
 def test_cues_are_none_not_nan_where_undefined():
-    from amcli.metrics.cues import measure_cues
-
     import numpy as np
+
+    from amcli.metrics.cues import measure_cues
 
     cues = measure_cues(np.zeros(16000, dtype=np.float32), 16000)  # digital silence
     assert cues["f0_mean_hz"] is None and cues["f0_spread_st"] is None

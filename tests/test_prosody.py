@@ -296,9 +296,9 @@ class LevelModel(torch.nn.Module):
 
 
 def test_pruning_undoes_what_a_loudness_model_ignores_and_keeps_what_it_needs(fitted):
+    from amcli.am.items import build_items
     from amcli.am.methods.prosody import METHOD, ProsodyOptions
     from amcli.am.run import item_batch
-    from amcli.am.items import build_items
     from amcli.models.base import Classifier
     from amcli.models.custom import UserBody
 
