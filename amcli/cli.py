@@ -4,8 +4,9 @@ Each command is its own ``@hydra.main`` application (own schema, own ``--help``,
 command name). The dispatcher takes the command word out of ``sys.argv`` and hands the rest to
 that application, so ``-m``, ``--cfg job``, ``--help`` and ``--info`` work per command.
 
-Exit codes: 0 done; 2 for a :class:`~amcli.errors.UserError` (printed as one line) and for a
-missing or unknown command; Hydra's own config errors keep Hydra's 1.
+Exit codes: 0 done; 2 for every usage error, printed as one line: a
+:class:`~amcli.errors.UserError`, a missing or unknown command, and Hydra's own config errors
+(unknown key, bad choice, wrong type); 1 for bugs only; 130/143 for interrupts.
 
 Shell completion: ``eval "$(amcli -sc install=bash)"`` installs one hook for every command. The
 hook calls ``amcli -sc query=bash`` without the command word, so the dispatcher reads the command
@@ -276,10 +277,9 @@ def _run_command(name: str, args: Sequence[str]) -> int:
                   "ran: see summary.csv and FAILED in the sweep dir", file=sys.stderr)
         return 2
     except (CompactHydraException, OmegaConfBaseException) as err:
-        print(f"{PROG} {name}: config error: {err}", file=sys.stderr)
-        if isinstance(err.__cause__, OmegaConfBaseException):
-            print(str(err.__cause__), file=sys.stderr)
-        return 1
+        print(f"{PROG} {name}: config error: {config_error_line(err)}; `{PROG} {name} --help` "
+              "lists the options", file=sys.stderr)
+        return 2
     except KeyboardInterrupt as stop:
         import signal
 
@@ -302,6 +302,25 @@ def _run_command(name: str, args: Sequence[str]) -> int:
         traceback.print_exc()  # a bug: show where
         return 1
     return 0
+
+
+def config_error_line(err: BaseException) -> str:
+    """Hydra's and OmegaConf's multi-line config errors in one line: what went wrong, and the
+    key (the cause's ``full_key``) it went wrong at."""
+    parts: list[str] = []
+    key = None
+    for e in (err, err.__cause__):
+        if e is None:
+            continue
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        for ln in lines:
+            if ln.startswith("full_key:"):
+                key = key or ln.split(":", 1)[1].strip()
+            elif not ln.startswith(("object_type", "reference_type", "value:",
+                                    "To append to your config")) and ln not in parts:
+                parts.append(ln)
+    text = " ".join(parts) or type(err).__name__
+    return text + (f" (key {key})" if key and key not in text else "")
 
 
 def _sweep_outcome(name: str) -> int:

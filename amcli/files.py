@@ -69,3 +69,24 @@ def write_json(path: str | os.PathLike, data: Any) -> Path:
     """The one JSON writer: strict JSON, written atomically, newline-terminated."""
     text = json_text(data) + "\n"
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+#: the file that says amcli made a folder (its content: what kind of folder, which version)
+MARKER = ".amcli"
+
+
+def mark_folder(folder: str | os.PathLike, kind: str) -> None:
+    """Say that amcli made ``folder`` (a corpus, a run): only such folders does amcli ever
+    clear or overwrite."""
+    from amcli import __version__
+
+    write_json(Path(folder) / MARKER, {"kind": kind, "amcli_version": __version__})
+
+
+def folder_kind(folder: str | os.PathLike) -> str | None:
+    """The kind amcli recorded for a folder it made, or None (not made by amcli, or its marker
+    is unreadable)."""
+    try:
+        return str(json.loads((Path(folder) / MARKER).read_text())["kind"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -74,10 +74,11 @@ def test_multirun_runs_one_job_per_point(cli, tmp_path):
         ("no_such_key=1", "no_such_key"),
     ],
 )
-def test_schema_errors_fail_before_any_work_with_hydra_exit_1(cli, tmp_path, override, message):
+def test_schema_errors_fail_before_any_work_in_one_line_exit_2(cli, tmp_path, override,
+                                                               message):
     result = cli("synth", override, f"out={tmp_path / 'corpus'}")
-    assert result.code == 1
-    assert message in result.err
+    assert result.code == 2
+    assert message in result.err and len(result.err.strip().splitlines()) == 1
     assert "Traceback" not in result.err
     assert not (tmp_path / "corpus").exists()
 

@@ -61,6 +61,7 @@ def run_command(line: str) -> None:
     assert code == 0, f"{line} exited {code}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", TUTORIALS, ids=lambda p: p.relative_to(DOCS).as_posix())
 def test_tutorial_code_runs(page: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -81,6 +82,7 @@ def test_tutorial_code_runs(page: Path, tmp_path: Path, monkeypatch) -> None:
         del sys.modules[name]
 
 
+@pytest.mark.slow
 def test_the_site_builds_strictly(tmp_path: Path) -> None:
     """Broken links, missing pages in the nav and bad markers fail the build."""
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
@@ -126,3 +128,10 @@ def test_no_page_points_outside_the_project() -> None:
     files += [p for folder in ("amcli", "tests", "bench", "scripts")
               for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".sh", ".yaml", ".md")]
     assert not [str(p) for p in files if any(name in p.read_text() for name in outside)]
+
+
+def test_the_pesto_example_is_the_one_the_tutorial_shows() -> None:
+    page = (DOCS / "tutorials" / "own-model.md").read_text()
+    shown = [code for lang, info, code in blocks(DOCS / "tutorials" / "own-model.md")
+             if 'title="pesto_bands.py"' in info]
+    assert page and shown == [(ROOT / "examples" / "pesto_bands.py").read_text().rstrip("\n")]

@@ -84,9 +84,38 @@ def test_incomplete_or_foreign_folders_are_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(UserError, match="not empty"):
         write_corpus(tmp_path, engine="numpy", n_per_class=1, workers=1)
-    with pytest.raises(UserError, match="holds no amcli corpus"):
+    with pytest.raises(UserError, match="amcli did not write a corpus there"):
         write_corpus(tmp_path, engine="numpy", n_per_class=1, workers=1, overwrite=True)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_folder_of_the_users_recordings_survives_synth_into_it(tmp_path, cli):
+    """Class-named folders of WAVs and a README, no metadata.csv: the user's own data."""
+    import numpy as np
+    import soundfile as sf
+
+    mine = tmp_path / "recordings"
+    for label in ("neutral", "angry"):
+        (mine / label).mkdir(parents=True)
+        sf.write(mine / label / "take1.wav", np.zeros(1600, dtype=np.float32), 16000)
+    (mine / "README").write_text("my corpus")
+    before = sorted(p.relative_to(mine) for p in mine.rglob("*"))
+    for extra in ([], ["overwrite=true"]):
+        result = cli("synth", f"out={mine}", "engine=numpy", "n_per_class=1", "quiet=true",
+                     *extra)
+        assert result.code == 2 and "amcli did not write a corpus there" in result.err
+        assert len(result.err.strip().splitlines()) == 1
+    assert sorted(p.relative_to(mine) for p in mine.rglob("*")) == before
+
+
+def test_overwrite_removes_only_what_the_corpus_wrote(tmp_path):
+    write_corpus(tmp_path, engine="numpy", n_per_class=1, classes=["sad"], workers=1)
+    (tmp_path / "sad" / "my_note.txt").write_text("keep me")
+    write_corpus(tmp_path, engine="numpy", n_per_class=1, classes=["angry"], workers=1,
+                 overwrite=True)
+    assert (tmp_path / "sad" / "my_note.txt").read_text() == "keep me"
+    assert not list((tmp_path / "sad").glob("*.wav"))
+    assert (tmp_path / ".amcli").is_file()
 
 
 def test_overwrite_replaces_a_previous_corpus(tmp_path):

@@ -32,8 +32,26 @@ def report_sweep(folder: Path) -> None:
               + (f"  [{row['error']}]" if row["error"] else ""))
 
 
+def read_metrics(folder: Path) -> dict:
+    """A run's metrics.json, or one line saying it is damaged and what the folder still holds."""
+    path = folder / "metrics.json"
+    try:
+        metrics = json.loads(path.read_text())
+        if not isinstance(metrics, dict):
+            raise ValueError("not a JSON object")
+        return metrics
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        wavs = sorted(p.name for p in (folder / "wav").glob("*.wav")) \
+            if (folder / "wav").is_dir() else []
+        marker = next((m for m in MARKERS.values() if (folder / m).exists()), "no marker")
+        readable = f"{len(wavs)} WAV(s) in wav/ ({', '.join(wavs[:4])}" \
+            f"{', ...' if len(wavs) > 4 else ''})" if wavs else "no WAVs"
+        raise UserError(f"{path} is damaged ({err}); the folder still holds {readable} and "
+                        f"{marker}; rerun the command to rebuild the run") from None
+
+
 def report_run(folder: Path) -> None:
-    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics = read_metrics(folder)
     if metrics.get("kind") == "optimize":
         write_run_files(folder)
     marker = next((m for m in MARKERS.values() if (folder / m).exists()), "no marker")

@@ -46,12 +46,21 @@ def import_object(target: str):
     if not module_name:
         raise UserError(f"custom.target='{target}' must be a dotted path: package.module.Class")
     try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as err:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
         raise UserError(
             f"cannot import custom.target='{target}' ({err}); check the dotted path and "
             "that its package is importable (installed or on PYTHONPATH)"
         ) from None
+    except Exception as err:  # noqa: BLE001 - the user's module fails while it is imported
+        where = f" ({err.filename}, line {err.lineno})" if isinstance(err, SyntaxError) else ""
+        raise UserError(f"custom.target='{target}': importing {module_name} failed with "
+                        f"{type(err).__name__}: {err}{where}; fix that module") from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise UserError(f"custom.target='{target}': {module_name} has no '{attr}'; check the "
+                        "class name") from None
 
 
 def load_custom_classifier(
@@ -70,6 +79,10 @@ def load_custom_classifier(
         raise UserError(f"custom.representation='{representation}'; use raw or mel")
     if not classes:
         raise UserError("custom.classes is empty; list the model's classes in output order")
+    repeated = sorted({c for c in classes if list(classes).count(c) > 1})
+    if repeated:
+        raise UserError(f"custom.classes names {', '.join(repeated)} more than once; give each "
+                        "of the model's outputs its own name")
     factory = import_object(target)
     try:
         module = factory()

@@ -76,11 +76,22 @@ def _card(folder: Path, item: dict[str, Any], headline: str) -> dict[str, Any]:
         title += f" · condition {item['condition']}"
     if item.get("variant") and item["variant"] != "all":
         title += f" · {item['variant']} only"
-    rows = [_row("target p", _num(item.get("target_prob")))]
+    rows = []
+    if item.get("verdict"):
+        reasons = "; ".join(item.get("verdict_reasons") or [])
+        rows.append(_row("verdict", item["verdict"] + (f": {reasons}" if reasons else ""),
+                         css="done" if item["verdict"] == "reached" else "failed"))
+    rows.append(_row("target p", _num(item.get("target_prob"))))
     if headline:
         rows.append(_row("in words", headline))
+    best = item.get("best_step")
+    last = item.get("last") or {}
     rows += [_row("margin", _num(item.get("margin"))),
-             _row("steps", f"{_num(item.get('steps'))} ({item.get('stop_reason')})")]
+             _row("steps", f"{_num(item.get('steps'))} ({item.get('stop_reason')})"
+                  + (f"; best state at step {best}" if best is not None else "")
+                  + (f"; last step p {_num(last.get('target_prob'))}"
+                     if last.get("target_prob") is not None and best != last.get("step")
+                     else ""))]
     if item.get("judge_prob") is not None:
         rows.append(_row("judge p (top-1)", f"{_num(item['judge_prob'])} "
                                             f"({item.get('judge_top1')})"))
@@ -164,13 +175,27 @@ def _extra(metrics: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _verdicts(counts: dict[str, int] | None) -> str:
+    """"2 reached, 1 not reached" (zero counts left out), or "-"."""
+    text = ", ".join(f"{n} {name}" for name, n in (counts or {}).items() if n)
+    return text or "-"
+
+
 def _attribution(folder: Path, summary: dict[str, Any]) -> dict[str, Any] | None:
     table = summary.get("attribution")
     if not table:
         return None
-    variants = ["all"] + sorted({v for row in table.values() for v in row} - {"all"})
-    return {"columns": [v if v == "all" else f"{v} alone" for v in variants],
-            "rows": [[target] + [_num(row.get(v)) for v in variants]
+    variants = sorted({v for row in table.values() for v in row["variants"]} - {"all"}) + ["all"]
+
+    def cell(stats: dict[str, Any] | None) -> str:
+        if not stats:
+            return "-"
+        return f"{_num(stats['median'], 2)} [{_num(stats['min'], 2)}-{_num(stats['max'], 2)}]"
+
+    return {"columns": ["no edit", *(v if v == "all" else f"{v} alone" for v in variants),
+                        "reading"],
+            "rows": [[target, _num(row.get("baseline"), 2),
+                      *(cell(row["variants"].get(v)) for v in variants), row.get("reading", "")]
                      for target, row in table.items()],
             "charts": [f"plots/attribution.{ext}" for ext in ("png", "svg")
                        if (folder / "plots" / f"attribution.{ext}").is_file()]}
@@ -180,8 +205,9 @@ def run_report_html(folder: Path) -> str:
     """The page of one run, from its metrics.json and files."""
     metrics = json.loads((folder / "metrics.json").read_text())
     summary = metrics.get("summary") or {}
-    targets = [[t, _num(v.get("items")), _num(v.get("median_target_prob")),
-                _num(v.get("min_target_prob")), _num(v.get("median_judge_prob"))]
+    targets = [[t, _num(v.get("items")), _verdicts(v.get("verdicts")),
+                _num(v.get("median_target_prob")), _num(v.get("min_target_prob")),
+                _num(v.get("median_judge_prob"))]
                for t, v in (summary.get("targets") or {}).items()]
     method = _method(metrics.get("run", {}).get("method"))
     cards = [_card(folder, item, method.headline(item) if method else "")
@@ -207,11 +233,12 @@ def sweep_index_html(sweep: Path, rows: list[dict[str, Any]]) -> str:
     jobs = [{"job": row["job"], "overrides": row["overrides"], "status": row["status"],
              "href": quote(f"{row['job']}/report.html") if (sweep / row["job"] / "report.html")
              .is_file() else None,
-             "cells": [row["items"], row["min_target_prob"], row["median_target_prob"],
-                       row["median_judge_prob"], row["error"]]}
+             "cells": [row["items"], row.get("reached", ""), row.get("not_reached", ""),
+                       row.get("not_an_explanation", ""), row["min_target_prob"],
+                       row["median_target_prob"], row["median_judge_prob"], row["error"]]}
             for row in rows]
     return _environment().get_template("sweep.html.j2").render(
         title=f"amcli sweep {sweep.name}", style=STYLE, name=sweep.name, count=len(rows),
         tally=", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
-        header=("job", "overrides", "status", "items", "min p", "median p", "median judge p",
-                "error"), rows=jobs)
+        header=("job", "overrides", "status", "items", "reached", "not reached",
+                "not an explanation", "min p", "median p", "median judge p", "error"), rows=jobs)

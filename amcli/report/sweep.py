@@ -29,8 +29,9 @@ from amcli.report.run import MARKERS
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("job", "overrides", "status", "items", "min_target_prob", "median_target_prob",
-           "median_judge_prob", "error")
+COLUMNS = ("job", "overrides", "status", "items", "reached", "not_reached",
+           "not_an_explanation", "min_target_prob", "median_target_prob", "median_judge_prob",
+           "error")
 
 
 def job_dirs(sweep: Path) -> list[Path]:
@@ -49,15 +50,24 @@ def job_row(folder: Path, sweep: Path) -> dict[str, Any]:
 
         overrides = " ".join(yaml.safe_load(overrides_file.read_text()) or [])
     row: dict[str, Any] = {"job": str(folder.relative_to(sweep)), "overrides": overrides,
-                           "status": status, "items": "", "min_target_prob": "",
+                           "status": status, "items": "", "reached": "", "not_reached": "",
+                           "not_an_explanation": "", "min_target_prob": "",
                            "median_target_prob": "", "median_judge_prob": "", "error": ""}
     metrics_file = folder / "metrics.json"
     if metrics_file.is_file():
         try:
             metrics = json.loads(metrics_file.read_text())
-        except json.JSONDecodeError:
+        except (ValueError, OSError):
             metrics = {}
-        items = metrics.get("items") or []
+        if not isinstance(metrics, dict):
+            metrics = {}
+        # the answers: attribution's one-family items are evidence, not answers
+        items = [i for i in metrics.get("items") or [] if isinstance(i, dict)
+                 and i.get("variant", "") in ("", "all")]
+        verdicts = (metrics.get("summary") or {}).get("verdicts") or {}
+        row.update(reached=verdicts.get("reached", ""),
+                   not_reached=verdicts.get("not reached", ""),
+                   not_an_explanation=verdicts.get("not an explanation", ""))
         probs = [i["target_prob"] for i in items if isinstance(i.get("target_prob"), float)]
         judge = [i["judge_prob"] for i in items if isinstance(i.get("judge_prob"), float)]
         row.update(items=len(items) if items else "",
@@ -116,8 +126,9 @@ def write_summary(sweep: str | os.PathLike) -> Path:
     return path
 
 
-RUN_COLUMNS = ("target", "restart", "condition", "output", "target_prob", "margin",
-               "judge_prob", "judge_top1", "steps", "stop_reason", "mask_area",
+RUN_COLUMNS = ("target", "restart", "variant", "answer", "verdict", "condition", "output",
+               "target_prob", "baseline_prob", "margin", "judge_prob", "judge_top1", "steps",
+               "best_step", "stop_reason", "mask_area",
                "binarized_prob", "uniform_gain_prob", "shifted_prob", "masked_out_prob")
 
 
@@ -129,6 +140,7 @@ def run_rows(metrics: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
     for item in items:
         mask = item.get("mask") or {}
         row = {k: item.get(k, "") for k in RUN_COLUMNS}
+        row["answer"] = item.get("variant", "") in ("", "all")  # else evidence (attribution)
         row.update(mask_area=mask.get("area", ""),
                    **{k: mask.get(k, "") for k in ("binarized_prob", "uniform_gain_prob",
                                                    "shifted_prob", "masked_out_prob")})

@@ -15,6 +15,14 @@ from amcli.models.gan import build_gan
 CLASSES = ["neutral", "happy", "sad", "angry"]
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Every end-to-end test is slow: ``pytest -m "not slow"`` is the fast unit tier."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory) -> Path:
     torch.manual_seed(0)

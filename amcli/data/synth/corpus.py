@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from amcli.data.synth.cues import (
 )
 from amcli.data.synth.speakers import Speaker, select_speakers
 from amcli.errors import UserError
-from amcli.files import atomic_write
+from amcli.files import atomic_write, folder_kind, mark_folder
 from amcli.workers import process_context, resolve_workers
 
 #: A dozen short sentences (about 1.5 to 2.5 s at a neutral rate).
@@ -55,6 +54,8 @@ SENTENCES = (
 
 ENGINES = ("espeak", "numpy")
 METADATA = "metadata.csv"
+#: the kind of folder amcli synth makes (amcli.files.MARKER)
+CORPUS_KIND = "synth-corpus"
 CUE_COLUMNS = ("pitch_pct", "range_pct", "rate_pct", "gain_db", "level_db", "drive", "lowpass_hz")
 COLUMNS = (
     "path", "label", "speaker", "sentence", "sentence_id", "engine", "seed",
@@ -152,28 +153,42 @@ def _worker_init() -> None:
 
 
 def check_output(out: Path, overwrite: bool) -> None:
-    """Refuse to mix corpora or to overwrite a folder that holds something else."""
+    """Refuse to mix corpora or to touch a folder amcli did not make.
+
+    A non-empty folder is written into only when it is an amcli corpus (its ``.amcli`` marker,
+    or, for corpora written before the marker, its metadata.csv) and ``overwrite`` is given;
+    class-named subfolders alone prove nothing (they may hold the user's own recordings)."""
     if out.exists() and not out.is_dir():
         raise UserError(f"out={out} is a file; give a folder path")
     if out.is_dir() and any(out.iterdir()):
+        if folder_kind(out) != CORPUS_KIND and not (out / METADATA).is_file():
+            raise UserError(f"out={out} is not empty and amcli did not write a corpus there; "
+                            "choose a new or empty folder with out=DIR")
         if not overwrite:
-            raise UserError(
-                f"out={out} is not empty; choose a new folder or pass overwrite=true"
-            )
-        if not (out / METADATA).exists() and not any((out / c).is_dir() for c in SYNTH_CLASSES):
-            raise UserError(
-                f"out={out} is not empty and holds no amcli corpus; refusing to overwrite it"
-            )
+            raise UserError(f"out={out} is not empty (an amcli corpus); choose a new folder "
+                            "or pass overwrite=true to replace that corpus")
 
 
 def prepare_output(out: Path, classes: Sequence[str], overwrite: bool) -> None:
-    """Make the corpus folder; with ``overwrite`` remove a previous corpus' own files only."""
+    """Make the corpus folder; with ``overwrite`` remove the previous corpus' own files only:
+    the clips its metadata.csv lists and the metadata itself (anything else stays, and a class
+    folder that still holds something stays with it)."""
     check_output(out, overwrite)
-    if out.is_dir() and overwrite:
-        (out / METADATA).unlink(missing_ok=True)
+    if out.is_dir() and overwrite and (out / METADATA).is_file():
+        with open(out / METADATA, newline="") as handle:
+            listed = [row.get("path") or "" for row in csv.DictReader(handle)]
+        root = out.resolve()
+        for rel in listed:
+            path = (out / rel).resolve()
+            if rel and root in path.parents and path.suffix.lower() == ".wav":
+                path.unlink(missing_ok=True)
+        (out / METADATA).unlink()
         for label in SYNTH_CLASSES:
-            shutil.rmtree(out / label, ignore_errors=True)
+            folder = out / label
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
     out.mkdir(parents=True, exist_ok=True)
+    mark_folder(out, CORPUS_KIND)
     for label in classes:
         (out / label).mkdir(exist_ok=True)
 

@@ -1,0 +1,117 @@
+"""Fewer steps for the same answer? Prosody attribution of the neutral example clip, today's
+schedule against shorter ones, in one run (side by side, same machine).
+
+For each schedule and each seed: `amcli optimize method=prosody prosody.attribution=true` on
+the neutral example clip for happy, sad and angry; the wall time, the mean steps an item ran, and
+each target's reading (the leading family, or the families that tie). Two seeds per schedule say
+whether the reading is stable; the last columns say whether it agrees with today's.
+
+    python bench/prosody_schedule.py --classifier crnn_mel --seeds 0 1 --restarts 2
+
+Writes bench/results/prosody_schedule_<classifier>.json and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from amcli.cli import main as amcli
+from amcli.files import write_json
+from amcli.resources import example_clip
+
+SCHEDULES = {
+    "today (300 steps)": [],
+    "patience 40": ["patience=40", "min_steps=60"],
+    "patience 20": ["patience=20", "min_steps=40"],
+}
+
+
+def reading(row: dict) -> str:
+    return row["leader"] or ("tie " + "+".join(row["tie"]) if row["tie"] else "none")
+
+
+def run(classifier: str, targets: list[str], restarts: int, seed: int, extra: list[str],
+        folder: Path) -> dict:
+    argv = ["optimize", "method=prosody", "prosody.attribution=true", f"classifier={classifier}",
+            f"input={example_clip('neutral')}", f"target=[{','.join(targets)}]",
+            f"restarts={restarts}", f"seed={seed}", "quiet=true", "cues=false", "judge=null",
+            f"hydra.run.dir={folder}", *extra]
+    started = time.perf_counter()
+    if amcli(argv) != 0:
+        raise SystemExit(f"amcli {' '.join(argv)} failed")
+    wall = time.perf_counter() - started
+    metrics = json.loads((folder / "metrics.json").read_text())
+    steps = [i["steps"] for i in metrics["items"]]
+    table = metrics["summary"]["attribution"]
+    return {"wall_s": wall, "mean_steps": sum(steps) / len(steps), "max_steps": max(steps),
+            "readings": {t: reading(table[t]) for t in targets},
+            "leaders": {t: table[t]["variants"] for t in targets}}
+
+
+def commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--classifier", default="crnn_mel")
+    parser.add_argument("--targets", nargs="+", default=["happy", "sad", "angry"])
+    parser.add_argument("--restarts", type=int, default=2)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    parser.add_argument("--schedules", nargs="+", default=list(SCHEDULES))
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args(argv)
+    results: dict[str, list[dict]] = {}
+    with tempfile.TemporaryDirectory() as work:
+        for name in args.schedules:
+            results[name] = [run(args.classifier, args.targets, args.restarts, seed,
+                                 SCHEDULES[name], Path(work) / f"{len(results)}_{seed}")
+                             for seed in args.seeds]
+    today = next(iter(results.values()))
+    print(f"{args.classifier}, neutral example clip, targets {', '.join(args.targets)}, "
+          f"{args.restarts} restarts, seeds {args.seeds}")
+    print("| schedule | wall s (per seed) | speed-up | mean / max steps | readings per seed | "
+          "same across seeds | same as today |")
+    print("|---|---|---|---|---|---|---|")
+    summary = {}
+    for name, runs in results.items():
+        wall = sum(r["wall_s"] for r in runs) / len(runs)
+        base = sum(r["wall_s"] for r in today) / len(today)
+        stable = sum(runs[0]["readings"][t] == r["readings"][t] for r in runs[1:]
+                     for t in args.targets) / max(1, (len(runs) - 1) * len(args.targets))
+        agree = sum(a["readings"][t] == b["readings"][t] for a, b in zip(runs, today,
+                                                                        strict=True)
+                    for t in args.targets) / (len(runs) * len(args.targets))
+        summary[name] = {"wall_s": wall, "speed_up": base / wall, "stable": stable,
+                         "agree_with_today": agree, "runs": runs}
+        readings = " / ".join(", ".join(f"{t} {r['readings'][t]}" for t in args.targets)
+                              for r in runs)
+        walls = " / ".join(f"{r['wall_s']:.0f}" for r in runs)
+        print(f"| {name} | {walls} | "
+              f"{base / wall:.2f}x | {sum(r['mean_steps'] for r in runs) / len(runs):.0f} / "
+              f"{max(r['max_steps'] for r in runs)} | {readings} | {stable:.0%} | {agree:.0%} |",
+              flush=True)
+    out = args.out / f"prosody_schedule_{args.classifier}.json"
+    write_json(out, {"command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
+                     "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                     "commit": commit(), "cores": os.cpu_count(), "device": "cpu",
+                     "classifier": args.classifier, "targets": args.targets,
+                     "restarts": args.restarts, "seeds": args.seeds, "schedules": summary})
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
