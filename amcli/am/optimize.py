@@ -276,6 +276,8 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
             if use.any():
                 loss[use].sum().backward()
             for p in params:
+                if p.grad is None:  # nothing was backpropagated: no item had a finite loss
+                    p.grad = torch.zeros_like(p)
                 finite &= torch.isfinite(p.grad.reshape(batch, -1)).all(dim=1)
             ok = running & finite
             everyone = bool(ok.all())  # the common case: no masking or restoring needed

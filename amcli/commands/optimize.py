@@ -94,8 +94,16 @@ def run(cfg: OptimizeConfig) -> dict:
                 outcome = am.run_items(method, options, model, chunk, clips, settings, device,
                                        resources, progress)
             outcomes.append(outcome)
-            record["items"] += outputs.records(outcome)
+            broken = nonfinite_items(outcome)
+            record["items"] += [r for i, r in enumerate(outputs.records(outcome))
+                                if i not in broken]
             write_progress(folder, record)
+            if broken:
+                raise UserError(
+                    f"the classifier returned non-finite logits (NaN or inf) for "
+                    f"{', '.join(broken.values())}; the {len(record['items'])} finished "
+                    "item(s) are in metrics.json; check the model on this input (a division "
+                    "by a zero level, a log of zero?)")
             if outcome.result.interrupted:
                 raise_interrupted(record, targets, method, cfg.reached,
                                   outcome.result.interrupt)
@@ -110,6 +118,14 @@ def run(cfg: OptimizeConfig) -> dict:
             record["summary"]["distance_to_real"] = distances(cfg, folder, record["items"], judge)
         finish(record, method)
     return record
+
+
+def nonfinite_items(outcome: am.Outcome) -> dict[int, str]:
+    """Items whose classifier output is not finite even at their best state, by index: the
+    model's fault (NaN or inf from the first step), not the optimization's."""
+    logits = outcome.result.logits
+    return {i: f"{item.name} (step {outcome.result.steps[i]})"
+            for i, item in enumerate(outcome.items) if not torch.isfinite(logits[i]).all()}
 
 
 def conclude(record: dict, targets: list[str], method: AMMethod, reached: float) -> None:

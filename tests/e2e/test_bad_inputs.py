@@ -1,0 +1,81 @@
+"""Bad inputs end in one line, exit 2, no traceback and no DONE (the run folder says FAILED)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+CLASSES = "[neutral,happy,sad,angry]"
+
+NAN_MODEL = '''
+import torch
+from torch import nn
+
+
+class NanNet(nn.Module):
+    """Finite on silence (amcli's load-time probe), NaN on any sound."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(1, 4)
+
+    def forward(self, wave):
+        out = self.lin(wave.pow(2).mean(-1, keepdim=True))
+        return out * float("nan") if bool(wave.abs().max() > 0) else out
+'''
+
+
+@pytest.fixture
+def modules(tmp_path: Path, monkeypatch) -> Path:
+    folder = tmp_path / "mods"
+    folder.mkdir()
+    (folder / "nan_net.py").write_text(NAN_MODEL)
+    (folder / "broken_net.py").write_text("import torch\nclass Net(torch.nn.Module:\n    pass\n")
+    monkeypatch.syspath_prepend(str(folder))
+    return folder
+
+
+def one_line(result) -> None:
+    assert result.code == 2, result.err
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert "Traceback" not in result.err
+
+
+def test_a_model_that_returns_nan_is_named_with_its_item(cli, tmp_path, modules):
+    result = cli("optimize", "classifier=custom", "custom.target=nan_net.NanNet",
+                 f"custom.classes={CLASSES}", "target=angry", "steps=5", "min_steps=1",
+                 "judge=null", "quiet=true")
+    one_line(result)
+    assert "non-finite logits" in result.err and "angry_r0" in result.err
+    run = tmp_path / "run"
+    assert (run / "FAILED").exists() and not (run / "DONE").exists()
+    assert json.loads((run / "metrics.json").read_text())["status"] == "failed"
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["custom.target=broken_net.Net", f"custom.classes={CLASSES}"], "SyntaxError"),
+    (["custom.target=nan_net.NanNet", "custom.classes=[neutral,angry,sad,angry]"],
+     "names angry more than once"),
+])
+def test_custom_model_mistakes(cli, tmp_path, modules, extra, message):
+    result = cli("optimize", "classifier=custom", *extra, "target=angry", "steps=2",
+                 "judge=null", "quiet=true")
+    one_line(result)
+    assert message in result.err
+    assert not (tmp_path / "run" / "DONE").exists()
+
+
+def test_report_on_a_run_whose_metrics_were_cut_short(cli, tmp_path, tiny):
+    args = ["optimize", f"classifier={tiny / 'crnn_mel.json'}", "target=angry", "steps=3",
+            "min_steps=1", "judge=null", "cues=false", "quiet=true"]
+    assert cli(*args).code == 0
+    metrics = tmp_path / "run" / "metrics.json"
+    metrics.write_text(metrics.read_text()[:200])
+    os.utime(metrics, (0, 0))  # older than the report call: the fixture only checks new files
+    result = cli("report", str(tmp_path / "run"))
+    one_line(result)
+    assert "metrics.json is damaged" in result.err
+    assert "WAV(s) in wav/" in result.err and "angry_r0.wav" in result.err
