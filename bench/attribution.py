@@ -2,11 +2,12 @@
 
 For every classifier, from the neutral example clip, each target is optimized with each control
 family alone (pitch, loudness, tempo, voice) and with all of them, in one batch (amcli's
-defaults otherwise); the table gives the median reached target probability per family, next to
-the cues the synthetic corpus put into each class (amcli.data.synth.cues). A family that alone
-reaches a high probability is one the model can be moved by.
+defaults otherwise); the table gives per family the median [min-max] reached target
+probability over restarts, the no-edit baseline and amcli's reading (the leader, or a tie), next
+to the cues the synthetic corpus put into each class (amcli.data.synth.cues). With two or more
+``--seeds`` it also says whether the reading is the same for every seed (stability).
 
-    python bench/attribution.py --classifiers crnn_mel cnn_mel --restarts 2
+    python bench/attribution.py --classifiers crnn_mel cnn_mel --restarts 2 --seeds 0 1
 """
 
 from __future__ import annotations
@@ -29,14 +30,24 @@ CORPUS = {
 FAMILIES = ("pitch", "loudness", "tempo", "voice")
 
 
-def run(classifier: str, targets: list[str], restarts: int, folder: Path) -> dict:
+def run(classifier: str, targets: list[str], restarts: int, folder: Path, seed: int = 0,
+        extra: list[str] | None = None) -> dict:
     argv = ["optimize", "method=prosody", "prosody.attribution=true", f"classifier={classifier}",
             f"input={example_clip('neutral')}", f"target=[{','.join(targets)}]",
-            f"restarts={restarts}", "quiet=true", "cues=false", "judge=null",
-            f"hydra.run.dir={folder}"]
+            f"restarts={restarts}", f"seed={seed}", "quiet=true", "cues=false", "judge=null",
+            f"hydra.run.dir={folder}", *(extra or [])]
     if amcli(argv) != 0:
         raise SystemExit(f"amcli {' '.join(argv)} failed")
     return json.loads((folder / "metrics.json").read_text())["summary"]["attribution"]
+
+
+def reading(row: dict) -> str:
+    """The leader, "tie a+b", or "none"."""
+    return row["leader"] or ("tie " + "+".join(sorted(row["tie"])) if row["tie"] else "none")
+
+
+def cell(stats: dict | None) -> str:
+    return "-" if not stats else f"{stats['median']:.2f} [{stats['min']:.2f}-{stats['max']:.2f}]"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,19 +56,32 @@ def main(argv: list[str] | None = None) -> int:
                         default=["crnn_mel", "cnn_mel", "cnn_raw", "crnn_raw"])
     parser.add_argument("--targets", nargs="+", default=["happy", "sad", "angry"])
     parser.add_argument("--restarts", type=int, default=2)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--extra", nargs="*", default=[],
+                        help="more amcli overrides, e.g. clip_seconds=0 or custom.* keys")
     args = parser.parse_args(argv)
-    print("| classifier | target | pitch alone | loudness alone | tempo alone | voice alone | "
-          "all | strongest alone | what the corpus put in |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| classifier | target | no edit | pitch alone | loudness alone | tempo alone | "
+          "voice alone | all | reading (per seed) | same across seeds | what the corpus put in |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    same = total = 0
     with tempfile.TemporaryDirectory() as work:
         for name in args.classifiers:
-            table = run(name, args.targets, args.restarts, Path(work) / name)
+            tables = [run(name, args.targets, args.restarts, Path(work) / f"{name}_{seed}",
+                          seed, args.extra) for seed in args.seeds]
             for target in args.targets:
-                row = table[target]
-                strongest = max(FAMILIES, key=lambda f: row[f])
-                cells = " | ".join(f"{row[f]:.2f}" for f in FAMILIES)
-                print(f"| {name} | {target} | {cells} | {row['all']:.2f} | {strongest} | "
+                rows = [t[target] for t in tables]
+                first = rows[0]
+                cells = " | ".join(cell(first["variants"].get(f)) for f in FAMILIES)
+                readings = [reading(r) for r in rows]
+                agree = len(set(readings)) == 1
+                same, total = same + agree, total + 1
+                base = first["baseline"]
+                print(f"| {name} | {target} | {'-' if base is None else f'{base:.2f}'} | "
+                      f"{cells} | {cell(first['variants'].get('all'))} | "
+                      f"{' / '.join(readings)} | {'yes' if agree else 'no'} | "
                       f"{CORPUS.get(target, '-')} |", flush=True)
+    if len(args.seeds) > 1:
+        print(f"\nthe same reading for every seed in {same} of {total} rows ({same / total:.0%})")
     return 0
 
 

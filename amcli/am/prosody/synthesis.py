@@ -597,6 +597,8 @@ REFINE_STEPS = torch.linspace(-0.03, 0.03, 97)
 #: low voices, which the synthesis window does not), zero-padded 4x for a finer grid.
 REFINE_WINDOW_S = 0.064
 REFINE_PADDING = 4
+#: frames scored at once (about 60 MB of candidate tensors per block at 16 kHz)
+REFINE_CHUNK = 512
 
 
 def refine_f0(wave: torch.Tensor, f0: torch.Tensor, rate: int, n_fft: int,
@@ -615,6 +617,17 @@ def refine_f0(wave: torch.Tensor, f0: torch.Tensor, rate: int, n_fft: int,
                                      ((padded - length) // 2, (padded - length + 1) // 2))
     power = torch.stft(wave.float(), padded, hop, window=window, center=True,
                        return_complex=True).abs().pow(2).T[: len(f0)]  # [N, K']
+    best = torch.cat([_best_candidates(power[i:i + REFINE_CHUNK], f0[i:i + REFINE_CHUNK],
+                                       rate, padded)
+                      for i in range(0, len(f0), REFINE_CHUNK)])
+    return torch.where(voiced, best, f0.double()).float()
+
+
+def _best_candidates(power: torch.Tensor, f0: torch.Tensor, rate: int,
+                     padded: int) -> torch.Tensor:
+    """Per frame of ``power`` [n, K'] the candidate F0 around ``f0`` [n] whose harmonics carry
+    the most energy. Its tensors are [n, candidates, harmonics]: the caller hands it frames in
+    blocks of REFINE_CHUNK, so a long clip costs time, not memory."""
     number = torch.arange(1, MAX_HARMONICS, dtype=torch.float64)
     candidates = f0.double().unsqueeze(-1) * (1.0 + REFINE_STEPS.double())  # [N, C]
     freq = candidates.unsqueeze(-1) * number  # [N, C, H]
@@ -628,8 +641,7 @@ def refine_f0(wave: torch.Tensor, f0: torch.Tensor, rate: int, n_fft: int,
     rows = power.unsqueeze(1).expand(-1, candidates.shape[1], -1)
     energy = rows.gather(-1, low) * (1 - weight) + rows.gather(-1, high) * weight
     score = (energy * inside).sum(-1)  # [N, C]
-    best = candidates.gather(1, score.argmax(-1, keepdim=True))[:, 0]
-    return torch.where(voiced, best, f0.double()).float()
+    return candidates.gather(1, score.argmax(-1, keepdim=True))[:, 0]
 
 
 def _fit_harmonics(spectrum: torch.Tensor, centres: torch.Tensor, present: torch.Tensor,
