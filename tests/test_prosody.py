@@ -324,3 +324,29 @@ def test_pruning_undoes_what_a_loudness_model_ignores_and_keeps_what_it_needs(fi
     assert records[0]["pruned"]["edits_before"]["pitch_shift_st"]["mean"] == pytest.approx(3.0)
     assert records[1]["pruned"] is None  # not reached (+2 dB): nothing is undone
     assert param.summary()[1]["pitch_shift_st"]["mean"] == pytest.approx(3.0)
+
+
+def test_an_all_families_item_starts_no_worse_than_its_one_family_siblings(fitted):
+    from amcli.am.items import build_items
+    from amcli.am.methods.prosody import METHOD, Family, ProsodyOptions
+    from amcli.am.run import item_batch
+    from amcli.models.base import Classifier
+    from amcli.models.custom import UserBody
+
+    wave = fitted["neutral"][0]
+    level = 10 * math.log10(float(wave.pow(2).mean()))
+    model = Classifier(UserBody(LevelModel(level + 5.0)), ["quiet", "loud"], "raw", RATE)
+    model.checkpoint = {"name": "level"}
+    options = ProsodyOptions(attribution=True, families=[Family.pitch, Family.loudness],
+                             init_candidates=4)
+    items = build_items(["loud"], ["clip"], 1, seed=0, variants=METHOD.variants(options))
+    assert [i.variant for i in items] == ["all", "pitch", "loudness"]
+    batch = item_batch(model, items, {"clip": wave}, torch.device("cpu"))
+    built = METHOD.build(options, batch, METHOD.prepare(options, model, ["loud"], "cpu"))
+    param = built.param
+    with torch.no_grad():  # the score pick_start ranks starts by
+        log_p = torch.log_softmax(model(param.signal()), -1)[:, 1]
+        score = log_p - options.penalty * param.regularized().pow(2).mean(1)
+    assert score[0] >= max(score[1], score[2]) - 1e-5
+    edits = param.summary()[0]
+    assert edits["families"] == ["pitch", "loudness"]

@@ -187,7 +187,9 @@ class ProsodyMethod(AMMethod):
             return reached - sum((reg(candidate) for reg in penalties),
                                  torch.zeros_like(reached))
 
-        param.pick_start(score, options.init_candidates)
+        scores = param.pick_start(score, options.init_candidates)
+        if scores is not None and options.attribution:
+            share_starts(param, scores, batch)
         return Built(param, penalties)
 
     def prune(self, options: ProsodyOptions, batch: ItemBatch, built: Built,
@@ -299,6 +301,25 @@ class ProsodyMethod(AMMethod):
                                     torch.nan).cpu().numpy(),
             "warp": after["position"][index].cpu().numpy(),
         })
+
+
+def share_starts(param: Prosody, scores: torch.Tensor, batch: ItemBatch) -> None:
+    """An "all" item starts from the best start among itself and its one-family siblings (the
+    same clip, target and seed, so the same noise: a sibling's start scores the same for it).
+    With every family free, its candidates are spread over four families, so it sees a quarter
+    as many starts per family as a one-family item and could start worse than one of them (on
+    a pitch model, every family free reached 0.49 where pitch alone reached 0.72)."""
+    variants = batch.variants or []
+    names = batch.clip_names or [""] * len(batch)
+    for i, variant in enumerate(variants):
+        if variant != "all":
+            continue
+        key = (names[i], batch.target_names[i], batch.seeds[i])
+        siblings = [j for j, v in enumerate(variants) if v not in ("", "all")
+                    and (names[j], batch.target_names[j], batch.seeds[j]) == key]
+        best = max(siblings, key=lambda j: float(scores[j]), default=None)
+        if best is not None and float(scores[best]) > float(scores[i]):
+            param.adopt_start(i, best)
 
 
 def edit_words(edits: dict, skip: tuple[str, ...] | list[str] = ()) -> str:

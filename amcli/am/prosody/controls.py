@@ -99,7 +99,7 @@ class Prosody(Parameterization):
 
     @torch.no_grad()
     def pick_start(self, score: Callable[[Prosody], torch.Tensor], candidates: int,
-                   spread: float = 0.95) -> None:
+                   spread: float = 0.95) -> torch.Tensor | None:
         """Start each item from the best of ``candidates`` edits, ranked by ``score`` (this
         parameterization with the candidate set -> [B], higher is better). The first candidate is
         the plain start; each other one moves a single family of the item's (in turn), every
@@ -109,6 +109,8 @@ class Prosody(Parameterization):
         start's noise. One family at a time, so the families a start leaves alone stay at no
         edit: descent would not bring a stray large edit back where its gradient is noise.
 
+        Returns each item's score at the start it keeps (None with one candidate).
+
         Why: pitch and tempo act on the classifier through where harmonics and frames land,
         whose gradients are local and oscillate (as an oscillator's frequency does, Hayes et
         al. 2023), so descent from no edit often settles on a small edit that leaves the target
@@ -117,7 +119,7 @@ class Prosody(Parameterization):
         and the size penalty then shrink the edit. Each item's draws come from its seed.
         """
         if candidates <= 1:
-            return
+            return None
         plain = self.raw.detach().clone()
         offsets = self._candidate_offsets(candidates - 1, spread).to(plain.device)
         best = score(self)
@@ -132,6 +134,17 @@ class Prosody(Parameterization):
             best = torch.where(better, value, best)
             chosen[better] = start[better]
         self.raw.copy_(chosen)
+        return best
+
+    @torch.no_grad()
+    def adopt_start(self, row: int, source: int) -> None:
+        """Item ``row`` starts where item ``source`` starts, in the families ``source`` may
+        use; every other family of ``row`` starts at no edit. For items of one clip, target and
+        seed (attribution's variants), this is exactly ``source``'s start."""
+        keep = self.families[source]
+        for name, family in self.GROUP_FAMILY.items():
+            part = self._slices[name]
+            self.raw[row, part] = self.raw[source, part] if keep[family] else 0.0
 
     def _candidate_offsets(self, count: int, spread: float) -> torch.Tensor:
         """[B, count, groups]: the raw offset of each control group per candidate (see
