@@ -144,7 +144,7 @@ def test_user_model_plugs_in_and_keeps_its_outputs(user_model):
 @pytest.mark.parametrize(
     ("target", "classes", "weights", "message"),
     [
-        ("usermodels.nets.NoSuchNet", CLASSES, None, "cannot import"),
+        ("usermodels.nets.NoSuchNet", CLASSES, None, "has no 'NoSuchNet'"),
         ("usermodels.bad.TinyNet", CLASSES, None, r"returns shape \(1, 3\)"),
         ("usermodels.nets.TinyNet", CLASSES[:3], None, "expected \\(1, 3\\)"),
         ("usermodels.nets.TinyNet", CLASSES, "model.pth", "pickle-format"),

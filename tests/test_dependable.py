@@ -172,3 +172,37 @@ def test_clip_seconds_says_what_the_classifier_hears(tmp_path, seconds, length):
 
     own = read_audio(path, model.sample_rate)[0].shape[-1]
     assert clips["clip"].shape[-1] == (own if length is None else length)
+
+
+def test_an_item_runs_the_same_whether_the_others_stopped_or_not():
+    """Once item 1 stops (patience), the loop runs item 0 alone; it ends where it ends when it
+    runs by itself from the start."""
+    def run(starts: list[float]) -> tuple[torch.Tensor, am.Result]:
+        param = Scalar(starts)
+        param.seeds = torch.tensor([7, 8][: len(starts)])
+        result = am.optimize(Bump(), param, [1] * len(starts),
+                             transforms=lambda s, domain, draws: s - 0.3, steps=150, lr=0.01,
+                             threshold=None, record_every=2, patience=10, min_steps=0)
+        return param.x.detach()[:, 0], result
+
+    both, result = run([0.0, 0.45])
+    alone, _ = run([0.0])
+    assert result.steps[1] < result.steps[0]  # item 1 stopped first; item 0 ran on alone
+    assert both[0] == pytest.approx(float(alone[0]), abs=1e-6)
+
+
+def test_prosody_renders_a_subset_of_its_items_as_the_whole_batch_does():
+    from amcli.am.prosody.analysis import analyse
+    from amcli.am.prosody.controls import Prosody
+    from amcli.am.prosody.synthesis import fit, white_noise_stft
+    from amcli.audio import read_audio
+    from amcli.resources import example_clip
+
+    wave = read_audio(example_clip("sad"), 16000)[0][:16000]
+    source = fit(analyse(wave, 16000, hop=112, n_fft=224), wave)
+    rows = source.select(torch.zeros(3, dtype=torch.long))
+    param = Prosody(rows, white_noise_stft([1, 2, 3], 16000, 224, 112), 16000,
+                    seeds=[1, 2, 3], init_noise=0.5)
+    subset = torch.tensor([0, 2])
+    with torch.no_grad():
+        assert torch.allclose(param.signal_rows(subset), param.signal()[subset], atol=1e-6)

@@ -217,14 +217,36 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
             reasons[i], taken[i] = reason, step
         running[rows] = False
 
+    # Once items stop, the loop renders and classifies only those still running (their
+    # results do not depend on which others run); a stopped item's state is frozen, so its last
+    # clean logits stand for it. Not with layer objectives (hooks see the whole batch) or a
+    # compiled forward (each new batch size would compile again).
+    compact = hooks is None and forward is None
+    clean: dict[str, torch.Tensor] = {}
+
+    def active_rows() -> torch.Tensor | None:
+        """The running items' rows, or None when all run (or rows are not compacted)."""
+        if not compact or bool(running.all()) or not clean:
+            return None
+        return running.nonzero().flatten()
+
     def check(step: int, logits: torch.Tensor | None = None,
-              score: torch.Tensor | None = None, penalty: torch.Tensor | None = None) -> None:
+              score: torch.Tensor | None = None, penalty: torch.Tensor | None = None,
+              rows: torch.Tensor | None = None) -> None:
         """Record and test the clean state after ``step`` updates (``logits`` of it, if
-        already computed)."""
+        already computed; of the items at ``rows`` only, when given)."""
         if logits is None:
+            rows = active_rows()
             with torch.no_grad():
-                logits = classify(model, param.signal(), param.domain, precision, forward)
-        probs = torch.softmax(logits.detach().float(), -1)
+                signal = param.signal() if rows is None else param.signal_rows(rows)
+                logits = classify(model, signal, param.domain, precision, forward)
+        logits = logits.detach().float()
+        if rows is None:
+            clean["logits"] = logits
+        else:
+            clean["logits"] = clean["logits"].index_put((rows,), logits)
+            logits = clean["logits"]
+        probs = torch.softmax(logits, -1)
         p_t = probs.gather(1, targets.view(-1, 1)).squeeze(1)
         was_running = running.clone()
         keep_best(step, logits, p_t)  # before the stops below: a stopping item is ranked too
@@ -257,16 +279,21 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
         for step in range(1, steps + 1):
             if not running.any():
                 break
-            signal = param.signal()
-            heard = transforms(signal, param.domain, Draws(seeds, step)) if transforms \
-                else signal
+            rows = active_rows()
+            signal = param.signal() if rows is None else param.signal_rows(rows)
+            draws = Draws(seeds if rows is None else seeds[rows], step)
+            heard = transforms(signal, param.domain, draws) if transforms else signal
             logits = classify(model, heard, param.domain, precision, forward)
-            ctx = Context(logits.float(), targets, hooks.activations if hooks else {})
+            ctx = Context(logits.float(), targets if rows is None else targets[rows],
+                          hooks.activations if hooks else {})
             score = objective(ctx)
+            computed = running.clone() if rows is not None else torch.ones_like(running)
+            if rows is not None:  # stopped items keep their last score; they get no gradient
+                score = last_score.index_put((rows,), score)
             penalty = sum((reg(param, step - 1, steps) for reg in regularizers),
                           torch.zeros(batch, device=device))
             if reuse and (step - 1) % record_every == 0:
-                check(step - 1, logits, score.detach(), penalty.detach())
+                check(step - 1, logits, score.detach(), penalty.detach(), rows)
                 if not running.any():
                     break
             loss = penalty - score
@@ -300,8 +327,8 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
                     for keep, p in zip(frozen, params, strict=True):
                         p[~running] = keep[~running]
             done = step
-            last_score = torch.where(finite, score.detach(), last_score)
-            last_penalty = torch.where(finite, penalty.detach(), last_penalty)
+            last_score = torch.where(finite & computed, score.detach(), last_score)
+            last_penalty = torch.where(finite & computed, penalty.detach(), last_penalty)
             if not reuse and (step % record_every == 0 or step == steps):
                 check(step)
         if reuse and (not history["step"] or history["step"][-1] < done):

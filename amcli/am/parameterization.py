@@ -99,6 +99,12 @@ class Parameterization(nn.Module):
     def signal(self) -> torch.Tensor:
         raise NotImplementedError
 
+    def signal_rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """The signals of the items at ``rows`` only (the loop asks for the items still running
+        once some have stopped). This default renders every item and keeps those rows; a
+        parameterization whose rendering is costly renders only them."""
+        return self.signal()[rows]
+
     def regularized(self) -> torch.Tensor:
         """[B, ...]: what L1, L2 and TV penalize. Every parameterization says it explicitly."""
         raise NotImplementedError(f"{type(self).__name__} does not say what its penalties act "

@@ -53,5 +53,5 @@ def test_a_failing_point_does_not_stop_the_others_and_a_rerun_runs_only_it(cli, 
 def test_schema_errors_abort_a_sweep_before_any_job(cli, tmp_path, tiny):
     sweep = tmp_path / "sweep"
     result = cli(*sweep_args(tiny, sweep, "target=angry,sad", "steps=many"))
-    assert result.code == 1
+    assert result.code == 2
     assert not sweep.exists() or not list(sweep.glob("*/metrics.json"))

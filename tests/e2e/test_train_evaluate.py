@@ -72,7 +72,8 @@ def test_training_mistakes_exit_2_and_leave_a_failed_marker(cli, tmp_path, corpu
 
 def test_unknown_model_group_is_a_config_error(cli, corpus):
     result = cli("train-classifier", "model=resnet", f"data.root={corpus}")
-    assert result.code == 1 and "resnet" in result.err
+    assert result.code == 2 and "resnet" in result.err  # a config error: one line, exit 2
+    assert len(result.err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

@@ -186,24 +186,36 @@ class Prosody(Parameterization):
         moved.source = self.source.to(self.raw.device)
         return moved
 
-    def _unit(self, name: str) -> torch.Tensor:
-        """tanh of the raw parameters of one control, zeroed where its family is off."""
+    def _unit(self, name: str, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """tanh of the raw parameters of one control, zeroed where its family is off (of the
+        items at ``rows``, or of all)."""
         family = self.GROUP_FAMILY[name]
-        return torch.tanh(self.raw[:, self._slices[name]]) * self.families[:, family:family + 1]
+        raw, families = (self.raw, self.families) if rows is None else \
+            (self.raw[rows], self.families[rows])
+        return torch.tanh(raw[:, self._slices[name]]) * families[:, family:family + 1]
 
-    def edits(self) -> Edits:
+    def edits(self, rows: torch.Tensor | None = None) -> Edits:
         b, m = self.bounds, self.frames
+
+        def unit(name: str) -> torch.Tensor:
+            return self._unit(name, rows)
+
         return Edits(
-            pitch_st=b.pitch_st * _contour(self._unit("pitch"), m),
-            range_scale=torch.exp(math.log(b.range_scale) * self._unit("range")[:, 0]),
-            gain_db=b.gain_db * _contour(self._unit("gain"), m),
-            rate=torch.exp(math.log(b.rate) * _contour(self._unit("rate"), m)),
-            tilt_db_per_octave=b.tilt_db_per_octave * self._unit("tilt")[:, 0],
-            breathiness=b.breathiness * self._unit("breath")[:, 0],
+            pitch_st=b.pitch_st * _contour(unit("pitch"), m),
+            range_scale=torch.exp(math.log(b.range_scale) * unit("range")[:, 0]),
+            gain_db=b.gain_db * _contour(unit("gain"), m),
+            rate=torch.exp(math.log(b.rate) * _contour(unit("rate"), m)),
+            tilt_db_per_octave=b.tilt_db_per_octave * unit("tilt")[:, 0],
+            breathiness=b.breathiness * unit("breath")[:, 0],
         )
 
     def signal(self) -> torch.Tensor:
         return synthesize(self.source, self.edits(), self.white, self.length)
+
+    def signal_rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """Only the items at ``rows`` are resynthesized (the costly part of a step)."""
+        return synthesize(self.source.select(rows), self.edits(rows), self.white[rows],
+                          self.length)
 
     def regularized(self) -> torch.Tensor:
         """[B, 4]: each family's root-mean-square normalized edit (0: none, 1: at its bounds)."""
