@@ -79,3 +79,16 @@ def test_report_on_a_run_whose_metrics_were_cut_short(cli, tmp_path, tiny):
     one_line(result)
     assert "metrics.json is damaged" in result.err
     assert "WAV(s) in wav/" in result.err and "angry_r0.wav" in result.err
+
+
+def test_prosody_refuses_a_clip_longer_than_it_can_analyse(cli, tmp_path, tiny):
+    import numpy as np
+    import soundfile as sf
+
+    clip = tmp_path / "long.wav"
+    sf.write(clip, 0.01 * np.random.default_rng(0).standard_normal(16000 * 31), 16000)
+    result = cli("optimize", f"classifier={tiny / 'crnn_mel.json'}", "method=prosody",
+                 f"input={clip}", "target=angry", "steps=2", "judge=null", "quiet=true")
+    one_line(result)
+    assert "up to 30 s" in result.err and "clip_seconds=30" in result.err
+    assert not (tmp_path / "run" / "DONE").exists()

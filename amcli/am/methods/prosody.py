@@ -32,6 +32,11 @@ from amcli.errors import UserError
 
 log = logging.getLogger(__name__)
 
+#: The longest clip the prosody method analyses: analysis and fit take about 180 MB per second
+#: of audio (bench/prosody_memory.py: 1.4 GB at 5 s, 5.9 GB at 30 s, 21 GB at 2 min), so longer
+#: clips are refused up front rather than left to exhaust the machine.
+MAX_CLIP_S = 30.0
+
 #: An unedited resynthesis whose target probability moves more than this from the clip's own is
 #: reported: the clip does not resynthesize well (noise, music, several speakers).
 FAITHFUL_WITHIN = 0.05
@@ -140,6 +145,11 @@ class ProsodyMethod(AMMethod):
         rate = batch.model.sample_rate
         n_fft, hop = synthesis_grid(rate)
         wave = wave.detach().cpu()
+        if wave.shape[-1] > MAX_CLIP_S * rate:
+            raise UserError(f"clip '{name}' is {wave.shape[-1] / rate:.0f} s long; method=prosody "
+                            f"analyses clips of up to {MAX_CLIP_S:g} s (about 6 GB of memory "
+                            f"at {MAX_CLIP_S:g} s): give a shorter clip, or clip_seconds="
+                            f"{MAX_CLIP_S:g} to hear its middle {MAX_CLIP_S:g} s")
         source = fit(analyse(wave, rate, hop=hop, n_fft=n_fft), wave)
         white = white_noise_stft([0], wave.shape[-1], n_fft, hop)
         resynthesis = synthesize(source, Edits.none(1, white.shape[1]), white, wave.shape[-1])
