@@ -55,6 +55,9 @@ def run(cfg: OptimizeConfig) -> dict:
     with run_record(folder, "optimize", run_info(cfg.seed, cfg.device, overrides()),
                     finalize=write_run_files) as record:
         check_bounds(cfg)
+        if cfg.frechet_reference and not cfg.judge:
+            raise UserError("frechet_reference needs the judge (the distances are measured in its "
+                            "embedding space); drop judge=null or frechet_reference")
         device = resolve_device(cfg.device)
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
@@ -116,6 +119,8 @@ def run(cfg: OptimizeConfig) -> dict:
             record["summary"]["judge_off"] = judge_off
         if cfg.frechet_reference and judge is not None and not judge_off:
             record["summary"]["distance_to_real"] = distances(cfg, folder, record["items"], judge)
+        elif cfg.frechet_reference:
+            log.warning("frechet_reference: no distances, the judge is off (%s)", judge_off)
         finish(record, method)
     return record
 
@@ -172,6 +177,9 @@ def run_settings(cfg: OptimizeConfig, model) -> am.RunSettings:
     o, t = cfg.objective, cfg.transforms
     features = model.feature_params or FeatureParams(sample_rate=model.sample_rate)
     try:
+        if cfg.compile and o.layer:
+            raise UserError(f"compile=true with objective.layer={o.layer}: a compiled forward "
+                            "bypasses the hooks that read the layer; drop one of them")
         if o.cap is not None and (o.layer or o.kind.value != "log_softmax"):
             raise UserError(f"objective.cap={o.cap:g} works with objective.kind=log_softmax "
                             "only; give that kind or objective.cap=null")

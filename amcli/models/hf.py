@@ -253,9 +253,10 @@ def load_hf_classifier(path: str | os.PathLike | None, device: str | torch.devic
         model, info = transformers.AutoModelForAudioClassification.from_pretrained(
             str(folder), local_files_only=True, use_safetensors=True, dtype=torch.float32,
             output_loading_info=True)
-    except (OSError, ValueError, RuntimeError) as err:
-        first = str(err).strip().splitlines()[0]
-        raise UserError(f"{key}={folder}: transformers cannot load the model ({first})") from None
+    except Exception as err:  # noqa: BLE001 - the folder's weights: truncated, damaged, foreign
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise UserError(f"{key}={folder}: transformers cannot load the model ({first}); are its "
+                        "weights complete? save the folder again with save_pretrained") from None
     missing = list(info.get("missing_keys") or []) + list(info.get("mismatched_keys") or [])
     if missing:
         raise UserError(f"{key}={folder}: {WEIGHTS} lacks {len(missing)} weights of the model "
@@ -294,8 +295,8 @@ def build_hf_for_training(path: str | os.PathLike | None, classes: list[str],
             str(folder), local_files_only=True, use_safetensors=True, dtype=torch.float32,
             num_labels=len(classes), id2label=labels,
             label2id={name: i for i, name in labels.items()}, ignore_mismatched_sizes=True)
-    except (OSError, ValueError, RuntimeError) as err:
-        first = str(err).strip().splitlines()[0]
+    except Exception as err:  # noqa: BLE001 - the folder's weights: truncated, damaged, foreign
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise UserError(f"hf.path={folder}: transformers cannot load the model ({first})") \
             from None
     if freeze_feature_encoder:

@@ -92,3 +92,14 @@ def test_prosody_refuses_a_clip_longer_than_it_can_analyse(cli, tmp_path, tiny):
     one_line(result)
     assert "up to 30 s" in result.err and "clip_seconds=30" in result.err
     assert not (tmp_path / "run" / "DONE").exists()
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["compile=true", "objective.layer=body"], "compile=true with objective.layer=body"),
+    (["frechet_reference=.", "judge=null"], "frechet_reference needs the judge"),
+])
+def test_options_that_would_be_ignored_are_refused(cli, tmp_path, tiny, extra, message):
+    result = cli("optimize", f"classifier={tiny / 'crnn_mel.json'}", "target=angry", "steps=2",
+                 "quiet=true", *extra)
+    one_line(result)
+    assert message in result.err

@@ -180,6 +180,10 @@ def _bad(tmp_path: Path, folders: dict[str, Path], problem: str) -> tuple[Path, 
     shutil.copytree(folders["wav2vec2"], folder)
     if problem == "wrong sample rate":
         return folder, ["hf.sample_rate=8000"]
+    if problem == "truncated weights":
+        weights = folder / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[:-4000])
+        return folder, []
     if problem == "pickle weights":
         (folder / "model.safetensors").rename(folder / "pytorch_model.bin")
         return folder, []
@@ -199,6 +203,7 @@ def _bad(tmp_path: Path, folders: dict[str, Path], problem: str) -> tuple[Path, 
     ("text classification", "'bert' model"),
     ("wrong sample rate", "hf.sample_rate=8000"),
     ("pickle weights", "pickle-format"),
+    ("truncated weights", "transformers cannot load the model"),
     ("no feature extractor", "no preprocessor_config.json"),
     ("no classification head", "Wav2Vec2ForCTC"),
 ])
