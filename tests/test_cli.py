@@ -128,6 +128,7 @@ def test_completion_query_reads_the_command_from_comp_line(
     assert (expected in out) if expected else out == []
 
 
+@pytest.mark.slow
 def test_completion_through_bash_and_the_installed_hook(tmp_path):
     """The real hook: bash sources `amcli -sc install=bash` and completes `amcli synth n_`."""
     import shutil
@@ -144,6 +145,7 @@ def test_completion_through_bash_and_the_installed_hook(tmp_path):
     assert "n_per_class=" in out.stdout.split(), out.stderr
 
 
+@pytest.mark.slow
 def test_console_script_exit_codes(tmp_path):
     """One subprocess check of the installed entry point (others run in-process)."""
     ok = subprocess.run([sys.executable, "-m", "amcli", "synth", "--cfg", "job"],

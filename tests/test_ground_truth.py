@@ -82,6 +82,7 @@ class LoudnessOnly(nn.Module):
 '''
 
 
+@pytest.mark.slow
 def test_prosody_attribution_finds_loudness_in_a_loudness_only_model(cli, tmp_path, monkeypatch):
     """A model with no parameters at all, too (the prosody method must not need any)."""
     (tmp_path / "gt_tiny.py").write_text(LOUDNESS_ONLY)

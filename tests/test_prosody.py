@@ -21,6 +21,8 @@ from amcli.resources import example_clip
 RATE, N_FFT, HOP, LENGTH = 16000, 224, 112, 48000
 CLASSES = ["neutral", "happy", "sad", "angry"]
 
+pytestmark = pytest.mark.slow  # whole clips analysed, fitted and resynthesized
+
 
 @pytest.fixture(scope="module")
 def fitted() -> dict[str, tuple[torch.Tensor, Source]]:

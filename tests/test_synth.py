@@ -198,6 +198,7 @@ def test_missing_espeak_gives_the_apt_command(monkeypatch):
         espeak_engine.require()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["numpy", "espeak"])
 def test_cli_writes_200_clips_and_metadata(cli, tmp_path, engine, request):
     if engine == "espeak":
