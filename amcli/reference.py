@@ -193,7 +193,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, (list, dict)):
-        text = json.dumps(value).replace('"', "")
+        text = json.dumps(value, allow_nan=False).replace('"', "")
     else:
         text = str(value).replace("|", "\\|")
     return f"`{text}`" if text else "`''`"
