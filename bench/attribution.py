@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from amcli.cli import main as amcli
+from amcli.metrics.attribution import reading_label
 from amcli.resources import example_clip
 
 #: What amcli synth puts into each class, relative to neutral (amcli.data.synth.cues.PROFILES).
@@ -39,11 +40,6 @@ def run(classifier: str, targets: list[str], restarts: int, folder: Path, seed: 
     if amcli(argv) != 0:
         raise SystemExit(f"amcli {' '.join(argv)} failed")
     return json.loads((folder / "metrics.json").read_text())["summary"]["attribution"]
-
-
-def reading(row: dict) -> str:
-    """The leader, "tie a+b", or "none"."""
-    return row["leader"] or ("tie " + "+".join(sorted(row["tie"])) if row["tie"] else "none")
 
 
 def cell(stats: dict | None) -> str:
@@ -72,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows = [t[target] for t in tables]
                 first = rows[0]
                 cells = " | ".join(cell(first["variants"].get(f)) for f in FAMILIES)
-                readings = [reading(r) for r in rows]
+                readings = [reading_label(r) for r in rows]
                 agree = len(set(readings)) == 1
                 same, total = same + agree, total + 1
                 base = first["baseline"]

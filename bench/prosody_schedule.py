@@ -25,6 +25,7 @@ from pathlib import Path
 
 from amcli.cli import main as amcli
 from amcli.files import write_json
+from amcli.metrics.attribution import reading_label
 from amcli.resources import example_clip
 
 #: name -> overrides; the first is the reference the others are compared with (every step, as
@@ -34,10 +35,6 @@ SCHEDULES = {
     "patience 40": ["patience=40", "min_steps=60"],
     "patience 20": ["patience=20", "min_steps=40"],
 }
-
-
-def reading(row: dict) -> str:
-    return row["leader"] or ("tie " + "+".join(row["tie"]) if row["tie"] else "none")
 
 
 def run(classifier: str, targets: list[str], restarts: int, seed: int, extra: list[str],
@@ -54,7 +51,7 @@ def run(classifier: str, targets: list[str], restarts: int, seed: int, extra: li
     steps = [i["steps"] for i in metrics["items"]]
     table = metrics["summary"]["attribution"]
     return {"wall_s": wall, "mean_steps": sum(steps) / len(steps), "max_steps": max(steps),
-            "readings": {t: reading(table[t]) for t in targets},
+            "readings": {t: reading_label(table[t]) for t in targets},
             "leaders": {t: table[t]["variants"] for t in targets}}
 
 

@@ -91,3 +91,9 @@ def attribution_table(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[st
 def medians(table: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
     """{target: {variant: median}} of an attribution table."""
     return {t: {v: s["median"] for v, s in row["variants"].items()} for t, row in table.items()}
+
+
+def reading_label(row: Mapping[str, Any]) -> str:
+    """One target's reading in a word or two: the leader, "tie a+b", or "none" (benches compare
+    these across seeds)."""
+    return row["leader"] or ("tie " + "+".join(sorted(row["tie"])) if row["tie"] else "none")

@@ -7,6 +7,7 @@ metrics.json, so what a researcher reads in the terminal is what the record hold
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from amcli.am.methods import AMMethod
@@ -70,7 +71,7 @@ def sanity_lines(sanity: dict[str, Any]) -> list[str]:
         rho = result.get("median_profile_spearman")
         probs = [r["target_prob"] for r in result.get("items") or []
                  if r.get("target_prob") is not None]
-        median = sorted(probs)[len(probs) // 2] if probs else None
+        median = statistics.median(probs) if probs else None
         lines.append(f"sanity ({level} layers randomized): median rank correlation with the "
                      f"trained explanations {'-' if rho is None else f'{rho:.2f}'}, median "
                      f"target p {'-' if median is None else f'{median:.3f}'}")
