@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amcli import __version__
-from amcli.errors import UserError
+from amcli.errors import UserError, UserErrorInCallback
 
 PROG = "amcli"
 
@@ -263,13 +263,21 @@ def _run_command(name: str, args: Sequence[str]) -> int:
             print(f"{PROG} {name}: error: {err}", file=sys.stderr)
             return 2
     multirun = any(a in ("-m", "--multirun") for a in args)
+    from amcli import run_folder
+    from amcli.report.run import signals_interrupt
+
     try:
-        with _hydra_argv(args):
+        # the handlers come before the run folder exists: a SIGTERM while a run starts still
+        # ends it with a marker
+        with _hydra_argv(args), signals_interrupt():
             module.main()
         if multirun:
             return _sweep_outcome(name)
     except SystemExit as stop:  # Hydra exits after --help, --cfg, --info
         return _exit_code(stop.code)
+    except UserErrorInCallback as stop:  # refused before the run began: nothing was written
+        print(f"{PROG} {name}: error: {stop.error}", file=sys.stderr)
+        return 2
     except UserError as err:
         print(f"{PROG} {name}: error: {err}", file=sys.stderr)
         if any(a in ("-m", "--multirun") for a in args):
@@ -284,6 +292,7 @@ def _run_command(name: str, args: Sequence[str]) -> int:
         import signal
 
         by = getattr(stop, "name", "SIGINT")
+        run_folder.mark_ended("interrupted", f"interrupted by {by} while starting")
         print(f"{PROG} {name}: interrupted ({by}); what was finished is in the run folder",
               file=sys.stderr)
         return 128 + int(getattr(signal, by, signal.SIGINT))
@@ -299,9 +308,28 @@ def _run_command(name: str, args: Sequence[str]) -> int:
     except Exception as err:
         if type(err).__name__ == "FailedJobError":  # submitit: the scheduler or a job said no
             return _failed_job(name, str(err))
-        traceback.print_exc()  # a bug: show where
-        return 1
+        return _bug(name, err)
+    finally:
+        run_folder.release()
     return 0
+
+
+def _bug(name: str, err: BaseException) -> int:
+    """An unexpected failure: its traceback goes into the run's log (printed here when there is
+    no run folder), and one line says where; exit 1."""
+    from amcli import run_folder
+
+    log = getattr(err, "amcli_log", None)
+    if log is None:  # it happened before the run's record began
+        run_folder.mark_ended("failed", f"{type(err).__name__}: {err}")
+        log = run_folder.append_to_log("".join(traceback.format_exception(err)))
+    if log is None:
+        traceback.print_exception(err)
+        return 1
+    print(f"{PROG} {name}: internal error: {type(err).__name__}: {err}; this is a bug in "
+          f"{PROG}, not in your input: the traceback is in {log} (please report it with that "
+          "file)", file=sys.stderr)
+    return 1
 
 
 def config_error_line(err: BaseException) -> str:

@@ -175,6 +175,9 @@ class TrainClassifierConfig:
     noise_prob: float = bounded(TrainSettings.noise_prob, ge=0, le=1)
     #: no progress bars
     quiet: bool = False
+    #: replace an earlier run in the run folder (hydra.run.dir): the files that run wrote are
+    #: removed first; without it such a folder is refused
+    overwrite: bool = False
 
     def train_settings(self) -> TrainSettings:
         """The library's settings, from the keys the two share."""
@@ -225,6 +228,9 @@ class EvaluateConfig:
     batch_size: int = bounded(64, ge=1)
     #: no progress bar
     quiet: bool = False
+    #: replace an earlier run in the run folder (hydra.run.dir): the files that run wrote are
+    #: removed first; without it such a folder is refused
+    overwrite: bool = False
 
 
 class Optimizer(Enum):
@@ -361,6 +367,9 @@ class OptimizeSettings:
     plot_format: PlotFormat = PlotFormat.png
     #: no progress bar, only the summary
     quiet: bool = False
+    #: replace an earlier run in the run folder (hydra.run.dir): the files that run wrote are
+    #: removed first; without it such a folder is refused
+    overwrite: bool = False
 
 
 def _method_fields() -> list[tuple[str, Any, Any]]:
@@ -432,6 +441,9 @@ class TrainPriorConfig:
     threads: int = bounded(0, ge=0)
     #: no progress bar
     quiet: bool = False
+    #: replace an earlier run in the run folder (hydra.run.dir): the files that run wrote are
+    #: removed first; without it such a folder is refused
+    overwrite: bool = False
 
     def gan_settings(self) -> GanSettings:
         """The library's settings, from the keys the two share."""

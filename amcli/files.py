@@ -71,22 +71,53 @@ def write_json(path: str | os.PathLike, data: Any) -> Path:
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
+def take_lock(path: str | os.PathLike, wait: bool) -> int | None:
+    """Open ``path`` (created if missing) and take an exclusive lock on it; returns the open
+    descriptor, whose closing (or the process's end) releases the lock. None where the
+    platform has no such locks (Windows). Without ``wait``, raises BlockingIOError at once when
+    another process holds it.
+
+    POSIX record locks (``fcntl.lockf``), not ``flock``: they hold on NFS, where sweeps on a
+    cluster write, and in sandboxes that accept flock calls without enforcing them. They
+    belong to the process, so one process must open each lock file once.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
 #: the file that says amcli made a folder (its content: what kind of folder, which version)
 MARKER = ".amcli"
 
 
-def mark_folder(folder: str | os.PathLike, kind: str) -> None:
-    """Say that amcli made ``folder`` (a corpus, a run): only such folders does amcli ever
-    clear or overwrite."""
+def write_marker(folder: str | os.PathLike, kind: str, **fields: Any) -> None:
+    """Say that amcli made ``folder`` (a corpus, a run, a sweep), with what else the owner
+    records (a run: the files it found and the files it wrote): only such folders does amcli
+    ever clear or overwrite."""
     from amcli import __version__
 
-    write_json(Path(folder) / MARKER, {"kind": kind, "amcli_version": __version__})
+    write_json(Path(folder) / MARKER, {"kind": kind, "amcli_version": __version__, **fields})
+
+
+def read_marker(folder: str | os.PathLike) -> dict[str, Any]:
+    """The marker amcli wrote into ``folder``; empty when there is none or it is unreadable."""
+    try:
+        data = json.loads((Path(folder) / MARKER).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def folder_kind(folder: str | os.PathLike) -> str | None:
     """The kind amcli recorded for a folder it made, or None (not made by amcli, or its marker
     is unreadable)."""
-    try:
-        return str(json.loads((Path(folder) / MARKER).read_text())["kind"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    kind = read_marker(folder).get("kind")
+    return str(kind) if kind is not None else None

@@ -29,13 +29,17 @@ class CliResult:
 
 @pytest.fixture
 def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    """Run ``amcli <args>`` in-process with Hydra's output dirs under tmp_path; every
-    metrics.json the call writes is validated against the published schema."""
+    """Run ``amcli <args>`` in-process with Hydra's output dirs under tmp_path (the first
+    call's run folder is tmp_path/run, later calls' run2, run3, ...: a run folder holds one
+    run); every metrics.json the call writes is validated against the published schema."""
+    calls = []
 
     def run(*args: str) -> CliResult:
         argv = list(args)
+        calls.append(argv)
         if argv and argv[0] in COMMANDS:
-            for key, folder in (("hydra.run.dir", "run"), ("hydra.sweep.dir", "sweep")):
+            run_name = "run" if len(calls) == 1 else f"run{len(calls)}"
+            for key, folder in (("hydra.run.dir", run_name), ("hydra.sweep.dir", "sweep")):
                 if not any(a.startswith(f"{key}=") for a in argv):
                     argv.append(f"{key}={tmp_path / folder}")
         capsys.readouterr()

@@ -7,7 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
+
+from amcli import run_folder
+from amcli.errors import UserError, UserErrorInCallback
 
 log = logging.getLogger("amcli")
 
@@ -17,7 +21,6 @@ def load_model(ref: str, custom: Any, hf: Any, device: Any):
     (``custom.target``, ``.weights``, ``.classes``, ``.representation``, ``.sample_rate``) for
     a user's own nn.Module, or ``hf`` (``hf.path``, ``hf.sample_rate``) for a transformers
     audio-classification folder."""
-    from amcli.errors import UserError
     from amcli.models import load_classifier, load_custom_classifier
 
     if ref == "hf":
@@ -33,14 +36,15 @@ def load_model(ref: str, custom: Any, hf: Any, device: Any):
     return load_classifier(ref, device)
 
 
-def done_before() -> bool:
+def done_before(overwrite: bool = False) -> bool:
     """True for a sweep job whose folder already holds DONE from an earlier run of the same
-    point (same overrides): re-running a sweep into its sweep dir runs only what is missing."""
+    point (same overrides): re-running a sweep into its sweep dir runs only what is missing
+    (everything, with ``overwrite``)."""
     import json
 
     from hydra.types import RunMode
 
-    if HydraConfig.get().mode != RunMode.MULTIRUN:
+    if HydraConfig.get().mode != RunMode.MULTIRUN or overwrite:
         return False
     folder = run_dir()
     if not (folder / "DONE").exists() or not (folder / "metrics.json").exists():
@@ -49,7 +53,7 @@ def done_before() -> bool:
         recorded = json.loads((folder / "metrics.json").read_text())["run"]["overrides"]
     except (ValueError, KeyError):
         return False
-    if list(recorded) != overrides():
+    if _point(list(recorded)) != _point(overrides()):
         return False
     log.info("skipping %s: this point is already DONE", folder)
     return True
@@ -66,3 +70,44 @@ def run_dir() -> Path:
 
 def overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task)
+
+
+def _point(task_overrides: list[str]) -> list[str]:
+    """A sweep job's point: its overrides, ``overwrite`` aside (it says how to run, not what)."""
+    return [o for o in task_overrides if not o.lstrip("+~").startswith("overwrite=")]
+
+
+class RunFolders(Callback):
+    """Hydra callback: claim a run's folder before Hydra writes into it, check a sweep's folder
+    before its first job, and lock each sweep job's folder (see :mod:`amcli.run_folder`).
+    ``resumes``: the command continues an unfinished run in its own folder (train-prior)."""
+
+    def __init__(self, resumes: bool = False) -> None:
+        self.resumes = resumes
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        try:
+            overwrite = bool(config.get("overwrite", False))
+            run_folder.claim(Path(config.hydra.run.dir), overwrite,
+                             resumes=self.resumes and not overwrite)
+        except UserError as err:
+            raise UserErrorInCallback(err) from None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        try:
+            run_folder.check_sweep(Path(config.hydra.sweep.dir),
+                                   list(config.hydra.overrides.task),
+                                   bool(config.get("overwrite", False)))
+        except UserError as err:
+            raise UserErrorInCallback(err) from None
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        folder = Path(config.hydra.runtime.output_dir)
+        run_folder.started(folder)
+        run_folder.lock(folder)
+
+    def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        run_folder.release()
+
+    def on_job_end(self, config: DictConfig, **kwargs: Any) -> None:
+        run_folder.release(Path(config.hydra.runtime.output_dir))

@@ -77,9 +77,10 @@ def prepare_args(args: list[str]) -> list[str]:
 
 def run(cfg: EvaluateConfig) -> dict:
     folder = run_dir()
-    if done_before():
+    if done_before(cfg.overwrite):
         return {}
-    with run_record(folder, "evaluate", run_info(None, cfg.device, overrides())) as record:
+    with run_record(folder, "evaluate", run_info(None, cfg.device, overrides()),
+                    overwrite=cfg.overwrite) as record:
         check_bounds(cfg)
         device = resolve_device(cfg.device)
         record["run"]["device"] = str(device)

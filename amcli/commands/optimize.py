@@ -48,12 +48,12 @@ __all__ = ["main", "prepare_args", "run"]
 
 def run(cfg: OptimizeConfig) -> dict:
     folder = run_dir()
-    if done_before():
+    if done_before(cfg.overwrite):
         return {}
     method = get_method(cfg.method)
     options = method.options_from(cfg)
     with run_record(folder, "optimize", run_info(cfg.seed, cfg.device, overrides()),
-                    finalize=write_run_files) as record:
+                    finalize=write_run_files, overwrite=cfg.overwrite) as record:
         check_bounds(cfg)
         if cfg.frechet_reference and not cfg.judge:
             raise UserError("frechet_reference needs the judge (the distances are measured in its "

@@ -49,10 +49,11 @@ def build_model(cfg: TrainClassifierConfig) -> Classifier:
 
 def run(cfg: TrainClassifierConfig) -> dict:
     folder = run_dir()
-    if done_before():
+    if done_before(cfg.overwrite):
         return {}
     with run_record(folder, "train-classifier",
-                    run_info(cfg.seed, cfg.device, overrides())) as record:
+                    run_info(cfg.seed, cfg.device, overrides()),
+                    overwrite=cfg.overwrite) as record:
         check(cfg)
         device = resolve_device(cfg.device)
         record["run"]["device"] = str(device)

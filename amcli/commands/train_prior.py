@@ -94,9 +94,10 @@ def write_samples(trainer: GanTrainer, folder: Path, iteration: int,
 
 def run(cfg: TrainPriorConfig) -> dict:
     folder = run_dir()
-    if done_before():
+    if done_before(cfg.overwrite):
         return {}
-    with run_record(folder, "train-prior", run_info(cfg.seed, cfg.device, overrides())) as record:
+    with run_record(folder, "train-prior", run_info(cfg.seed, cfg.device, overrides()),
+                    overwrite=cfg.overwrite, resumes=True) as record:
         check(cfg)
         device = resolve_device(cfg.device)
         record["run"]["device"] = str(device)

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from amcli import run_folder
 from amcli.files import write_json
-
-MARKERS = {"done": "DONE", "failed": "FAILED", "interrupted": "INTERRUPTED"}
+from amcli.run_folder import MARKERS
 
 
 def now() -> str:
@@ -113,6 +113,26 @@ def signals_interrupt() -> Iterator[None]:
             signal.signal(number, handler)
 
 
+def log_traceback(err: BaseException, line: str) -> None:
+    """Write ``err``'s traceback into the run's log files only (not the console, where the
+    dispatcher prints one line that points here), and note on ``err`` where it went
+    (``amcli_log``)."""
+    import sys
+
+    files = [h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
+    if not files:
+        return
+    logger = logging.getLogger("amcli")
+    entry = logger.makeRecord(logger.name, logging.ERROR, __file__, 0, line, (),
+                              (type(err), err, err.__traceback__ or sys.exc_info()[2]))
+    for handler in files:
+        handler.handle(entry)
+    try:
+        err.amcli_log = files[0].baseFilename  # type: ignore[attr-defined]
+    except AttributeError:  # an exception type that takes no attributes
+        pass
+
+
 def write_progress(folder: Path, record: dict[str, Any]) -> None:
     """metrics.json as it stands, status "running": what a killed run leaves behind."""
     write_json(folder / "metrics.json", {**record, "status": "running"})
@@ -120,16 +140,22 @@ def write_progress(folder: Path, record: dict[str, Any]) -> None:
 
 @contextmanager
 def run_record(folder: Path, kind: str, run: dict[str, Any],
-               finalize: Callable[[Path], Any] | None = None) -> Iterator[dict[str, Any]]:
+               finalize: Callable[[Path], Any] | None = None, overwrite: bool = False,
+               resumes: bool = False) -> Iterator[dict[str, Any]]:
     """Yield the metrics dict to fill; on exit write metrics.json, then ``finalize(folder)``
     (files built from metrics.json, e.g. report.html), then the matching marker.
 
     An exception marks the run failed (its message in ``error``) and propagates; Ctrl-C marks it
-    interrupted. Stale markers of an earlier attempt in the same folder are removed first.
+    interrupted. The folder is claimed first (:func:`amcli.run_folder.claim`; the CLI claims a
+    single run's folder before Hydra writes it): a sweep job that an earlier attempt left
+    unfinished is cleared of that attempt's files, or continued where the command ``resumes``
+    (and ``overwrite``, the user's option, is not given).
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    for marker in MARKERS.values():
-        (folder / marker).unlink(missing_ok=True)
+    claimed_here = not run_folder.is_claimed(folder)
+    sweep_job = _in_sweep()
+    run_folder.claim(folder, overwrite=overwrite or sweep_job,
+                     keep=run_folder.hydra_written(folder) if sweep_job else (),
+                     resumes=resumes and not overwrite)
     record: dict[str, Any] = {"kind": kind, "status": "running", "run": run}
     status = "done"
     try:
@@ -148,10 +174,12 @@ def run_record(folder: Path, kind: str, run: dict[str, Any],
         status = "failed"
         record["error"] = f"{type(err).__name__}: {err}"
         # Into the job's own log: in a sweep, that is where a job's failure is read. A user
-        # error in a single run is printed once, on one line, by the dispatcher instead.
-        if not isinstance(err, UserError) or _in_sweep():
-            logging.getLogger("amcli").error("%s", record["error"],
-                                             exc_info=not isinstance(err, UserError))
+        # error in a single run is printed once, on one line, by the dispatcher instead; so is
+        # a bug's, pointing at the log that holds its traceback.
+        if not isinstance(err, UserError):
+            log_traceback(err, record["error"])
+        if _in_sweep():
+            logging.getLogger("amcli").error("%s", record["error"])
         raise
     finally:
         record["status"] = status
@@ -162,5 +190,8 @@ def run_record(folder: Path, kind: str, run: dict[str, Any],
                 finalize(folder)
             except Exception as err:  # noqa: BLE001 - a report must never hide the run's outcome
                 logging.getLogger("amcli").warning("could not write the run's report: %s", err)
+        run_folder.finish(folder, also=(MARKERS[status],))
         (folder / MARKERS[status]).write_text(record.get("error", "") + "\n")
+        if claimed_here:
+            run_folder.release(folder)
         _update_sweep_summary()

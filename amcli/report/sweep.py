@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from hydra.experimental.callback import Callback
 
-from amcli.files import atomic_write
+from amcli.files import atomic_write, take_lock
 from amcli.report.run import MARKERS
 
 log = logging.getLogger(__name__)
@@ -97,19 +97,14 @@ LOCK_FILE = ".summary.lock"
 
 @contextmanager
 def sweep_lock(sweep: Path) -> Iterator[None]:
-    """An exclusive lock on the sweep folder (flock; NFS-safe on Linux), held while the summary
-    is read from the job folders and written."""
+    """An exclusive lock on the sweep folder (see :func:`amcli.files.take_lock`), held while the
+    summary is read from the job folders and written."""
+    fd = take_lock(sweep / LOCK_FILE, wait=True)
     try:
-        import fcntl
-    except ImportError:  # no flock on this platform: atomic writes only
         yield
-        return
-    with open(sweep / LOCK_FILE, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def write_summary(sweep: str | os.PathLike) -> Path:

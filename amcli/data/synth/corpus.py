@@ -33,7 +33,7 @@ from amcli.data.synth.cues import (
 )
 from amcli.data.synth.speakers import Speaker, select_speakers
 from amcli.errors import UserError
-from amcli.files import atomic_write, folder_kind, mark_folder
+from amcli.files import atomic_write, folder_kind, write_marker
 from amcli.workers import process_context, resolve_workers
 
 #: A dozen short sentences (about 1.5 to 2.5 s at a neutral rate).
@@ -188,7 +188,7 @@ def prepare_output(out: Path, classes: Sequence[str], overwrite: bool) -> None:
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
     out.mkdir(parents=True, exist_ok=True)
-    mark_folder(out, CORPUS_KIND)
+    write_marker(out, CORPUS_KIND)
     for label in classes:
         (out / label).mkdir(exist_ok=True)
 
