@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amcli import __version__
-from amcli.errors import UserError, UserErrorInCallback
+from amcli.errors import UserError, UserErrorInCallback, os_error_line
 
 PROG = "amcli"
 
@@ -300,10 +300,7 @@ def _run_command(name: str, args: Sequence[str]) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as err:  # the machine said no: a folder that cannot be written, a full disk
-        where = f" {err.filename}" if err.filename else ""
-        print(f"{PROG} {name}: error: cannot use{where}: {err.strerror or err}; give a folder "
-              "amcli may write to (hydra.run.dir=..., or run from another directory)",
-              file=sys.stderr)
+        print(f"{PROG} {name}: error: {os_error_line(err)}", file=sys.stderr)
         return 2
     except Exception as err:
         if type(err).__name__ == "FailedJobError":  # submitit: the scheduler or a job said no

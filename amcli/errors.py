@@ -1,5 +1,10 @@
 """Errors that mean "the user asked for something that cannot work"."""
 
+from __future__ import annotations
+
+import errno
+import os
+
 
 class UserError(Exception):
     """A mistake the user can fix.
@@ -20,3 +25,38 @@ class UserErrorInCallback(BaseException):
     def __init__(self, error: UserError) -> None:
         super().__init__(str(error))
         self.error = error
+
+    @classmethod
+    def of(cls, err: Exception) -> UserErrorInCallback:
+        """A UserError as it is; an OSError (a folder that cannot be made) as its one line."""
+        return cls(err if isinstance(err, UserError) else UserError(os_error_line(err)))
+
+
+#: what to do about an OSError, by its errno: the machine said no, and the fix is the user's
+_OS_ADVICE = {
+    errno.ENOSPC: "free some space, or write elsewhere (hydra.run.dir=DIR)",
+    errno.EDQUOT: "free some of your quota, or write elsewhere (hydra.run.dir=DIR)",
+    errno.EROFS: "give a folder amcli may write to (hydra.run.dir=DIR, or run from another "
+                 "directory)",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; give another path",
+    errno.EISDIR: "give a file there, not a folder",
+    errno.ENOENT: "check the path",
+    errno.ENAMETOOLONG: "give a shorter path",
+    errno.EMFILE: "raise the open-files limit (ulimit -n), or use fewer workers",
+}
+
+
+def os_error_line(err: OSError) -> str:
+    """One line for an OSError: the path, what the system said, and the fix that fits the
+    cause (a full disk is not a read-only folder, nor a missing file a write problem)."""
+    where = f" {err.filename}" if err.filename else ""
+    reason = err.strerror or str(err)
+    if err.errno in (errno.EACCES, errno.EPERM):
+        target = err.filename and os.path.exists(err.filename)
+        readable = target and os.access(err.filename, os.R_OK)
+        advice = ("give a folder amcli may write to (hydra.run.dir=DIR, or run from another "
+                  "directory)" if not target or readable else
+                  "give a file amcli may read, or change its permissions")
+    else:
+        advice = _OS_ADVICE.get(err.errno or -1, "check the path and the disk")
+    return f"cannot use{where}: {reason}; {advice}"

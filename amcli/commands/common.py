@@ -90,16 +90,16 @@ class RunFolders(Callback):
             overwrite = bool(config.get("overwrite", False))
             run_folder.claim(Path(config.hydra.run.dir), overwrite,
                              resumes=self.resumes and not overwrite)
-        except UserError as err:
-            raise UserErrorInCallback(err) from None
+        except (UserError, OSError) as err:
+            raise UserErrorInCallback.of(err) from None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
             run_folder.check_sweep(Path(config.hydra.sweep.dir),
                                    list(config.hydra.overrides.task),
                                    bool(config.get("overwrite", False)))
-        except UserError as err:
-            raise UserErrorInCallback(err) from None
+        except (UserError, OSError) as err:
+            raise UserErrorInCallback.of(err) from None
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         folder = Path(config.hydra.runtime.output_dir)

@@ -14,7 +14,7 @@ from amcli.commands.aliases import rewrite_aliases
 from amcli.commands.common import done_before, load_model, overrides, run_dir, to_schema
 from amcli.config import EvaluateConfig
 from amcli.data.base import ClipDataset, load_waves
-from amcli.data.spec import dataset_name, list_items, make_splits
+from amcli.data.spec import classes_without_clips, dataset_name, list_items, make_splits
 from amcli.device import resolve_device
 from amcli.errors import UserError
 from amcli.metrics.classification import classification_report, format_report, predict
@@ -89,6 +89,12 @@ def run(cfg: EvaluateConfig) -> dict:
         items, source = select_items(cfg, model)
         if not items:
             raise UserError(f"no clips to evaluate in {source}; try split=all")
+        absent = classes_without_clips(items, list(model.classes))
+        if absent:  # a subset of the model's classes: fine, but the figures must say so
+            record["absent_classes"] = absent
+            log.info("%s holds clips of %d of the model's %d classes (none of %s): accuracy and "
+                     "macro-F1 are over the %d present", source, len(model.classes) - len(absent),
+                     len(model.classes), absent, len(model.classes) - len(absent))
         length = int(cfg.data.clip_seconds * model.sample_rate)
         dataset = ClipDataset(items, load_waves(items, model.sample_rate, not cfg.quiet), length)
         name = model.checkpoint["name"]
@@ -100,6 +106,8 @@ def run(cfg: EvaluateConfig) -> dict:
         confusion_png(report["confusion"], model.classes, folder / "confusion.png",
                       f"{name} on {dataset_name(cfg.data)} ({cfg.split.value})")
     print(f"{name} on {dataset_name(cfg.data)}, {source}:")
+    if absent:
+        print(f"(no clip of {', '.join(absent)}: the figures are over the other classes)")
     print(format_report(report))
     return record
 

@@ -14,7 +14,7 @@ from amcli.bounds import check_bounds
 from amcli.commands.common import done_before, overrides, run_dir, to_schema
 from amcli.config import TrainClassifierConfig
 from amcli.data.base import ClipDataset, load_waves
-from amcli.data.spec import dataset_name, describe_split, make_splits
+from amcli.data.spec import dataset_name, describe_split, make_splits, require_every_class
 from amcli.device import resolve_device
 from amcli.errors import UserError
 from amcli.metrics.classification import classification_report, format_report, predict
@@ -69,6 +69,7 @@ def run(cfg: TrainClassifierConfig) -> dict:
                 f"val={len(splits['val'])} clips; give more speakers or set "
                 "data.split.*_groups"
             )
+        require_every_class(splits, list(cfg.data.classes), dataset_name(cfg.data))
         length = int(cfg.data.clip_seconds * cfg.data.sample_rate)
         progress = not cfg.quiet
         sets = {name: ClipDataset(items, load_waves(items, cfg.data.sample_rate, progress),

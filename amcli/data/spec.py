@@ -118,6 +118,31 @@ def make_splits(cfg: DataConfig, items: list[Item] | None = None) -> dict[str, l
     return splits
 
 
+def classes_without_clips(items: list[Item], classes: list[str]) -> list[str]:
+    """The classes of ``classes`` that no item of ``items`` has, in class order."""
+    present = {i.label for i in items}
+    return [c for c in classes if c not in present]
+
+
+def require_every_class(splits: dict[str, list[Item]], classes: list[str], dataset: str) -> None:
+    """Training needs clips of every declared class in its train split: a class without any
+    would become a head the model never learns, written into the checkpoint without a word.
+    Refuse, naming the classes and the two ways out."""
+    everywhere = [i for members in splits.values() for i in members]
+    absent = classes_without_clips(everywhere, classes)
+    if absent:
+        present = [c for c in classes if c not in absent]
+        raise UserError(
+            f"{dataset} holds no clip of {absent} (of data.classes={classes}); train on the "
+            f"classes it has with data.classes={present}, or map its labels onto the missing "
+            "ones with data.label_map.<label>=<class>")
+    absent = classes_without_clips(splits["train"], classes)
+    if absent:
+        raise UserError(
+            f"the train split of {dataset} holds no clip of {absent} (their clips all fell "
+            "into val or test); set data.split.train_groups, or give more speakers")
+
+
 def describe_split(items: list[Item]) -> dict[str, object]:
     return {"clips": len(items), "speakers": sorted({i.speaker for i in items}),
             "groups": sorted({i.group for i in items})}

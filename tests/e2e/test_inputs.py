@@ -147,6 +147,20 @@ def test_a_dataset_with_no_clip_or_no_known_label_says_what_it_found(cli, tmp_pa
     assert "labels found: ['bored', 'sleepy']" in result.err
 
 
+def test_training_on_a_folder_that_lacks_declared_classes_is_refused(cli, tmp_path):
+    root = tmp_path / "two_classes"
+    for label in ("angry", "sad"):
+        for speaker in ("spk1", "spk2", "spk3"):
+            tone(root / label / f"{speaker}_0.wav")
+    result = cli("train-classifier", "data=folder", f"data.root={root}", "epochs=1",
+                 "quiet=true")
+    assert result.code == 2 and one_line(result), result.err
+    assert "holds no clip of ['neutral', 'happy']" in result.err
+    assert "data.classes=['sad', 'angry']" in result.err
+    assert not list((tmp_path / "run").glob("*.safetensors"))
+    assert (tmp_path / "run" / "FAILED").exists()
+
+
 # ---- evaluate never changes silently what the user asked ---------------------------------------
 
 def test_evaluate_says_what_it_changed_or_refuses(cli, tmp_path, tiny):
@@ -161,6 +175,10 @@ def test_evaluate_says_what_it_changed_or_refuses(cli, tmp_path, tiny):
     assert "note: data.sample_rate: 22050 -> the checkpoint's 16000 Hz" in result.err
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert any("data.sample_rate" in line for line in metrics["changed"])
+    # two of the model's four classes: it works, and says the figures are over those two
+    assert metrics["absent_classes"] == ["neutral", "happy"]
+    assert "(no clip of neutral, happy: the figures are over the other classes)" in result.out
+    assert metrics["report"]["per_class"]["angry"]["n"] == 2
     refused = cli(*base, "data.classes=[angry,sad]", f"hydra.run.dir={tmp_path / 'r2'}")
     assert refused.code == 2 and one_line(refused)
     assert "differ from the classes of crnn_mel" in refused.err
