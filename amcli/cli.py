@@ -303,7 +303,7 @@ def _run_command(name: str, args: Sequence[str]) -> int:
         print(f"{PROG} {name}: error: {os_error_line(err)}", file=sys.stderr)
         return 2
     except Exception as err:
-        if type(err).__name__ == "FailedJobError":  # submitit: the scheduler or a job said no
+        if _is_failed_job(err):  # submitit: the scheduler or a job said no
             return _failed_job(name, str(err))
         return _bug(name, err)
     finally:
@@ -365,9 +365,19 @@ def _sweep_outcome(name: str) -> int:
     return 1
 
 
+def _is_failed_job(err: Exception) -> bool:
+    try:
+        from submitit.core.utils import FailedJobError
+    except ImportError:  # the launcher is not installed: no job of it can fail
+        return False
+    return isinstance(err, FailedJobError)
+
+
 def _failed_job(name: str, text: str) -> int:
-    """submitit's FailedJobError in one line: sbatch's refusal (exit 2, the user's settings),
-    or the last line of a job's traceback."""
+    """submitit's FailedJobError in one line: sbatch's refusal (exit 2, the user's settings;
+    sbatch says why only in its own words), or the last line of a job's traceback, with exit 2
+    when every failed job's record says it was a usage error, else 1."""
+    from amcli.report.sweep import failed_error_kinds
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     refusal = next((line for line in lines if "sbatch: error" in line), None)
     if refusal:
@@ -377,9 +387,12 @@ def _failed_job(name: str, text: str) -> int:
               file=sys.stderr)
         return 2
     last = lines[-1] if lines else "no details"
+    from amcli import run_folder
+
     print(f"{PROG} {name}: error: a sweep job failed: {last}; the other jobs ran: see "
           "summary.csv and FAILED in the sweep dir", file=sys.stderr)
-    return 2 if "UserError" in last else 1
+    kinds = failed_error_kinds(run_folder.current_sweep())
+    return 2 if kinds and set(kinds) == {"usage"} else 1
 
 
 def _exit_code(code: object) -> int:

@@ -42,6 +42,8 @@ _locks: dict[Path, int] = {}
 _claimed: set[Path] = set()
 #: the job folder this process is running now (for a marker on an early interrupt)
 _current: list[Path] = []
+#: the sweep folder this process launches jobs into
+_sweep: list[Path] = []
 
 
 def files_in(folder: Path) -> list[str]:
@@ -106,6 +108,7 @@ def release(folder: Path | None = None) -> None:
     if folder is None:
         _claimed.clear()
         _current.clear()
+        _sweep.clear()
 
 
 def claim(folder: Path, overwrite: bool, keep: tuple[str, ...] = (),
@@ -234,6 +237,12 @@ def check_sweep(sweep: Path, overrides: list[str], overwrite: bool) -> None:
                     "or choose another folder with hydra.sweep.dir=DIR")
             clear(sweep)
     write_marker(sweep, SWEEP, foreign=[], overrides=key)
+    _sweep[:] = [sweep]
+
+
+def current_sweep() -> Path | None:
+    """The sweep folder this process launched jobs into (None outside a sweep)."""
+    return _sweep[0] if _sweep else None
 
 
 def _multirun_overrides(sweep: Path) -> list[str] | None:

@@ -143,3 +143,23 @@ def test_a_job_that_ends_before_its_record_gets_a_marker(tmp_path: Path) -> None
     assert (folder / "INTERRUPTED").read_text() == "interrupted by SIGTERM while starting\n"
     run_folder.mark_ended("failed", "later")  # one marker only
     assert not (folder / "FAILED").exists()
+
+
+def test_a_failed_sweep_job_exits_by_what_its_record_says(tmp_path: Path, capsys) -> None:
+    import json
+
+    from amcli.cli import _failed_job
+
+    sweep = tmp_path / "sweep"
+    run_folder.check_sweep(sweep, ["target=angry,sad"], overwrite=False)
+    for job, kind in (("0", "usage"), ("1", None)):
+        (sweep / job / ".hydra").mkdir(parents=True)
+        (sweep / job / "FAILED").write_text("\n")
+        if kind:
+            (sweep / job / "metrics.json").write_text(json.dumps({"error_kind": kind}))
+    text = "Traceback (most recent call last):\n  ...\nValueError: in the job"
+    assert _failed_job("optimize", text) == 1  # job 1 left no record: counted a bug
+    (sweep / "1" / "metrics.json").write_text(json.dumps({"error_kind": "usage"}))
+    assert _failed_job("optimize", text) == 2
+    err = capsys.readouterr().err
+    assert "a sweep job failed: ValueError: in the job" in err

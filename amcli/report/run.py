@@ -173,6 +173,7 @@ def run_record(folder: Path, kind: str, run: dict[str, Any],
 
         status = "failed"
         record["error"] = f"{type(err).__name__}: {err}"
+        record["error_kind"] = "usage" if isinstance(err, UserError) else "bug"
         # Into the job's own log: in a sweep, that is where a job's failure is read. A user
         # error in a single run is printed once, on one line, by the dispatcher instead; so is
         # a bug's, pointing at the log that holds its traceback.

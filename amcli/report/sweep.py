@@ -164,6 +164,21 @@ def unfinished(sweep: str | os.PathLike) -> list[dict[str, Any]]:
             if row["status"] != "done"] if sweep.is_dir() else []
 
 
+def failed_error_kinds(sweep: Path | None) -> list[str]:
+    """The ``error_kind`` (usage or bug) that each FAILED job of ``sweep`` recorded; "bug" for
+    a job whose record does not say (it died before writing one)."""
+    if sweep is None or not sweep.is_dir():
+        return []
+    kinds = []
+    for folder in job_dirs(sweep):
+        if (folder / MARKERS["failed"]).exists():
+            try:
+                kinds.append(json.loads((folder / "metrics.json").read_text())["error_kind"])
+            except (OSError, ValueError, KeyError, TypeError):
+                kinds.append("bug")
+    return kinds
+
+
 #: The sweep folder of the last multirun that ended in this process (for the dispatcher's
 #: closing line).
 LAST_SWEEP: list[Path] = []
