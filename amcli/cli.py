@@ -26,8 +26,7 @@ from pathlib import Path
 
 from amcli import __version__
 from amcli.errors import UserError, UserErrorInCallback, os_error_line
-
-PROG = "amcli"
+from amcli.invocation import PROG, set_invocation
 
 
 @dataclass(frozen=True)
@@ -72,16 +71,6 @@ COMMANDS: dict[str, Command] = {
 
 _COMPLETION_FLAGS = ("-sc", "--shell-completion")
 
-#: The command line of the current invocation, command word included (Hydra sees it without).
-_invocation: list[str] = []
-
-
-def invocation() -> str:
-    """``amcli <command> <args>`` as the user typed it (shell-quoted), for run records."""
-    import shlex
-
-    return shlex.join(_invocation or [PROG, *sys.argv[1:]])
-
 
 def usage() -> str:
     """The command list printed by ``amcli``, ``amcli --help`` and after an unknown command."""
@@ -112,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Tests call this in-process; the console script wraps it in :func:`run`.
     """
     args = list(sys.argv[1:] if argv is None else argv)
-    _invocation[:] = [PROG, *args]
+    set_invocation(args)
     if not args:
         print(usage(), file=sys.stderr)
         return 2

@@ -38,6 +38,17 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     return path
 
 
+def sha256_of(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file, read in 1 MiB blocks (checkpoints are checked against it)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def jsonable(value: Any) -> Any:
     """``value`` with only what strict JSON holds: non-finite floats become None (NaN and inf
     are not JSON: jq and JSON.parse reject them), tensors and arrays lists, paths strings,

@@ -15,10 +15,10 @@ from amcli.config import ReportConfig
 from amcli.data.base import AUDIO_SUFFIXES
 from amcli.errors import UserError
 from amcli.metrics.cues import CUE_NAMES
-from amcli.report.run import MARKERS
 from amcli.report.sweep import job_dirs, write_run_files, write_summary
 from amcli.report.terminal import print_run
 from amcli.resources import CONF_PATH
+from amcli.run_folder import MARKERS
 
 
 def report_sweep(folder: Path) -> None:

@@ -17,6 +17,9 @@ from torch import nn
 
 from amcli.features import FeatureParams, LogMel
 
+#: the version of the checkpoint sidecar format this amcli reads and writes
+FORMAT_VERSION = 1
+
 REPRESENTATIONS = ("raw", "mel")
 
 

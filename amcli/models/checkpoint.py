@@ -9,7 +9,6 @@ Sidecar fields (docs/reference/checkpoints.md): ``format_version`` (1), ``kind``
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -22,23 +21,14 @@ from safetensors.torch import load_file, save_file
 from amcli import __version__
 from amcli.errors import UserError
 from amcli.features import FeatureParams
-from amcli.files import atomic_write, write_json
-from amcli.models.base import Classifier
+from amcli.files import atomic_write, sha256_of, write_json
+from amcli.models.base import FORMAT_VERSION, Classifier
 from amcli.models.gan import GENERATOR_ARCHS, Generator, build_gan
 from amcli.models.registry import ARCHITECTURES, build_classifier
 
-FORMAT_VERSION = 1
 PICKLE_SUFFIXES = {".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin", ".tar"}
 REQUIRED_FIELDS = ("format_version", "kind", "arch", "hparams", "classes", "representation",
                    "sample_rate", "sha256")
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def save_classifier(

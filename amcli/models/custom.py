@@ -126,7 +126,7 @@ def load_custom_classifier(
             f"{target} returns shape {tuple(logits.shape)} for one clip, expected "
             f"(1, {len(classes)}) logits for classes {list(classes)}"
         )
-    from amcli.models.checkpoint import sha256_of
+    from amcli.files import sha256_of
 
     # the weights' digest goes into every run record: which model was explained, exactly
     model.checkpoint = {"name": "custom", "path": str(weights or ""),

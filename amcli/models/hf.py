@@ -192,7 +192,7 @@ def _feature_extractor(path: Path, key: str, sample_rate: int | None) -> tuple[A
 def _sidecar(path: Path, key: str) -> dict[str, Any]:
     """amcli's facts about a folder it wrote (empty for any other folder); the weights must be
     the ones it describes."""
-    from amcli.models.checkpoint import sha256_of
+    from amcli.files import sha256_of
 
     file = path / SIDECAR
     if not file.is_file():
@@ -264,7 +264,7 @@ def load_hf_classifier(path: str | os.PathLike | None, device: str | torch.devic
                         "or was saved from another architecture")
     _no_checkpointing(model)
     wrapped = _wrap(model, extractor, rate)
-    from amcli.models.checkpoint import sha256_of
+    from amcli.files import sha256_of
 
     sha = meta.get("sha256") or (sha256_of(folder / WEIGHTS) if (folder / WEIGHTS).is_file()
                                  else None)
@@ -311,8 +311,8 @@ def save_hf_classifier(model: Classifier, folder: str | os.PathLike, clip_second
                        metrics: dict[str, Any] | None = None) -> Path:
     """Write ``folder`` in transformers' own format (``save_pretrained`` of the model and its
     feature extractor) plus ``amcli.json``; the folder appears complete or not at all."""
-    from amcli.files import write_json
-    from amcli.models.checkpoint import FORMAT_VERSION, sha256_of
+    from amcli.files import sha256_of, write_json
+    from amcli.models.base import FORMAT_VERSION
 
     folder = Path(folder)
     if not isinstance(model.body, TransformersBody):

@@ -29,7 +29,7 @@ def run_info(seed: int | None, device: str, overrides: list[str] | None = None) 
     import torch
 
     from amcli import __version__
-    from amcli.cli import invocation
+    from amcli.invocation import invocation
 
     return {
         "amcli_version": __version__,

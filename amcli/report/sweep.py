@@ -25,7 +25,7 @@ import numpy as np
 from hydra.experimental.callback import Callback
 
 from amcli.files import atomic_write, take_lock
-from amcli.report.run import MARKERS
+from amcli.run_folder import MARKERS
 
 log = logging.getLogger(__name__)
 
