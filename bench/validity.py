@@ -48,6 +48,8 @@ MINIMUM = {"rms_db": 1.0, "f0_mean_st": 0.5, "f0_spread_st": 0.25, "centroid_hz"
 METHODS = {
     "mask": ["method=mask", f"input={example_clip('neutral')}"],
     "prosody (neutral clip)": ["method=prosody", f"input={example_clip('neutral')}"],
+    "prosody, unpruned (neutral clip)": ["method=prosody", f"input={example_clip('neutral')}",
+                                         "prosody.prune=false"],
     "input (wave, from noise)": ["method=input"],
     "latent, prior=gan": ["method=latent", "prior=gan"],
     "latent, prior=cgan (condition=target)": ["method=latent", "prior=cgan"],

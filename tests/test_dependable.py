@@ -206,3 +206,14 @@ def test_prosody_renders_a_subset_of_its_items_as_the_whole_batch_does():
     subset = torch.tensor([0, 2])
     with torch.no_grad():
         assert torch.allclose(param.signal_rows(subset), param.signal()[subset], atol=1e-6)
+
+
+def test_edit_words_leave_out_what_reads_as_no_change():
+    from amcli.am.methods.prosody import edit_words
+
+    edits = {"pitch_shift_st": {"mean": -0.01}, "range_scale": 1.001, "gain_db": {"mean": -0.02},
+             "rate": 1.0, "tilt_db_per_oct": -3.2, "breathiness": 0.1}
+    assert edit_words(edits) == "tilt -3.2 dB/oct, breathiness +0.10"
+    edits["gain_db"]["mean"] = 2.04
+    assert edit_words(edits, skip=["voice"]) == "+2.0 dB"
+    assert edit_words(edits, skip=["voice", "loudness"]) == "no edit"

@@ -327,6 +327,15 @@ def test_pruning_undoes_what_a_loudness_model_ignores_and_keeps_what_it_needs(fi
     assert records[1]["pruned"] is None  # not reached (+2 dB): nothing is undone
     assert param.summary()[1]["pitch_shift_st"]["mean"] == pytest.approx(3.0)
 
+    # prune=false reports the edit as optimized, drift included
+    with torch.no_grad():
+        for name, unit in (("pitch", 3 / 12), ("tilt", 0.5 / 6), ("gain", 10 / 12)):
+            param.raw[:, param._slices[name]] = math.atanh(unit)
+    kept = METHOD.prune(ProsodyOptions(init_candidates=1, prune=False), batch, built, 0.9)
+    assert [r["pruned"] for r in kept] == [None, None]
+    assert kept[0]["attribution_prob"] > 0.99
+    assert param.summary()[0]["pitch_shift_st"]["mean"] == pytest.approx(3.0)
+
 
 def test_an_all_families_item_starts_no_worse_than_its_one_family_siblings(fitted):
     from amcli.am.items import build_items

@@ -77,6 +77,10 @@ class ProsodyOptions:
     #: its bounds), by target log-probability minus the size penalty (1: start from no edit);
     #: pitch and tempo gradients are local, so a coarse look first finds where the target lies
     init_candidates: int = bounded(16, ge=1)
+    #: after the best state, undo every family whose edit the target does not need (the least
+    #: sufficient edit; the unpruned one stays in the record); false: report the edit as
+    #: optimized, drift in families the model ignores included
+    prune: bool = True
 
     def bounds(self) -> Bounds:
         return Bounds(self.pitch_st, self.range_scale, self.gain_db, self.rate,
@@ -225,13 +229,13 @@ class ProsodyMethod(AMMethod):
 
         p_best = target_prob(start)
         sizes = param.regularized().detach()
-        eligible = [v in ("", "all") and bool(p_best[i] >= reached)
+        eligible = [options.prune and v in ("", "all") and bool(p_best[i] >= reached)
                     for i, v in enumerate(variants)]
+        current, undone = start.clone(), [[] for _ in range(len(batch))]
         loss = torch.stack([p_best - target_prob(param.without(start, [f] * len(batch)))
-                            for f in range(len(FAMILIES))], 1)
+                            for f in range(len(FAMILIES))], 1) if any(eligible) else None
         order = [[f for f in loss[i].argsort().tolist() if sizes[i, f] > 1e-4]
                  if eligible[i] else [] for i in range(len(batch))]
-        current, undone = start.clone(), [[] for _ in range(len(batch))]
         for turn in range(len(FAMILIES)):
             picks = [o[turn] if turn < len(o) else None for o in order]
             if all(f is None for f in picks):
@@ -334,19 +338,25 @@ def share_starts(param: Prosody, scores: torch.Tensor, batch: ItemBatch) -> None
 
 def edit_words(edits: dict, skip: tuple[str, ...] | list[str] = ()) -> str:
     """An edit record in words: ``+3.8 st, range x0.85, -2.2 dB, rate x1.13, ...`` (the
-    families in ``skip`` left out: undone, or not allowed)."""
+    families in ``skip`` left out: undone, or not allowed; so are families whose edit would
+    read as no change at the precision printed, e.g. ``+0.0 dB``)."""
     on = set(edits.get("families") or FAMILIES) - set(skip)
+
+    def changed(*pairs: tuple[float, int]) -> bool:  # (offset from "no edit", digits shown)
+        return any(round(value, digits) != 0 for value, digits in pairs)
+
     words = []
-    if "pitch" in on:
-        words += [f"{edits['pitch_shift_st']['mean']:+.1f} st",
-                  f"range x{edits['range_scale']:.2f}"]
-    if "loudness" in on:
-        words.append(f"{edits['gain_db']['mean']:+.1f} dB")
-    if "tempo" in on:
+    shift, scale = edits["pitch_shift_st"]["mean"], edits["range_scale"]
+    if "pitch" in on and changed((shift, 1), (scale - 1, 2)):
+        words += [f"{shift:+.1f} st", f"range x{scale:.2f}"]
+    gain = edits["gain_db"]["mean"]
+    if "loudness" in on and changed((gain, 1)):
+        words.append(f"{gain:+.1f} dB")
+    if "tempo" in on and changed((edits["rate"] - 1, 2)):
         words.append(f"rate x{edits['rate']:.2f}")
-    if "voice" in on:
-        words += [f"tilt {edits['tilt_db_per_oct']:+.1f} dB/oct",
-                  f"breathiness {edits['breathiness']:+.2f}"]
+    tilt, breath = edits["tilt_db_per_oct"], edits["breathiness"]
+    if "voice" in on and changed((tilt, 1), (breath, 2)):
+        words += [f"tilt {tilt:+.1f} dB/oct", f"breathiness {breath:+.2f}"]
     return ", ".join(words) if words else "no edit"
 
 
