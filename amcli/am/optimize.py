@@ -79,6 +79,15 @@ def classify(model: nn.Module, signal: torch.Tensor, domain: str,
     return logits.float()
 
 
+@torch.no_grad()
+def evaluate_state(model: nn.Module, param: Parameterization,
+          precision: str = "fp32") -> tuple[torch.Tensor, torch.Tensor]:
+    """The parameterization's signal as it stands, and the model's logits for it: what a
+    result reports (after the loop, and again after a method changed the state)."""
+    signal = param.signal().detach()
+    return signal, classify(model, signal, param.domain, precision)
+
+
 def compiled_forward(model: nn.Module, domain: str, device: torch.device) -> Callable:
     """``torch.compile`` of what the loop calls every step. On CUDA with mode "reduce-overhead",
     which captures the step's kernels in CUDA graphs; elsewhere inductor's default mode. The
@@ -346,8 +355,7 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
         if history["step"]:  # every item goes back to its best state
             for keep, p in zip(best, params, strict=True):
                 p.copy_(keep)
-        signal = param.signal().detach()
-        logits = classify(model, signal, param.domain, precision)
+    signal, logits = evaluate_state(model, param, precision)
     for i in range(batch):
         if reasons[i] == "max_steps":
             taken[i] = min(taken[i], history["step"][-1] if history["step"] else 0)

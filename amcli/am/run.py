@@ -24,7 +24,7 @@ from amcli.am.frozen import frozen
 from amcli.am.items import Item
 from amcli.am.methods.base import AMMethod, Built, ItemBatch
 from amcli.am.objectives import ClassLogit, Objective
-from amcli.am.optimize import Result, classify, optimize
+from amcli.am.optimize import Result, evaluate_state, optimize
 from amcli.am.transforms import Transform
 
 log = logging.getLogger(__name__)
@@ -112,9 +112,8 @@ def _rescored(model: torch.nn.Module, built: Built, result: Result,
               precision: str) -> Result:
     """The result with its signals and scores taken again from ``built.param`` (after a method
     changed the optimized state, e.g. pruned an edit)."""
-    with torch.no_grad(), frozen(model):
-        signal = built.param.signal().detach()
-        logits = classify(model, signal, built.param.domain, precision)
+    with frozen(model):
+        signal, logits = evaluate_state(model, built.param, precision)
     return dataclasses.replace(result, signal=signal, logits=logits,
                                probs=torch.softmax(logits, -1))
 
