@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from amcli.cli import main as amcli
-from amcli.metrics.attribution import reading_label
+from amcli.metrics.attribution import reading_label, stats_cell
 from amcli.resources import example_clip
 
 #: What amcli synth puts into each class, relative to neutral (amcli.data.synth.cues.PROFILES).
@@ -40,10 +40,6 @@ def run(classifier: str, targets: list[str], restarts: int, folder: Path, seed: 
     if amcli(argv) != 0:
         raise SystemExit(f"amcli {' '.join(argv)} failed")
     return json.loads((folder / "metrics.json").read_text())["summary"]["attribution"]
-
-
-def cell(stats: dict | None) -> str:
-    return "-" if not stats else f"{stats['median']:.2f} [{stats['min']:.2f}-{stats['max']:.2f}]"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,13 +63,13 @@ def main(argv: list[str] | None = None) -> int:
             for target in args.targets:
                 rows = [t[target] for t in tables]
                 first = rows[0]
-                cells = " | ".join(cell(first["variants"].get(f)) for f in FAMILIES)
+                cells = " | ".join(stats_cell(first["variants"].get(f)) for f in FAMILIES)
                 readings = [reading_label(r) for r in rows]
                 agree = len(set(readings)) == 1
                 same, total = same + agree, total + 1
                 base = first["baseline"]
                 print(f"| {name} | {target} | {'-' if base is None else f'{base:.2f}'} | "
-                      f"{cells} | {cell(first['variants'].get('all'))} | "
+                      f"{cells} | {stats_cell(first['variants'].get('all'))} | "
                       f"{' / '.join(readings)} | {'yes' if agree else 'no'} | "
                       f"{CORPUS.get(target, '-')} |", flush=True)
     if len(args.seeds) > 1:

@@ -97,3 +97,25 @@ def reading_label(row: Mapping[str, Any]) -> str:
     """One target's reading in a word or two: the leader, "tie a+b", or "none" (benches compare
     these across seeds)."""
     return row["leader"] or ("tie " + "+".join(sorted(row["tie"])) if row["tie"] else "none")
+
+
+def stats_cell(stats: Mapping[str, Any] | None) -> str:
+    """A variant's figure as printed everywhere: ``median [min-max]``, or ``-``."""
+    if not stats:
+        return "-"
+    return f"{stats['median']:.2f} [{stats['min']:.2f}-{stats['max']:.2f}]"
+
+
+def table_cells(table: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The attribution table as text, for every view of it (the terminal, the report page):
+    the column names (target, no edit, each family alone, all, reading) and one row of cells
+    per target."""
+    variants = sorted({v for row in table.values() for v in row["variants"]} - {"all"})
+    columns = ["target", "no edit", *(f"{v} alone" for v in variants), "all", "reading"]
+    rows = []
+    for target, row in table.items():
+        base = row.get("baseline")
+        rows.append([target, "-" if base is None else f"{base:.2f}",
+                     *(stats_cell(row["variants"].get(v)) for v in [*variants, "all"]),
+                     row.get("reading", "")])
+    return columns, rows

@@ -21,6 +21,7 @@ from urllib.parse import quote
 from jinja2 import Environment, PackageLoader
 
 from amcli.files import atomic_write
+from amcli.metrics.attribution import table_cells
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:1180px;color:#222;
@@ -185,18 +186,8 @@ def _attribution(folder: Path, summary: dict[str, Any]) -> dict[str, Any] | None
     table = summary.get("attribution")
     if not table:
         return None
-    variants = sorted({v for row in table.values() for v in row["variants"]} - {"all"}) + ["all"]
-
-    def cell(stats: dict[str, Any] | None) -> str:
-        if not stats:
-            return "-"
-        return f"{_num(stats['median'], 2)} [{_num(stats['min'], 2)}-{_num(stats['max'], 2)}]"
-
-    return {"columns": ["no edit", *(v if v == "all" else f"{v} alone" for v in variants),
-                        "reading"],
-            "rows": [[target, _num(row.get("baseline"), 2),
-                      *(cell(row["variants"].get(v)) for v in variants), row.get("reading", "")]
-                     for target, row in table.items()],
+    columns, rows = table_cells(table)
+    return {"columns": columns[1:], "rows": rows,  # the page writes the "target" heading
             "charts": [f"plots/attribution.{ext}" for ext in ("png", "svg")
                        if (folder / "plots" / f"attribution.{ext}").is_file()]}
 

@@ -11,6 +11,7 @@ import statistics
 from typing import Any
 
 from amcli.am.methods import AMMethod
+from amcli.metrics.attribution import table_cells
 
 
 def item_line(record: dict[str, Any], method: AMMethod | None) -> str:
@@ -45,22 +46,17 @@ def verdict_line(summary: dict[str, Any]) -> str | None:
 def attribution_lines(table: dict[str, Any]) -> list[str]:
     """The attribution table: per target the no-edit baseline, each variant's median [min-max]
     over restarts, and which family leads (or which tie)."""
-    variants = sorted({v for row in table.values() for v in row["variants"]} - {"all"})
-    columns = [*variants, "all"]
-    width = max(len("target"), *(len(t) for t in table))
-    lines = ["attribution (median [min-max] over restarts; the probability each family "
-             "reaches alone):",
-             f"  {'target':<{width}}  {'no edit':>7}  "
-             + "  ".join(f"{c:>17}" for c in columns) + "  reading"]
-    for target, row in table.items():
-        cells = []
-        for c in columns:
-            s = row["variants"].get(c)
-            cells.append(f"{s['median']:.2f} [{s['min']:.2f}-{s['max']:.2f}]" if s else "-")
-        base = row.get("baseline")
-        lines.append(f"  {target:<{width}}  {base if base is None else f'{base:.2f}':>7}  "
-                     + "  ".join(f"{c:>17}" for c in cells) + f"  {row.get('reading', '')}")
-    return lines
+    columns, rows = table_cells(table)
+    width = max(len(columns[0]), *(len(r[0]) for r in rows))
+    widths = [width, 7, *(max(len(c), 17) for c in columns[2:-1])]
+
+    def line(cells: list[str]) -> str:
+        return "  " + "  ".join([cells[0].ljust(widths[0]),
+                                 *(c.rjust(w) for c, w in zip(cells[1:-1], widths[1:],
+                                                              strict=True)), cells[-1]])
+
+    return ["attribution (median [min-max] over restarts; the probability each family "
+            "reaches alone):", line(columns), *(line(r) for r in rows)]
 
 
 def sanity_lines(sanity: dict[str, Any]) -> list[str]:
