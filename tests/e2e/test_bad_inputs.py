@@ -103,3 +103,40 @@ def test_options_that_would_be_ignored_are_refused(cli, tmp_path, tiny, extra, m
                  "quiet=true", *extra)
     one_line(result)
     assert message in result.err
+
+
+def cut_in_half(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+
+
+@pytest.mark.parametrize("loader", ["classifier", "prior", "custom"])
+def test_damaged_weights_of_any_loader_are_one_line(cli, tmp_path, tiny, modules, loader):
+    import shutil
+
+    from safetensors.torch import save_file
+
+    copy = tmp_path / "weights"
+    copy.mkdir()
+    for name in ("crnn_mel", "gan_mel"):
+        for suffix in (".json", ".safetensors"):
+            shutil.copy(tiny / f"{name}{suffix}", copy / f"{name}{suffix}")
+    if loader == "classifier":
+        cut_in_half(copy / "crnn_mel.safetensors")
+        args = [f"classifier={copy / 'crnn_mel.json'}"]
+    elif loader == "prior":
+        cut_in_half(copy / "gan_mel.safetensors")
+        args = [f"classifier={tiny / 'crnn_mel.json'}", "method=latent", "prior=gan",
+                f"prior.checkpoint={copy / 'gan_mel.json'}"]
+    else:
+        import torch
+
+        save_file({"lin.weight": torch.zeros(4, 1), "lin.bias": torch.zeros(4)},
+                  str(copy / "net.safetensors"))
+        cut_in_half(copy / "net.safetensors")
+        args = ["classifier=custom", "custom.target=nan_net.NanNet",
+                f"custom.weights={copy / 'net.safetensors'}", f"custom.classes={CLASSES}"]
+    result = cli("optimize", *args, "target=angry", "steps=2", "judge=null", "quiet=true")
+    one_line(result)
+    assert "weights" in result.err
+    assert not (tmp_path / "run" / "DONE").exists()
