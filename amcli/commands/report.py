@@ -14,6 +14,7 @@ from amcli.commands.common import to_schema
 from amcli.config import ReportConfig
 from amcli.data.base import AUDIO_SUFFIXES
 from amcli.errors import UserError
+from amcli.files import atomic_write
 from amcli.metrics.cues import CUE_NAMES
 from amcli.report.sweep import job_dirs, write_run_files, write_summary
 from amcli.report.terminal import print_run
@@ -61,6 +62,14 @@ def report_run(folder: Path) -> None:
         print(f"  report: {folder / 'report.html'}")
 
 
+def _first_line(path: Path) -> str:
+    try:
+        with open(path, errors="replace") as handle:
+            return handle.readline().rstrip("\r\n")
+    except OSError:
+        return ""
+
+
 def report_wavs(folder: Path, files: list[Path]) -> None:
     from amcli.audio import read_audio
     from amcli.metrics.cues import measure_cues
@@ -70,10 +79,18 @@ def report_wavs(folder: Path, files: list[Path]) -> None:
         wave, rate = read_audio(path)
         rows.append({"file": path.name, **measure_cues(wave.numpy(), rate)})
     out = folder / "cues.csv"
-    with open(out, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["file", *CUE_NAMES])
-        writer.writeheader()
-        writer.writerows(rows)
+    header = ",".join(["file", *CUE_NAMES])
+    if out.exists() and _first_line(out) != header:  # not one amcli wrote: never overwrite it
+        raise UserError(f"{out} exists and amcli did not write it; move it away to measure the "
+                        "cues of this folder")
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=["file", *CUE_NAMES])
+            writer.writeheader()
+            writer.writerows(rows)
+
+    atomic_write(out, write)
     print(f"{out}: cues of {len(rows)} file(s)")
     def num(value, spec: str) -> str:
         return "-" if value is None else format(value, spec)

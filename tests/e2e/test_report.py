@@ -50,6 +50,11 @@ def test_report_on_a_run_folder_and_on_a_folder_of_wavs(cli, tmp_path, tiny):
         rows = {r["file"]: r for r in csv.DictReader(handle)}
     assert set(rows) == {"angry.wav", "sad.wav"}
     assert float(rows["angry.wav"]["rms_db"]) > float(rows["sad.wav"]["rms_db"]) + 6
+    assert cli("report", str(wavs)).code == 0  # its own cues.csv: rewritten
+    (wavs / "cues.csv").write_text("my own table\n")
+    refused = cli("report", str(wavs))
+    assert refused.code == 2 and "amcli did not write it" in refused.err
+    assert (wavs / "cues.csv").read_text() == "my own table\n"
 
 
 def test_report_mistakes(cli, tmp_path):
