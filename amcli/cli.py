@@ -255,6 +255,7 @@ def _run_command(name: str, args: Sequence[str]) -> int:
     from amcli import run_folder
     from amcli.report.run import signals_interrupt
 
+    run_folder.reset()
     try:
         # the handlers come before the run folder exists: a SIGTERM while a run starts still
         # ends it with a marker

@@ -107,8 +107,15 @@ def release(folder: Path | None = None) -> None:
         _claimed.discard(f)
     if folder is None:
         _claimed.clear()
-        _current.clear()
-        _sweep.clear()
+
+
+def reset() -> None:
+    """Forget the job and sweep folders of an earlier invocation in this process (the
+    dispatcher calls it first; the folders are kept after the locks go, for the lines that
+    report how the invocation ended)."""
+    release()
+    _current.clear()
+    _sweep.clear()
 
 
 def claim(folder: Path, overwrite: bool, keep: tuple[str, ...] = (),

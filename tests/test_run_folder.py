@@ -18,7 +18,7 @@ from amcli.files import read_marker
 @pytest.fixture(autouse=True)
 def _released():
     yield
-    run_folder.release()
+    run_folder.reset()
 
 
 def fake_run(folder: Path, target: str, finished: bool = True) -> None:

@@ -136,6 +136,12 @@ def test_exit_codes_a_script_can_trust(cli, tmp_path, tiny, monkeypatch):
     assert "Traceback" in log.read_text() and "injected crash" in log.read_text()
     assert (tmp_path / "c" / "FAILED").exists() and not (tmp_path / "c" / "DONE").exists()
 
+    monkeypatch.setattr(optimize, "done_before", crash)  # before the run's record began
+    err = one_line(cli(*quick(tiny, "angry", tmp_path / "e")), code=1)
+    assert "internal error: RuntimeError: injected crash" in err
+    assert "injected crash" in (tmp_path / "e" / "optimize.log").read_text()
+    assert (tmp_path / "e" / "FAILED").read_text().startswith("RuntimeError: injected crash")
+
     def terminated(*_args, **_kwargs):
         raise SignalInterrupt("SIGTERM")
 
