@@ -40,6 +40,7 @@ _OS_ADVICE = {
                  "directory)",
     errno.ENOTDIR: "a part of the path is a file, not a folder; give another path",
     errno.EISDIR: "give a file there, not a folder",
+    errno.EEXIST: "a file is in the way of a folder amcli would make; give another path",
     errno.ENOENT: "check the path",
     errno.ENAMETOOLONG: "give a shorter path",
     errno.EMFILE: "raise the open-files limit (ulimit -n), or use fewer workers",

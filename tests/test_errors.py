@@ -16,6 +16,7 @@ from amcli.errors import os_error_line
     (errno.ENOENT, "check the path"),
     (errno.ENOTDIR, "a part of the path is a file"),
     (errno.EACCES, "give a folder amcli may write to"),  # a path not there yet: a write
+    (errno.EEXIST, "a file is in the way"),
     (errno.EIO, "check the path and the disk"),
 ])
 def test_each_cause_gets_its_own_fix(code, advice):

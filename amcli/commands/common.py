@@ -104,7 +104,10 @@ class RunFolders(Callback):
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         folder = Path(config.hydra.runtime.output_dir)
         run_folder.started(folder)
-        run_folder.lock(folder)
+        try:
+            run_folder.lock(folder)
+        except UserError:  # another process writes this job: the job's record refuses it
+            pass
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
         run_folder.release()
