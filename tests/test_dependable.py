@@ -134,6 +134,9 @@ def test_attribution_counts_no_family_that_does_not_beat_the_no_edit_baseline():
     assert "baseline 0.85" in table["reading"] or "baseline 0.86" in table["reading"]
     one = attribution_table(attribution_records(0.1, pitch=[0.9], voice=[0.12]))["sad"]
     assert one["leader"] == "pitch" and one["counted"] == ["pitch"]
+    assert one["reading"].endswith("one restart, so no spread: use restarts=2 or more for a "
+                                   "reading you can cite")
+    assert "one restart" not in table["reading"]
 
 
 def test_the_json_writer_writes_strict_json(tmp_path):

@@ -84,8 +84,15 @@ def attribution_table(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[st
     for target, variants in values.items():
         stats = {v: variant_stats(p) for v, p in variants.items()}
         base = float(median(baselines[target])) if baselines.get(target) else None
-        table[target] = {"baseline": base, "variants": stats, **reading(base, stats)}
+        row = {"baseline": base, "variants": stats, **reading(base, stats)}
+        if all(st["n"] == 1 for st in stats.values()):
+            row["reading"] += ONE_RESTART
+        table[target] = row
     return table
+
+
+#: said of a reading from one restart, which has no spread to tell a lead from chance
+ONE_RESTART = "; one restart, so no spread: use restarts=2 or more for a reading you can cite"
 
 
 def medians(table: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
