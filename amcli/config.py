@@ -27,6 +27,7 @@ from amcli.am.methods import METHODS
 from amcli.am.methods.latent import Prior, PriorConfig
 from amcli.bounds import bounded
 from amcli.data.spec import DataConfig
+from amcli.families import Family
 from amcli.train.classifier import TrainSettings
 from amcli.train.gan import GanSettings
 
@@ -46,15 +47,6 @@ class OtherCues(Enum):
 
     varied = "varied"
     neutral = "neutral"
-
-
-class CueFamily(Enum):
-    """A family of cues that a synthetic corpus can isolate (amcli.data.synth.cues)."""
-
-    pitch = "pitch"
-    loudness = "loudness"
-    tempo = "tempo"
-    voice = "voice"
 
 
 @dataclass
@@ -84,7 +76,7 @@ class SynthConfig:
     workers: int = bounded(0, ge=0, hint="a number of processes, or 0 for the usable CPUs")
     #: cue families that alone differ between classes (pitch, loudness, tempo, voice); the others
     #: are drawn the same way for every class (see others); null: every cue differs
-    isolate: list[CueFamily] | None = None
+    isolate: list[Family] | None = None
     #: with isolate: varied draws every other family over the whole span the emotions give it,
     #: alike for all classes, so a model trained on the corpus learns to ignore them; neutral
     #: keeps them at the neutral profile's narrow spread

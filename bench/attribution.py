@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from amcli.cli import main as amcli
+from amcli.families import FAMILIES
 from amcli.metrics.attribution import reading_label, stats_cell
 from amcli.resources import example_clip
 
@@ -28,7 +29,6 @@ CORPUS = {
     "sad": "pitch -2.6 st, range x0.55, rate x0.8, -5 dB, low-pass 2.5 kHz (darker)",
     "angry": "pitch +2.2 st, range x1.65, rate x1.18, +5 dB, soft clipping (harsher, brighter)",
 }
-FAMILIES = ("pitch", "loudness", "tempo", "voice")
 
 
 def run(classifier: str, targets: list[str], restarts: int, folder: Path, seed: int = 0,

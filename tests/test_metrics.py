@@ -157,3 +157,14 @@ def test_option_ranges_are_declared_once_and_checked_with_the_key():
         with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")
                            .replace("[", r"\[").replace("]", r"\]")):
             check_bounds(bad)
+
+
+def test_the_cue_families_are_one_list_everywhere():
+    from amcli.am.methods.prosody import Family as ProsodyFamily
+    from amcli.config import Family as ConfigFamily
+    from amcli.data.synth.cues import FAMILY_CUES
+    from amcli.families import FAMILIES, Family
+
+    assert FAMILIES == ("pitch", "loudness", "tempo", "voice")
+    assert tuple(FAMILY_CUES) == FAMILIES  # the corpus' cues per family, in the same order
+    assert ProsodyFamily is Family and ConfigFamily is Family

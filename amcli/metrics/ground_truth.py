@@ -28,11 +28,8 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
-from amcli.data.synth.cues import FAMILY_CUES
+from amcli.families import FAMILIES
 from amcli.metrics.attribution import medians
-
-#: The cue families, as amcli synth defines them (one list for the corpus and the benchmark).
-FAMILIES = tuple(FAMILY_CUES)
 
 #: The measured cues (amcli.metrics.cues shift keys) that stand for each family.
 FAMILY_SHIFT_CUES: dict[str, tuple[str, ...]] = {

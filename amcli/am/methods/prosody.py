@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 import torch
@@ -24,11 +23,12 @@ import torch
 from amcli.am.frozen import frozen
 from amcli.am.methods.base import AMMethod, Built, ItemBatch, PlotData
 from amcli.am.optimize import classify
-from amcli.am.prosody.controls import FAMILIES, Bounds, Prosody
+from amcli.am.prosody.controls import Bounds, Prosody
 from amcli.am.regularizers import L2
 from amcli.bounds import bounded
 from amcli.device import module_device
 from amcli.errors import UserError
+from amcli.families import FAMILIES, Family
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +40,6 @@ MAX_CLIP_S = 30.0
 #: An unedited resynthesis whose target probability moves more than this from the clip's own is
 #: reported: the clip does not resynthesize well (noise, music, several speakers).
 FAITHFUL_WITHIN = 0.05
-
-
-class Family(Enum):
-    pitch = "pitch"
-    loudness = "loudness"
-    tempo = "tempo"
-    voice = "voice"
 
 
 @dataclass

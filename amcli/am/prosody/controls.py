@@ -31,8 +31,7 @@ from torch import nn
 from amcli.am.parameterization import Parameterization, item_seeds
 from amcli.am.prosody.synthesis import Edits, Source, edited_frames, synthesize
 from amcli.am.random import per_item_normal
-
-FAMILIES = ("pitch", "loudness", "tempo", "voice")
+from amcli.families import FAMILIES
 
 
 @dataclass(frozen=True)
