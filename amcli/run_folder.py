@@ -131,10 +131,7 @@ def claim(folder: Path, overwrite: bool, keep: tuple[str, ...] = (),
         return
     present = [f for f in files_in(folder) if f != MARKER and not f.startswith(keep)]
     if present and not _is_earlier_run(folder):
-        kind = folder_kind(folder)
-        what = f"an amcli {kind}" if kind else "files amcli did not write"
-        raise UserError(f"{folder} holds {what} ({len(present)} file(s), e.g. {present[0]}); "
-                        "choose a new or empty run folder with hydra.run.dir=DIR")
+        raise _not_ours(folder, present, "run folder with hydra.run.dir=DIR")
     lock(folder)
     if present and resumes and status_of(folder) != "done":
         _claimed.add(folder)  # continued: its files and its marker stay as they are
@@ -216,9 +213,24 @@ def append_to_log(text: str) -> str | None:
     return None
 
 
+def _not_ours(folder: Path, present: list[str], choose: str) -> UserError:
+    """The refusal of a folder that holds what amcli did not write (or another kind of amcli
+    folder, e.g. a corpus)."""
+    kind = folder_kind(folder)
+    what = f"an amcli {kind}" if kind else "files amcli did not write"
+    return UserError(f"{folder} holds {what} ({len(present)} file(s), e.g. {present[0]}); "
+                     f"choose a new or empty {choose}")
+
+
+def without_overwrite(overrides: list[str]) -> list[str]:
+    """Task overrides without ``overwrite=...``: it says how to run, not what (a sweep's or a
+    job's identity leaves it out)."""
+    return [o for o in overrides if not o.lstrip("+~").startswith("overwrite=")]
+
+
 def _sweep_key(overrides: list[str]) -> list[str]:
     """A sweep's identity: its overrides, ``overwrite`` aside, in a stable order."""
-    return sorted(o for o in overrides if not o.lstrip("+~").startswith("overwrite="))
+    return sorted(without_overwrite(overrides))
 
 
 def check_sweep(sweep: Path, overrides: list[str], overwrite: bool) -> None:
@@ -232,9 +244,7 @@ def check_sweep(sweep: Path, overrides: list[str], overwrite: bool) -> None:
         kind = folder_kind(sweep)
         legacy = kind is None and (sweep / "multirun.yaml").is_file()
         if kind != SWEEP and not legacy:
-            what = f"an amcli {kind}" if kind else "files amcli did not write"
-            raise UserError(f"{sweep} holds {what} ({len(present)} file(s), e.g. {present[0]}); "
-                            "choose a new or empty sweep folder with hydra.sweep.dir=DIR")
+            raise _not_ours(sweep, present, "sweep folder with hydra.sweep.dir=DIR")
         recorded = read_marker(sweep).get("overrides") if kind else _multirun_overrides(sweep)
         if recorded is not None and _sweep_key(list(recorded)) != key:
             if not overwrite:

@@ -53,7 +53,7 @@ def done_before(overwrite: bool = False) -> bool:
         recorded = json.loads((folder / "metrics.json").read_text())["run"]["overrides"]
     except (ValueError, KeyError):
         return False
-    if _point(list(recorded)) != _point(overrides()):
+    if run_folder.without_overwrite(list(recorded)) != run_folder.without_overwrite(overrides()):
         return False
     log.info("skipping %s: this point is already DONE", folder)
     return True
@@ -70,11 +70,6 @@ def run_dir() -> Path:
 
 def overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task)
-
-
-def _point(task_overrides: list[str]) -> list[str]:
-    """A sweep job's point: its overrides, ``overwrite`` aside (it says how to run, not what)."""
-    return [o for o in task_overrides if not o.lstrip("+~").startswith("overwrite=")]
 
 
 class RunFolders(Callback):

@@ -25,7 +25,7 @@ import numpy as np
 from hydra.experimental.callback import Callback
 
 from amcli.files import atomic_write, take_lock
-from amcli.run_folder import MARKERS
+from amcli.run_folder import MARKERS, status_of
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,8 @@ def job_dirs(sweep: Path) -> list[Path]:
 
 
 def job_row(folder: Path, sweep: Path) -> dict[str, Any]:
-    status = next((s for s, marker in MARKERS.items() if (folder / marker).exists()), "running")
+    status = status_of(folder)
+    status = "running" if status == "unfinished" else status
     overrides = ""
     overrides_file = folder / ".hydra" / "overrides.yaml"
     if overrides_file.is_file():
