@@ -1,13 +1,18 @@
-"""Which prosodic cues move each shipped classifier? `method=prosody attribution=true` per model.
+"""Which prosodic cues move each classifier? `method=prosody attribution=true` per model.
 
 For every classifier, from the neutral example clip, each target is optimized with each control
 family alone (pitch, loudness, tempo, voice) and with all of them, in one batch (amcli's
-defaults otherwise); the table gives per family the median [min-max] reached target
-probability over restarts, the no-edit baseline and amcli's reading (the leader, or a tie), next
-to the cues the synthetic corpus put into each class (amcli.data.synth.cues). With two or more
+defaults otherwise). The table gives per family the best restart's target probability with the
+second best in brackets, the no-edit baseline and amcli's reading (the leader, or a tie), next to
+the cues the synthetic corpus put into each class (amcli.data.synth.cues). With two or more
 ``--seeds`` it also says whether the reading is the same for every seed (stability).
 
     python bench/attribution.py --classifiers crnn_mel cnn_mel --restarts 2 --seeds 0 1
+
+Every restart's probability is kept in bench/results/<--name>.json (default
+attribution_<classifiers>_r<restarts>), so the readings can be recomputed from the file:
+``python bench/attribution.py --from bench/results/attribution_crnn_mel_r2.json`` prints the
+table again with the current rule, without running anything.
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
+
+from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
 from amcli.cli import main as amcli
 from amcli.families import FAMILIES
-from amcli.metrics.attribution import reading_label, stats_cell
+from amcli.metrics.attribution import reading, reading_label, stats_cell, variant_stats
 from amcli.resources import example_clip
 
 #: What amcli synth puts into each class, relative to neutral (amcli.data.synth.cues.PROFILES).
@@ -32,14 +40,53 @@ CORPUS = {
 
 
 def run(classifier: str, targets: list[str], restarts: int, folder: Path, seed: int = 0,
-        extra: list[str] | None = None) -> dict:
+        extra: list[str] | None = None) -> dict[str, Any]:
+    """One attribution run: per target the no-edit baseline and every restart's probability per
+    variant ({"baseline": p, "values": {variant: [p, ...]}})."""
     argv = ["optimize", "method=prosody", "prosody.attribution=true", f"classifier={classifier}",
             f"input={example_clip('neutral')}", f"target=[{','.join(targets)}]",
             f"restarts={restarts}", f"seed={seed}", "quiet=true", "cues=false", "judge=null",
             f"hydra.run.dir={folder}", *(extra or [])]
     if amcli(argv) != 0:
         raise SystemExit(f"amcli {' '.join(argv)} failed")
-    return json.loads((folder / "metrics.json").read_text())["summary"]["attribution"]
+    metrics = json.loads((folder / "metrics.json").read_text())
+    table = metrics["summary"]["attribution"]
+    found: dict[str, Any] = {t: {"baseline": table[t]["baseline"], "values": {}}
+                             for t in targets}
+    for item in metrics["items"]:
+        variant = item.get("variant") or "all"
+        found[item["target"]]["values"].setdefault(variant, []).append(
+            item.get("attribution_prob", item["target_prob"]))
+    return found
+
+
+def row_of(measured: dict[str, Any]) -> dict[str, Any]:
+    """An attribution row (amcli.metrics.attribution) from one target's recorded restarts."""
+    stats = {v: variant_stats(p) for v, p in measured["values"].items()}
+    return {"variants": stats, "baseline": measured["baseline"],
+            **reading(measured["baseline"], stats)}
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print("| classifier | target | no edit | pitch alone | loudness alone | tempo alone | "
+          "voice alone | all | reading (per seed) | same across seeds | what the corpus put in |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    same = total = 0
+    for name, seeds in results["runs"].items():
+        for target in results["targets"]:
+            rows = [row_of(found[target]) for found in seeds.values()]
+            first = rows[0]
+            cells = " | ".join(stats_cell(first["variants"].get(f)) for f in FAMILIES)
+            readings = [reading_label(r) for r in rows]
+            agree = len(set(readings)) == 1
+            same, total = same + agree, total + 1
+            base = first["baseline"]
+            print(f"| {results['labels'].get(name, name)} | {target} | "
+                  f"{'-' if base is None else f'{base:.2f}'} | {cells} | "
+                  f"{stats_cell(first['variants'].get('all'))} | {' / '.join(readings)} | "
+                  f"{'yes' if agree else 'no'} | {CORPUS.get(target, '-')} |")
+    if len(results["seeds"]) > 1:
+        print(f"\nthe same reading for every seed in {same} of {total} rows ({same / total:.0%})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,29 +98,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--extra", nargs="*", default=[],
                         help="more amcli overrides, e.g. clip_seconds=0 or custom.* keys")
+    parser.add_argument("--label", default=None,
+                        help="the classifier's name in the table (e.g. pesto for custom)")
+    parser.add_argument("--name", default=None,
+                        help="result file name (default attribution_<classifiers>_r<restarts>)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the result file")
+    parser.add_argument("--from", dest="source", type=Path, default=None,
+                        help="print the table from a result file instead of running")
     args = parser.parse_args(argv)
-    print("| classifier | target | no edit | pitch alone | loudness alone | tempo alone | "
-          "voice alone | all | reading (per seed) | same across seeds | what the corpus put in |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    same = total = 0
+    if args.source is not None:
+        print_table(json.loads(args.source.read_text()))
+        return 0
+    runs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as work:
         for name in args.classifiers:
-            tables = [run(name, args.targets, args.restarts, Path(work) / f"{name}_{seed}",
-                          seed, args.extra) for seed in args.seeds]
-            for target in args.targets:
-                rows = [t[target] for t in tables]
-                first = rows[0]
-                cells = " | ".join(stats_cell(first["variants"].get(f)) for f in FAMILIES)
-                readings = [reading_label(r) for r in rows]
-                agree = len(set(readings)) == 1
-                same, total = same + agree, total + 1
-                base = first["baseline"]
-                print(f"| {name} | {target} | {'-' if base is None else f'{base:.2f}'} | "
-                      f"{cells} | {stats_cell(first['variants'].get('all'))} | "
-                      f"{' / '.join(readings)} | {'yes' if agree else 'no'} | "
-                      f"{CORPUS.get(target, '-')} |", flush=True)
-    if len(args.seeds) > 1:
-        print(f"\nthe same reading for every seed in {same} of {total} rows ({same / total:.0%})")
+            runs[name] = {str(seed): run(name, args.targets, args.restarts,
+                                         Path(work) / f"{name}_{seed}", seed, args.extra)
+                          for seed in args.seeds}
+    labels = {n: args.label for n in args.classifiers} if args.label else {}
+    results = {"targets": args.targets, "restarts": args.restarts, "seeds": args.seeds,
+               "extra": args.extra, "labels": labels, "runs": runs}
+    print_table(results)
+    name = args.name or f"attribution_{'_'.join(args.classifiers)}_r{args.restarts}"
+    print(f"wrote {write_result(name, results, argv, folder=args.out)}")
     return 0
 
 

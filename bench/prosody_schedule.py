@@ -14,17 +14,15 @@ Writes bench/results/prosody_schedule_<classifier>.json and prints the table.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from results_file import RESULTS, write_result  # bench/ is the script's own folder
+
 from amcli.cli import main as amcli
-from amcli.files import write_json
 from amcli.metrics.attribution import reading_label
 from amcli.resources import example_clip
 
@@ -55,14 +53,6 @@ def run(classifier: str, targets: list[str], restarts: int, seed: int, extra: li
             "leaders": {t: table[t]["variants"] for t in targets}}
 
 
-def commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classifier", default="crnn_mel")
@@ -70,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--restarts", type=int, default=2)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--schedules", nargs="+", default=list(SCHEDULES))
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as work:
@@ -102,12 +92,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{base / wall:.2f}x | {sum(r['mean_steps'] for r in runs) / len(runs):.0f} / "
               f"{max(r['max_steps'] for r in runs)} | {readings} | {stable:.0%} | {agree:.0%} |",
               flush=True)
-    out = args.out / f"prosody_schedule_{args.classifier}.json"
-    write_json(out, {"command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
-                     "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-                     "commit": commit(), "cores": os.cpu_count(), "device": "cpu",
-                     "classifier": args.classifier, "targets": args.targets,
-                     "restarts": args.restarts, "seeds": args.seeds, "schedules": summary})
+    out = write_result(f"prosody_schedule_{args.classifier}",
+                       {"classifier": args.classifier, "targets": args.targets,
+                        "restarts": args.restarts, "seeds": args.seeds, "schedules": summary},
+                       argv, folder=args.out)
     print(f"wrote {out}")
     return 0
 

@@ -27,10 +27,11 @@ def test_the_true_family_must_be_strictly_strongest():
     assert not wrong.identified and wrong.strongest == "pitch" and wrong.margin == -0.8
 
 
-def test_attribution_takes_the_median_over_targets():
-    def row(**medians):
-        return {"variants": {v: {"median": m, "min": m, "max": m, "n": 1}
-                             for v, m in medians.items()}}
+def test_attribution_takes_the_median_over_targets_of_each_best_restart():
+    def row(**best):
+        return {"variants": {v: {"best": m, "second": m - 0.5, "median": m - 0.25,
+                                 "min": m - 0.5, "max": m, "n": 2}
+                             for v, m in best.items()}}
 
     attribution = {"sad": row(pitch=0.1, loudness=0.9, all=0.95),
                    "angry": row(pitch=0.3, loudness=0.7, all=0.9),

@@ -1,19 +1,27 @@
 """Cue attribution as a statistic: which variant (a control family alone) moves the model,
-beside the no-edit baseline and the spread over restarts.
+beside the no-edit baseline and the agreement between restarts.
+
+Each restart of a variant is one attempt at a maximization: "how far can this family alone move
+the target probability?". The answer is the **best** restart; a restart that ends lower got stuck
+and says nothing about the family (with four restarts of crnn_raw's angry voice edit, two reached
+0.64 and two stayed at 0.07: their median, 0.35, described neither). The uncertainty of the best is
+how far the **second best** restart is from it: two restarts that find the same probability agree
+that it is reachable; one lucky restart alone does not make a lead.
 
 For every target: the **baseline** (the target probability of the item's input as the method
-renders it without any edit, e.g. a clip's unedited resynthesis); for every variant the
-**median**, **min** and **max** reached target probability over restarts; and a reading:
+renders it without any edit, e.g. a clip's unedited resynthesis); for every variant the best and
+second-best reached target probability (and the median, min and max, kept for the record); and a
+reading:
 
-- a variant counts only if its median exceeds the baseline by more than its own spread
-  (max - min over restarts) and by at least :data:`MIN_GAIN`: a target the clip already has is
-  not something an edit "reached";
-- the **leader** is named only when its median exceeds the runner-up's (among the counted
-  variants) by more than the larger spread of the two and by more than :data:`TIE_SHARE` of the
-  leader's median; otherwise the variants within that distance of the top share a **tie**.
+- a variant counts only if its best exceeds the baseline by more than its gap (best - second
+  best) and by at least :data:`MIN_GAIN`: a target the clip already has is not something an edit
+  "reached";
+- the **leader** is named only when its best exceeds the runner-up's (among the counted variants)
+  by more than the larger gap of the two and by more than :data:`TIE_SHARE` of the leader's best;
+  otherwise the variants within that distance of the top share a **tie**.
 
-The variant "all" (every family together) is reported but never leads: it is the reference
-for what the families reach together.
+The variant "all" (every family together) is reported but never leads: it is the reference for
+what the families reach together.
 """
 
 from __future__ import annotations
@@ -30,8 +38,16 @@ MIN_GAIN = 0.05
 
 
 def variant_stats(values: Iterable[float]) -> dict[str, Any]:
+    """One variant's restarts: ``best`` (its figure), ``second`` (the next best, None with one
+    restart), and the median, min, max and count."""
     vals = sorted(float(v) for v in values)
-    return {"median": float(median(vals)), "min": vals[0], "max": vals[-1], "n": len(vals)}
+    return {"best": vals[-1], "second": vals[-2] if len(vals) > 1 else None,
+            "median": float(median(vals)), "min": vals[0], "max": vals[-1], "n": len(vals)}
+
+
+def gap(stats: Mapping[str, Any]) -> float:
+    """How far the best restart is from the second best (0 with one restart)."""
+    return 0.0 if stats.get("second") is None else stats["best"] - stats["second"]
 
 
 def reading(baseline: float | None, stats: Mapping[str, Mapping[str, float]]
@@ -39,10 +55,10 @@ def reading(baseline: float | None, stats: Mapping[str, Mapping[str, float]]
     """{"leader", "tie", "counted", "reading"} from one target's variant statistics."""
     base = baseline if baseline is not None else 0.0
     families = {v: s for v, s in stats.items() if v != "all"}
-    spread = {v: s["max"] - s["min"] for v, s in families.items()}
-    counted = sorted((v for v, s in families.items()
-                      if s["median"] - base > max(spread[v], MIN_GAIN)),
-                     key=lambda v: -families[v]["median"])
+    best = {v: s["best"] for v, s in families.items()}
+    gaps = {v: gap(s) for v, s in families.items()}
+    counted = sorted((v for v in families if best[v] - base > max(gaps[v], MIN_GAIN)),
+                     key=lambda v: -best[v])
     if not counted:
         words = (f"no family alone moves p above the no-edit baseline {base:.2f}"
                  if baseline is not None else "no family alone moves p")
@@ -50,19 +66,18 @@ def reading(baseline: float | None, stats: Mapping[str, Mapping[str, float]]
     top = counted[0]
     if len(counted) == 1:
         return {"leader": top, "tie": [], "counted": counted,
-                "reading": f"{top} leads ({families[top]['median']:.2f}; the others do not "
-                           f"exceed the baseline {base:.2f})"}
+                "reading": f"{top} leads ({best[top]:.2f}; the others do not exceed the "
+                           f"baseline {base:.2f})"}
     second = counted[1]
-    needed = max(spread[top], spread[second], TIE_SHARE * families[top]["median"])
-    lead = families[top]["median"] - families[second]["median"]
+    needed = max(gaps[top], gaps[second], TIE_SHARE * best[top])
+    lead = best[top] - best[second]
     if lead > needed:
         return {"leader": top, "tie": [], "counted": counted,
-                "reading": f"{top} leads ({families[top]['median']:.2f} vs {second} "
-                           f"{families[second]['median']:.2f}, lead {lead:.2f} > {needed:.2f})"}
-    tie = [v for v in counted if families[top]["median"] - families[v]["median"] <= needed]
+                "reading": f"{top} leads ({best[top]:.2f} vs {second} {best[second]:.2f}, "
+                           f"lead {lead:.2f} > {needed:.2f})"}
+    tie = [v for v in counted if best[top] - best[v] <= needed]
     return {"leader": None, "tie": tie, "counted": counted,
-            "reading": f"tie: {', '.join(tie)} (within {needed:.2f} of "
-                       f"{families[top]['median']:.2f})"}
+            "reading": f"tie: {', '.join(tie)} (within {needed:.2f} of {best[top]:.2f})"}
 
 
 def attribution_table(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]] | None:
@@ -95,9 +110,9 @@ def attribution_table(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[st
 ONE_RESTART = "; one restart, so no spread: use restarts=2 or more for a reading you can cite"
 
 
-def medians(table: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
-    """{target: {variant: median}} of an attribution table."""
-    return {t: {v: s["median"] for v, s in row["variants"].items()} for t, row in table.items()}
+def figures(table: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    """{target: {variant: best restart}} of an attribution table."""
+    return {t: {v: s["best"] for v, s in row["variants"].items()} for t, row in table.items()}
 
 
 def reading_label(row: Mapping[str, Any]) -> str:
@@ -107,10 +122,13 @@ def reading_label(row: Mapping[str, Any]) -> str:
 
 
 def stats_cell(stats: Mapping[str, Any] | None) -> str:
-    """A variant's figure as printed everywhere: ``median [min-max]``, or ``-``."""
+    """A variant's figure as printed everywhere: ``best (second best)``, ``best`` with one
+    restart, or ``-``."""
     if not stats:
         return "-"
-    return f"{stats['median']:.2f} [{stats['min']:.2f}-{stats['max']:.2f}]"
+    if stats.get("second") is None:
+        return f"{stats['best']:.2f}"
+    return f"{stats['best']:.2f} ({stats['second']:.2f})"
 
 
 def table_cells(table: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:

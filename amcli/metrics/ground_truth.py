@@ -29,7 +29,7 @@ from statistics import median
 from typing import Any
 
 from amcli.families import FAMILIES
-from amcli.metrics.attribution import medians
+from amcli.metrics.attribution import figures
 
 #: The measured cues (amcli.metrics.cues shift keys) that stand for each family.
 FAMILY_SHIFT_CUES: dict[str, tuple[str, ...]] = {
@@ -69,7 +69,7 @@ def attribution_strengths(attribution: Mapping[str, Mapping[str, Any]],
     """Median over targets of the probability each family reaches alone (``attribution``: a
     run's summary.attribution table, amcli.metrics.attribution)."""
     targets = list(targets)
-    attribution = medians(attribution)
+    attribution = figures(attribution)
     return {f: median(attribution[t][f] for t in targets) for f in FAMILIES
             if all(f in attribution[t] for t in targets)}
 

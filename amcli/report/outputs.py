@@ -9,7 +9,7 @@ import torch
 
 from amcli.audio import write_wav
 from amcli.features import FeatureParams, LogMel
-from amcli.metrics.attribution import medians
+from amcli.metrics.attribution import figures
 from amcli.report.plots import attribution_plot, method_plot, spec_plot
 
 
@@ -53,5 +53,5 @@ def input_mels(clips: dict[str, torch.Tensor], features: FeatureParams) -> dict[
 def write_summary_plots(folder: Path, summary: dict[str, Any], plot_format: str) -> None:
     """Plots of the run as a whole: the prosody attribution chart, when there is one."""
     if summary.get("attribution"):
-        attribution_plot(medians(summary["attribution"]),
+        attribution_plot(figures(summary["attribution"]),
                          folder / "plots" / f"attribution.{plot_format}")

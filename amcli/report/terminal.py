@@ -44,8 +44,8 @@ def verdict_line(summary: dict[str, Any]) -> str | None:
 
 
 def attribution_lines(table: dict[str, Any]) -> list[str]:
-    """The attribution table: per target the no-edit baseline, each variant's median [min-max]
-    over restarts, and which family leads (or which tie)."""
+    """The attribution table: per target the no-edit baseline, each variant's best restart (the
+    second best in brackets), and which family leads (or which tie)."""
     columns, rows = table_cells(table)
     width = max(len(columns[0]), *(len(r[0]) for r in rows))
     widths = [width, 7, *(max(len(c), 17) for c in columns[2:-1])]
@@ -55,8 +55,8 @@ def attribution_lines(table: dict[str, Any]) -> list[str]:
                                  *(c.rjust(w) for c, w in zip(cells[1:-1], widths[1:],
                                                               strict=True)), cells[-1]])
 
-    return ["attribution (median [min-max] over restarts; the probability each family "
-            "reaches alone):", line(columns), *(line(r) for r in rows)]
+    return ["attribution (the probability each family reaches alone: the best restart, the "
+            "second best in brackets):", line(columns), *(line(r) for r in rows)]
 
 
 def sanity_lines(sanity: dict[str, Any]) -> list[str]:

@@ -69,7 +69,8 @@ def test_attribution_runs_each_family_alone_in_the_same_batch(cli, tmp_path, tin
     table = metrics["summary"]["attribution"]
     assert set(table) == {"sad"} and set(table["sad"]["variants"]) == {"all", "pitch", "loudness"}
     pitch = table["sad"]["variants"]["pitch"]
-    assert pitch["n"] == 1 and pitch["median"] == pitch["min"] == pitch["max"] == \
+    assert pitch["n"] == 1 and pitch["second"] is None
+    assert pitch["best"] == pitch["median"] == pitch["min"] == pitch["max"] == \
         pytest.approx(metrics["items"][1]["target_prob"])
     assert table["sad"]["baseline"] == pytest.approx(metrics["items"][0]["baseline_prob"])
     assert table["sad"]["reading"] and table["sad"]["reading"] in result.out

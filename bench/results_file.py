@@ -1,0 +1,62 @@
+"""Where a bench's figures come from: every bench writes its result as a JSON file under
+bench/results/ with the command, date, commit, machine and package versions beside the figures,
+so a table in the docs can say which run produced it and be re-printed from the file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from amcli.files import write_json
+
+#: the committed home of bench results
+RESULTS = Path(__file__).parent / "results"
+
+#: the packages whose versions change the figures
+PACKAGES = ("amcli", "torch", "torchaudio", "numpy", "pyworld", "transformers")
+
+
+def commit() -> str | None:
+    """The checked-out commit (with "+dirty" when the tree has uncommitted changes)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True, cwd=Path(__file__).parent).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True,
+                               cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
+def versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def provenance(argv: list[str] | None, device: str = "cpu") -> dict[str, Any]:
+    """The command that ran, when, at which commit, on what machine, with which packages."""
+    script = Path(sys.argv[0]).name
+    return {"command": " ".join(["python", f"bench/{script}", *(sys.argv[1:] if argv is None
+                                                                  else argv)]),
+            "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "commit": commit(), "cores": os.cpu_count(), "device": device,
+            "machine": platform.machine(), "python": platform.python_version(),
+            "versions": versions()}
+
+
+def write_result(name: str, figures: dict[str, Any], argv: list[str] | None,
+                 device: str = "cpu", folder: Path = RESULTS) -> Path:
+    """bench/results/<name>.json: provenance and figures. Returns the path."""
+    return write_json(folder / f"{name}.json", {**provenance(argv, device), **figures})
