@@ -15,6 +15,8 @@ on a copy of each model with every layer re-initialized give the chance baseline
 
 The second form is the benchmark on your own model and corpus: name the family your classes
 should differ in (a corpus built with amcli synth isolate=[family], or your own data).
+``--methods "prosody attribution"`` runs only the methods named (the prosody run gives both of
+its readouts). Writes bench/results/<--name>.json (default ground_truth).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 import soundfile as sf
+from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
 from amcli.am.methods.prosody import ProsodyOptions
 from amcli.cli import main as amcli
@@ -52,11 +55,14 @@ def optimize(folder: Path, classifier: str, targets: list[str], args: argparse.N
 
 def strengths(classifier: str, targets: list[str], clip: str, spread: dict[str, float],
               args: argparse.Namespace, work: Path) -> dict[str, dict[str, float]]:
-    """Per method, each family's strength for this classifier."""
+    """Per method (of ``args.methods``), each family's strength for this classifier."""
     bounds = vars(ProsodyOptions())
     out: dict[str, dict[str, float]] = {}
-    prosody = optimize(work / "prosody", classifier, targets, args, "method=prosody",
-                       f"input={clip}", "prosody.attribution=true")
+    wanted = set(args.methods)
+    prosody = None
+    if wanted & {"prosody attribution", "prosody edits"}:
+        prosody = optimize(work / "prosody", classifier, targets, args, "method=prosody",
+                           f"input={clip}", "prosody.attribution=true")
     if prosody:
         out["prosody attribution"] = gt.attribution_strengths(
             prosody["summary"]["attribution"], targets)
@@ -65,6 +71,8 @@ def strengths(classifier: str, targets: list[str], clip: str, spread: dict[str, 
     for method, extra in (("mask", ["method=mask", f"input={clip}"]),
                           ("input", ["method=input"]),
                           ("latent", ["method=latent", "prior=gan"])):
+        if method not in wanted:
+            continue
         run = optimize(work / method, classifier, targets, args, *extra)
         if run:
             out[method] = gt.cue_strengths(run["items"], spread)
@@ -170,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-randomized", action="store_true")
     parser.add_argument("--sensitivity-only", action="store_true",
                         help="only the table of how far each family's edits move each model")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--name", default="ground_truth", help="result file name")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the result file")
     args = parser.parse_args(argv)
     if bool(args.classifier) != bool(args.family):
         parser.error("--classifier and --family go together")
@@ -181,12 +192,18 @@ def main(argv: list[str] | None = None) -> int:
           "probability, and the edit), from the input clip:\n")
     print("| model | true family | " + " | ".join(f"{f} edits" for f in gt.FAMILIES) + " |")
     print("|---|---|" + "---|" * len(gt.FAMILIES))
+    result: dict = {"input": Path(args.input).name, "restarts": args.restarts,
+                    "seed": args.seed, "steps": args.steps, "methods": args.methods,
+                    "sensitivity": {}, "models": {}}
     for name, family in models.items():
         moved = sensitivity(name, args.input)
+        result["sensitivity"][Path(name).stem] = {
+            f: {"moved": moved[f][0], "edit": moved[f][1]} for f in gt.FAMILIES}
         print(f"| {Path(name).stem} | {family} | " + " | ".join(
             f"{'**' if f == family else ''}{moved[f][0]:.2f}{'**' if f == family else ''} "
             f"({moved[f][1]})" for f in gt.FAMILIES) + " |", flush=True)
     if args.sensitivity_only:
+        print(f"wrote {write_result(args.name, result, argv, folder=args.out)}")
         return 0
     print()
     spread = neutral_spread(args.spread_clips, args.seed)
@@ -203,9 +220,16 @@ def main(argv: list[str] | None = None) -> int:
             shuffled = {} if args.no_randomized else strengths(
                 randomized(name, work.parent), targets, args.input, spread, args,
                 work / "randomized")
-            for method in METHODS:
+            result["models"][Path(name).stem] = {"family": family, "targets": targets,
+                                                 "trained": trained, "randomized": shuffled,
+                                                 "verdicts": {}}
+            for method in args.methods:
                 left = gt.verdict(trained[method], family) if method in trained else None
                 right = gt.verdict(shuffled[method], family) if method in shuffled else None
+                result["models"][Path(name).stem]["verdicts"][method] = {
+                    copy: None if v is None else {"identified": v.identified,
+                                                  "margin": v.margin, "strongest": v.strongest}
+                    for copy, v in (("trained", left), ("randomized", right))}
                 print(f"| {Path(name).stem} | {family} | {method} | {cell(left, family)} | "
                       f"{cell(right, family)} |", flush=True)
             for copy, found in (("trained", trained), ("randomized", shuffled)):
@@ -213,10 +237,12 @@ def main(argv: list[str] | None = None) -> int:
                     alone = found["prosody attribution"]
                     reached.append(f"| {Path(name).stem} | {copy} | " + " | ".join(
                         f"{alone.get(f, float('nan')):.2f}" for f in gt.FAMILIES) + " |")
-    print("\nProsody attribution: the median target probability each family reaches alone\n")
+    print("\nProsody attribution: the probability each family reaches alone (its best restart), "
+          "median over the targets\n")
     print("| model | copy | " + " | ".join(f"{f} alone" for f in gt.FAMILIES) + " |")
     print("|---|---|" + "---|" * len(gt.FAMILIES))
     print("\n".join(reached))
+    print(f"wrote {write_result(args.name, result, argv, folder=args.out)}")
     return 0
 
 
