@@ -3,9 +3,9 @@
 For every classifier, from the neutral example clip, each target is optimized with each control
 family alone (pitch, loudness, tempo, voice) and with all of them, in one batch (amcli's
 defaults otherwise). The table gives per family the best restart's target probability with the
-second best in brackets, the no-edit baseline and amcli's reading (the leader, or a tie), next to
-the cues the synthetic corpus put into each class (amcli.data.synth.cues). With two or more
-``--seeds`` it also says whether the reading is the same for every seed (stability).
+second best in brackets, the no-edit baseline and amcli's reading (the leader, or a tie). With
+two or more ``--seeds`` it also says whether the reading is the same for every seed
+(stability).
 
     python bench/attribution.py --classifiers crnn_mel cnn_mel --restarts 2 --seeds 0 1
 
@@ -30,13 +30,6 @@ from amcli.cli import main as amcli
 from amcli.families import FAMILIES
 from amcli.metrics.attribution import reading, reading_label, stats_cell, variant_stats
 from amcli.resources import example_clip
-
-#: What amcli synth puts into each class, relative to neutral (amcli.data.synth.cues.PROFILES).
-CORPUS = {
-    "happy": "pitch +3 st, range x1.75, rate x1.08, +1.5 dB",
-    "sad": "pitch -2.6 st, range x0.55, rate x0.8, -5 dB, low-pass 2.5 kHz (darker)",
-    "angry": "pitch +2.2 st, range x1.65, rate x1.18, +5 dB, soft clipping (harsher, brighter)",
-}
 
 
 def run(classifier: str, targets: list[str], restarts: int, folder: Path, seed: int = 0,
@@ -67,10 +60,12 @@ def row_of(measured: dict[str, Any]) -> dict[str, Any]:
             **reading(measured["baseline"], stats)}
 
 
-def print_table(results: dict[str, Any]) -> None:
-    print("| classifier | target | no edit | pitch alone | loudness alone | tempo alone | "
-          "voice alone | all | reading (per seed) | same across seeds | what the corpus put in |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+def table(results: dict[str, Any]) -> list[str]:
+    """The result as a Markdown table (and, with two or more seeds, the share of rows whose
+    reading is the same on every seed); the view the docs render from the result file."""
+    lines = ["| classifier | target | no edit | pitch alone | loudness alone | tempo alone | "
+             "voice alone | all | reading (per seed) | same |", "|---|---|---|---|---|---|---|"
+             "---|---|---|"]
     same = total = 0
     for name, seeds in results["runs"].items():
         for target in results["targets"]:
@@ -81,12 +76,14 @@ def print_table(results: dict[str, Any]) -> None:
             agree = len(set(readings)) == 1
             same, total = same + agree, total + 1
             base = first["baseline"]
-            print(f"| {results['labels'].get(name, name)} | {target} | "
-                  f"{'-' if base is None else f'{base:.2f}'} | {cells} | "
-                  f"{stats_cell(first['variants'].get('all'))} | {' / '.join(readings)} | "
-                  f"{'yes' if agree else 'no'} | {CORPUS.get(target, '-')} |")
+            lines.append(f"| {results['labels'].get(name, name)} | {target} | "
+                         f"{'-' if base is None else f'{base:.2f}'} | {cells} | "
+                         f"{stats_cell(first['variants'].get('all'))} | "
+                         f"{' / '.join(readings)} | {'yes' if agree else 'no'} |")
     if len(results["seeds"]) > 1:
-        print(f"\nthe same reading for every seed in {same} of {total} rows ({same / total:.0%})")
+        lines += ["", f"The same reading on every seed in {same} of {total} rows "
+                      f"({same / total:.0%})."]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="print the table from a result file instead of running")
     args = parser.parse_args(argv)
     if args.source is not None:
-        print_table(json.loads(args.source.read_text()))
+        print("\n".join(table(json.loads(args.source.read_text()))))
         return 0
     runs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as work:
@@ -118,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     labels = {n: args.label for n in args.classifiers} if args.label else {}
     results = {"targets": args.targets, "restarts": args.restarts, "seeds": args.seeds,
                "extra": args.extra, "labels": labels, "runs": runs}
-    print_table(results)
+    print("\n".join(table(results)))
     name = args.name or f"attribution_{'_'.join(args.classifiers)}_r{args.restarts}"
     print(f"wrote {write_result(name, results, argv, folder=args.out)}")
     return 0

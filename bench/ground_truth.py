@@ -26,6 +26,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import soundfile as sf
 from results_file import RESULTS, write_result  # bench/ is the script's own folder
@@ -154,14 +155,53 @@ def sensitivity(name: str, clip: str) -> dict[str, tuple[float, str]]:
     return out
 
 
-def cell(verdict: gt.Verdict | None, family: str) -> str:
+def cell(verdict: dict[str, Any] | None, family: str) -> str:
     if verdict is None:
         return "-"
-    if verdict.identified:
-        return f"yes (+{verdict.margin:.2f})"
-    if verdict.strongest == family:
-        return f"no: a tie ({verdict.margin:+.2f})"
-    return f"no: {verdict.strongest} ({verdict.margin:+.2f})"
+    if verdict["identified"]:
+        return f"yes (+{verdict['margin']:.2f})"
+    if verdict["strongest"] == family:
+        return f"no: a tie ({verdict['margin']:+.2f})"
+    return f"no: {verdict['strongest']} ({verdict['margin']:+.2f})"
+
+
+def sensitivity_table(result: dict[str, Any]) -> list[str]:
+    lines = ["| model | true family | " + " | ".join(f"{f} edits" for f in gt.FAMILIES) + " |",
+             "|---|---|" + "---|" * len(gt.FAMILIES)]
+    families = result.get("families") or {n: m["family"] for n, m in result["models"].items()}
+    for name, moved in result["sensitivity"].items():
+        family = families[name]
+        lines.append(f"| {name} | {family} | " + " | ".join(
+            f"{'**' if f == family else ''}{moved[f]['moved']:.2f}"
+            f"{'**' if f == family else ''} ({moved[f]['edit']})" for f in gt.FAMILIES) + " |")
+    return lines
+
+
+def table(result: dict[str, Any]) -> list[str]:
+    """The verdicts per model and method, then what each family reaches alone (the view the
+    docs render from the result file)."""
+    lines = ["| model | true family | method | trained model: identified (margin) | "
+             "randomized copy |", "|---|---|---|---|---|"]
+    alone = ["| model | copy | " + " | ".join(f"{f} alone" for f in gt.FAMILIES) + " |",
+             "|---|---|" + "---|" * len(gt.FAMILIES)]
+    for name, found in result["models"].items():
+        family = found["family"]
+        for method, verdicts in found["verdicts"].items():
+            lines.append(f"| {name} | {family} | {method} | "
+                         f"{cell(verdicts['trained'], family)} | "
+                         f"{cell(verdicts['randomized'], family)} |")
+        for copy in ("trained", "randomized"):
+            reached = found[copy].get("prosody attribution")
+            if reached:
+                alone.append(f"| {name} | {copy} | " + " | ".join(
+                    f"{'**' if f == family and copy == 'trained' else ''}"
+                    f"{reached.get(f, float('nan')):.2f}"
+                    f"{'**' if f == family and copy == 'trained' else ''}"
+                    for f in gt.FAMILIES) + " |")
+    if len(alone) > 2:
+        lines += ["", "What each family reaches alone (prosody attribution: the best restart, "
+                      "median over the targets):", "", *alone]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,29 +228,21 @@ def main(argv: list[str] | None = None) -> int:
 
     from amcli.models import load_classifier
 
-    print("How far one edit near its bounds moves each model (largest change of any class "
-          "probability, and the edit), from the input clip:\n")
-    print("| model | true family | " + " | ".join(f"{f} edits" for f in gt.FAMILIES) + " |")
-    print("|---|---|" + "---|" * len(gt.FAMILIES))
-    result: dict = {"input": Path(args.input).name, "restarts": args.restarts,
-                    "seed": args.seed, "steps": args.steps, "methods": args.methods,
-                    "sensitivity": {}, "models": {}}
-    for name, family in models.items():
+    result: dict[str, Any] = {"input": Path(args.input).name, "restarts": args.restarts,
+                              "seed": args.seed, "steps": args.steps, "methods": args.methods,
+                              "families": {Path(n).stem: f for n, f in models.items()},
+                              "sensitivity": {}, "models": {}}
+    for name in models:
         moved = sensitivity(name, args.input)
         result["sensitivity"][Path(name).stem] = {
             f: {"moved": moved[f][0], "edit": moved[f][1]} for f in gt.FAMILIES}
-        print(f"| {Path(name).stem} | {family} | " + " | ".join(
-            f"{'**' if f == family else ''}{moved[f][0]:.2f}{'**' if f == family else ''} "
-            f"({moved[f][1]})" for f in gt.FAMILIES) + " |", flush=True)
+    print("How far one edit near its bounds moves each model (largest change of any class "
+          "probability, and the edit), from the input clip:\n")
+    print("\n".join(sensitivity_table(result)), flush=True)
     if args.sensitivity_only:
         print(f"wrote {write_result(args.name, result, argv, folder=args.out)}")
         return 0
-    print()
     spread = neutral_spread(args.spread_clips, args.seed)
-    print("| model | true family | method | trained model: identified (margin) | "
-          "randomized copy |")
-    print("|---|---|---|---|---|")
-    reached: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, family in models.items():
             classes = load_classifier(name).classes
@@ -220,28 +252,18 @@ def main(argv: list[str] | None = None) -> int:
             shuffled = {} if args.no_randomized else strengths(
                 randomized(name, work.parent), targets, args.input, spread, args,
                 work / "randomized")
+            verdicts = {}
+            for method in args.methods:
+                found = {copy: gt.verdict(s[method], family) if method in s else None
+                         for copy, s in (("trained", trained), ("randomized", shuffled))}
+                verdicts[method] = {copy: None if v is None else {
+                    "identified": v.identified, "margin": v.margin, "strongest": v.strongest}
+                    for copy, v in found.items()}
             result["models"][Path(name).stem] = {"family": family, "targets": targets,
                                                  "trained": trained, "randomized": shuffled,
-                                                 "verdicts": {}}
-            for method in args.methods:
-                left = gt.verdict(trained[method], family) if method in trained else None
-                right = gt.verdict(shuffled[method], family) if method in shuffled else None
-                result["models"][Path(name).stem]["verdicts"][method] = {
-                    copy: None if v is None else {"identified": v.identified,
-                                                  "margin": v.margin, "strongest": v.strongest}
-                    for copy, v in (("trained", left), ("randomized", right))}
-                print(f"| {Path(name).stem} | {family} | {method} | {cell(left, family)} | "
-                      f"{cell(right, family)} |", flush=True)
-            for copy, found in (("trained", trained), ("randomized", shuffled)):
-                if "prosody attribution" in found:
-                    alone = found["prosody attribution"]
-                    reached.append(f"| {Path(name).stem} | {copy} | " + " | ".join(
-                        f"{alone.get(f, float('nan')):.2f}" for f in gt.FAMILIES) + " |")
-    print("\nProsody attribution: the probability each family reaches alone (its best restart), "
-          "median over the targets\n")
-    print("| model | copy | " + " | ".join(f"{f} alone" for f in gt.FAMILIES) + " |")
-    print("|---|---|" + "---|" * len(gt.FAMILIES))
-    print("\n".join(reached))
+                                                 "verdicts": verdicts}
+    print()
+    print("\n".join(table(result)))
     print(f"wrote {write_result(args.name, result, argv, folder=args.out)}")
     return 0
 

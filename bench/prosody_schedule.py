@@ -53,6 +53,25 @@ def run(classifier: str, targets: list[str], restarts: int, seed: int, extra: li
             "leaders": {t: table[t]["variants"] for t in targets}}
 
 
+def table(result: dict) -> list[str]:
+    """The schedules side by side (the view the docs render from the result file)."""
+    targets = result["targets"]
+    lines = [f"{result['classifier']}, neutral example clip, targets {', '.join(targets)}, "
+             f"{result['restarts']} restarts, seeds {', '.join(map(str, result['seeds']))}:", "",
+             "| schedule | wall s (per seed) | speed-up | mean / max steps per item | "
+             "readings (first seed) | same across seeds | same as the first schedule |",
+             "|---|---|---|---|---|---|---|"]
+    for name, found in result["schedules"].items():
+        runs = found["runs"]
+        walls = " / ".join(f"{r['wall_s']:.0f}" for r in runs)
+        steps = sum(r["mean_steps"] for r in runs) / len(runs)
+        readings = ", ".join(f"{t} {runs[0]['readings'][t]}" for t in targets)
+        lines.append(f"| {name} | {walls} | {found['speed_up']:.2f}x | {steps:.0f} / "
+                     f"{max(r['max_steps'] for r in runs)} | {readings} | "
+                     f"{found['stable']:.0%} | {found['agree_with_today']:.0%} |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classifier", default="crnn_mel")
@@ -69,15 +88,10 @@ def main(argv: list[str] | None = None) -> int:
                                  SCHEDULES[name], Path(work) / f"{len(results)}_{seed}")
                              for seed in args.seeds]
     today = next(iter(results.values()))
-    print(f"{args.classifier}, neutral example clip, targets {', '.join(args.targets)}, "
-          f"{args.restarts} restarts, seeds {args.seeds}")
-    print("| schedule | wall s (per seed) | speed-up | mean / max steps | readings per seed | "
-          "same across seeds | same as 300 steps |")
-    print("|---|---|---|---|---|---|---|")
+    base = sum(r["wall_s"] for r in today) / len(today)
     summary = {}
     for name, runs in results.items():
         wall = sum(r["wall_s"] for r in runs) / len(runs)
-        base = sum(r["wall_s"] for r in today) / len(today)
         stable = sum(runs[0]["readings"][t] == r["readings"][t] for r in runs[1:]
                      for t in args.targets) / max(1, (len(runs) - 1) * len(args.targets))
         agree = sum(a["readings"][t] == b["readings"][t] for a, b in zip(runs, today,
@@ -85,17 +99,11 @@ def main(argv: list[str] | None = None) -> int:
                     for t in args.targets) / (len(runs) * len(args.targets))
         summary[name] = {"wall_s": wall, "speed_up": base / wall, "stable": stable,
                          "agree_with_today": agree, "runs": runs}
-        readings = " / ".join(", ".join(f"{t} {r['readings'][t]}" for t in args.targets)
-                              for r in runs)
-        walls = " / ".join(f"{r['wall_s']:.0f}" for r in runs)
-        print(f"| {name} | {walls} | "
-              f"{base / wall:.2f}x | {sum(r['mean_steps'] for r in runs) / len(runs):.0f} / "
-              f"{max(r['max_steps'] for r in runs)} | {readings} | {stable:.0%} | {agree:.0%} |",
-              flush=True)
     out = write_result(f"prosody_schedule_{args.classifier}",
                        {"classifier": args.classifier, "targets": args.targets,
                         "restarts": args.restarts, "seeds": args.seeds, "schedules": summary},
                        argv, folder=args.out)
+    print("\n".join(table(json.loads(out.read_text()))))
     print(f"wrote {out}")
     return 0
 

@@ -2,15 +2,20 @@
 
 ``<!-- amcli:options COMMAND -->`` becomes the option tables of ``amcli COMMAND`` (from the
 config schemas, :mod:`amcli.reference`); ``<!-- amcli:metrics-schema -->`` becomes the JSON
-Schema of ``metrics.json`` that the tests validate real runs against.
+Schema of ``metrics.json`` that the tests validate real runs against;
+``<!-- amcli:bench NAME -->`` becomes the table of the bench result bench/results/NAME.json
+(bench/views.py), with when, where and by which command it was measured.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+from pathlib import Path
 
-MARKER = re.compile(r"<!-- amcli:(options|metrics-schema)\s*([\w-]*)\s*-->")
+MARKER = re.compile(r"<!-- amcli:(options|metrics-schema|bench)\s*([\w-]*)\s*-->")
+VIEWS = Path(__file__).resolve().parent.parent / "bench" / "views.py"
 
 
 def on_page_markdown(markdown: str, **_) -> str:
@@ -22,6 +27,16 @@ def _expand(match: re.Match) -> str:
     from amcli.report.schema import metrics_schema
 
     what, arg = match.group(1), match.group(2)
+    if what == "bench":
+        return _views().render(arg)
     if what == "options":
         return reference.command_reference(arg)
     return "```json\n" + json.dumps(metrics_schema(), indent=2) + "\n```\n"
+
+
+def _views():
+    """bench/views.py (bench/ is scripts, not an installed package)."""
+    spec = importlib.util.spec_from_file_location("amcli_bench_views", VIEWS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,61 @@
+"""Tables from bench result files: what the docs show is rendered from bench/results/*.json,
+never typed. Each bench script that writes a result file has a ``table(result) -> list[str]``
+function (its view); the result file names the script that wrote it (its ``command``).
+
+The MkDocs hook replaces ``<!-- amcli:bench NAME -->`` with :func:`render` of
+bench/results/NAME.json: the table and a line saying when, where and by which command it was
+measured.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+
+
+def load_result(name: str, folder: Path = RESULTS) -> dict[str, Any]:
+    path = folder / f"{name}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no bench result {path}: run the bench that writes it")
+    return json.loads(path.read_text())
+
+
+def script_of(result: dict[str, Any]) -> str:
+    """The bench script that wrote a result (its file stem), from the recorded command."""
+    return next(Path(word).stem for word in result["command"].split() if word.endswith(".py"))
+
+
+def bench_module(stem: str) -> ModuleType:
+    """A bench script as a module (the scripts import their siblings, as when run)."""
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    name = f"amcli_bench_{stem}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, BENCH / f"{stem}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def provenance_line(result: dict[str, Any]) -> str:
+    cores = result.get("cores")
+    device = result.get("device", "cpu")
+    where = f"{cores} CPU cores" if device == "cpu" else f"{device} ({cores} CPU cores)"
+    return (f"Measured {result['date'][:10]} on {where}, commit {result.get('commit') or '?'}: "
+            f"`{result['command']}` (result file `bench/results/{result['_name']}.json`).")
+
+
+def render(name: str, folder: Path = RESULTS) -> str:
+    """The Markdown of one result: its table, then where it comes from."""
+    result = load_result(name, folder)
+    result["_name"] = name
+    lines = bench_module(script_of(result)).table(result)
+    return "\n".join([*lines, "", provenance_line(result), ""])

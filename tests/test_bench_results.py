@@ -1,0 +1,87 @@
+"""Published bench figures come from result files: every ``<!-- amcli:bench NAME -->`` in the
+docs names a committed result that renders, and a result file's view recomputes its reading
+from the restarts it recorded (so a change of the rule shows in the docs, not only in new runs).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_MARKER = re.compile(r"<!-- amcli:bench\s+([\w-]+)\s*-->")
+
+
+def views():
+    spec = importlib.util.spec_from_file_location("amcli_bench_views", ROOT / "bench" /
+                                                  "views.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def markers() -> list[tuple[str, str]]:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    return [(page.name, name) for page in pages
+            for name in BENCH_MARKER.findall(page.read_text())]
+
+
+def test_the_docs_render_bench_tables_from_result_files():
+    found = markers()
+    assert found, "no page renders a bench result"
+    for page, name in found:
+        text = views().render(name)
+        assert "\n|---|" in text and f"bench/results/{name}.json" in text, (page, name)
+
+
+def attribution_result(**seeds: dict[str, list[float]]) -> dict:
+    return {"command": "python bench/attribution.py --restarts 4", "date": "2026-12-03T00:00",
+            "commit": "abc1234", "cores": 2, "device": "cpu", "targets": ["angry"],
+            "restarts": 4, "seeds": list(seeds), "extra": [], "labels": {},
+            "runs": {"crnn_raw": {seed: {"angry": {"baseline": 0.01, "values": values}}
+                                  for seed, values in seeds.items()}}}
+
+
+def test_the_attribution_view_reads_the_recorded_restarts(tmp_path):
+    import json
+
+    # two voice restarts stuck on seed 1: the median would hand the lead to loudness there
+    result = attribution_result(**{
+        "0": {"voice": [0.64, 0.63, 0.64, 0.63], "loudness": [0.56] * 4, "all": [0.9] * 4},
+        "1": {"voice": [0.07, 0.64, 0.08, 0.63], "loudness": [0.56] * 4, "all": [0.9] * 4}})
+    (tmp_path / "stuck.json").write_text(json.dumps(result))
+    text = views().render("stuck", tmp_path)
+    row = next(line for line in text.splitlines() if line.startswith("| crnn_raw"))
+    assert "| 0.64 (0.64) |" in row and "| voice / voice | yes |" in row
+    assert "The same reading on every seed in 1 of 1 rows (100%)." in text
+    assert "commit abc1234: `python bench/attribution.py --restarts 4`" in text
+
+
+def test_a_missing_result_is_named():
+    with pytest.raises(FileNotFoundError, match="no bench result .*nothing_here.json"):
+        views().render("nothing_here")
+
+
+@pytest.mark.slow
+def test_the_attribution_bench_writes_a_result_its_view_renders(tmp_path):
+    """bench/attribution.py in a smoke size: the file it writes renders as its printed table."""
+    result = subprocess.run(
+        [sys.executable, "bench/attribution.py", "--classifiers", "crnn_mel", "--targets",
+         "sad", "--seeds", "0", "1", "--restarts", "1", "--extra", "steps=2", "min_steps=1",
+         "prosody.families=[loudness,voice]", "--out", str(tmp_path), "--name", "smoke"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rendered = views().render("smoke", tmp_path)
+    table = [line for line in rendered.splitlines() if line.startswith("|")]
+    assert table == [line for line in result.stdout.splitlines() if line.startswith("| ")
+                     or line.startswith("|---")]
+    assert len(table) == 3 and table[2].startswith("| crnn_mel | sad |")
+    reprint = subprocess.run([sys.executable, "bench/attribution.py", "--from",
+                              str(tmp_path / "smoke.json")], cwd=ROOT, capture_output=True,
+                             text=True, timeout=120)
+    assert [line for line in reprint.stdout.splitlines() if line.startswith("|")] == table
