@@ -77,3 +77,27 @@ def espeak() -> None:
         if os.environ.get("CI"):
             pytest.fail("espeak-ng is missing in CI; .ci/run must install it")
         pytest.skip("espeak-ng is not installed (sudo apt-get install espeak-ng)")
+
+
+#: tiny random spectrogram transformers (AST, Whisper encoder): the config fields
+SPECTROGRAM_TRANSFORMERS = {
+    "audio-spectrogram-transformer": dict(
+        hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+        num_mel_bins=64, max_length=100, patch_size=16, frequency_stride=16, time_stride=16),
+    "whisper": dict(
+        d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+        decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, num_mel_bins=40,
+        max_source_positions=100, classifier_proj_size=16),
+}
+
+
+@pytest.fixture(scope="session")
+def spectrogram_transformers(tmp_path_factory) -> dict[str, Path]:
+    """{model type: folder} of tiny random AST and Whisper classifiers (neutral, happy, sad)
+    with their feature extractors, as save_pretrained writes them."""
+    pytest.importorskip("transformers", reason="the dev extra installs transformers")
+    from amcli.models.hf import init_hf_folder
+
+    root = tmp_path_factory.mktemp("spectrogram_transformers")
+    return {kind: init_hf_folder(root / kind, kind, ["neutral", "happy", "sad"], **sizes)
+            for kind, sizes in SPECTROGRAM_TRANSFORMERS.items()}

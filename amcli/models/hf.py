@@ -7,10 +7,11 @@ classification (wav2vec2, HuBERT, WavLM, data2vec-audio, ...), saved as a folder
 classifier contract of :mod:`amcli.models.base`:
 
 - classes come from the config's ``id2label``, the sample rate from the feature extractor;
-- the feature extractor's per-utterance normalization (zero mean, unit variance) runs in NumPy
-  and would cut the gradient that activation maximization needs, so :class:`UtteranceNorm`
-  re-implements it in torch inside the model. A consequence users must know: a constant gain
-  is invisible to such a model; loudness acts only through its contour over the clip;
+- the feature extractor runs in NumPy and would cut the gradient that activation maximization
+  needs, so its torch version (:mod:`amcli.models.hf_features`: the per-utterance
+  normalization of waveform models, AST's Kaldi filterbank, Whisper's log-mel) runs inside the
+  model. A consequence users must know: a constant gain is invisible to a model whose extractor
+  normalizes each clip; loudness acts only through its contour over the clip;
 - ``embed`` is the pooled hidden state the classification head reads (what the judge-space
   metrics and Frechet distances use).
 
@@ -37,6 +38,7 @@ from torch import nn
 from amcli import __version__
 from amcli.errors import UserError
 from amcli.models.base import Body, Classifier
+from amcli.models.hf_features import front_end
 
 #: amcli's sidecar inside a transformers folder.
 SIDECAR = "amcli.json"
@@ -44,8 +46,6 @@ WEIGHTS = "model.safetensors"
 SHARDED = "model.safetensors.index.json"
 PICKLED = ("pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5", "flax_model.msgpack")
 INSTALL_HINT = "pip install 'amcli[hf]' (from a clone: pip install -e '.[hf]')"
-#: The feature extractor's variance floor (Wav2Vec2FeatureExtractor.zero_mean_unit_var_norm).
-NORM_EPS = 1e-7
 
 
 def import_transformers(what: str = "classifier=hf"):
@@ -66,17 +66,6 @@ def is_transformers_folder(path: str | os.PathLike) -> bool:
     return path.is_dir() and (path / "config.json").is_file()
 
 
-class UtteranceNorm(nn.Module):
-    """Zero mean and unit variance per clip, in torch: the feature extractor's
-    ``zero_mean_unit_var_norm`` ((x - mean) / sqrt(var + 1e-7), population variance) for
-    unpadded clips, differentiable."""
-
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        mean = wave.mean(dim=-1, keepdim=True)
-        var = wave.var(dim=-1, unbiased=False, keepdim=True)
-        return (wave - mean) / torch.sqrt(var + NORM_EPS)
-
-
 class TransformersBody(Body):
     """waveform -> logits through a transformers audio-classification model.
 
@@ -85,13 +74,14 @@ class TransformersBody(Body):
     (the sanity check deep-copies it) carry no stale hooks.
     """
 
-    def __init__(self, model: nn.Module, normalize: bool) -> None:
+    def __init__(self, model: nn.Module, front: nn.Module, input_name: str) -> None:
         nn.Module.__init__(self)
-        self.normalize = UtteranceNorm() if normalize else nn.Identity()
+        self.front = front  # the feature extractor in torch (amcli.models.hf_features)
+        self.input_name = input_name
         self.model = model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(input_values=self.normalize(x)).logits
+        return self.model(**{self.input_name: self.front(x)}).logits
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         head = getattr(self.model, "classifier", None)
@@ -100,7 +90,7 @@ class TransformersBody(Body):
         captured: list[torch.Tensor] = []
         handle = head.register_forward_pre_hook(lambda _m, args: captured.append(args[0]))
         try:
-            self.model(input_values=self.normalize(x))
+            self.model(**{self.input_name: self.front(x)})
         finally:
             handle.remove()
         return captured[-1]
@@ -171,12 +161,7 @@ def _feature_extractor(path: Path, key: str, sample_rate: int | None) -> tuple[A
     except (OSError, ValueError, KeyError) as err:
         first = str(err).strip().splitlines()[0]
         raise UserError(f"{key}={path}: cannot read preprocessor_config.json ({first})") from None
-    inputs = list(getattr(extractor, "model_input_names", ["input_values"]))
-    if inputs[:1] != ["input_values"]:
-        raise UserError(
-            f"{key}={path}: its {type(extractor).__name__} computes {inputs[0]} in NumPy, which "
-            "gradients cannot pass; amcli explains models that take the waveform "
-            "(input_values: wav2vec2, HuBERT, WavLM, data2vec-audio, ...)")
+    front_end(extractor, f"{key}={path}")  # refuses an extractor amcli cannot follow
     rate = getattr(extractor, "sampling_rate", None)
     if not isinstance(rate, int) or not 4000 <= rate <= 192000:
         raise UserError(f"{key}={path}: preprocessor_config.json gives sampling_rate={rate!r}; "
@@ -222,7 +207,8 @@ def _no_checkpointing(model: nn.Module) -> None:
 
 def _wrap(model: nn.Module, extractor: Any, rate: int) -> Classifier:
     classes = [str(model.config.id2label[i]) for i in range(model.config.num_labels)]
-    body = TransformersBody(model, normalize=bool(getattr(extractor, "do_normalize", False)))
+    front, input_name = front_end(extractor, "hf.path")
+    body = TransformersBody(model, front, input_name)
     wrapped = Classifier(body, classes, "raw", rate)
     wrapped.arch = "hf"
     wrapped.hparams = {"model_type": model.config.model_type}
@@ -299,8 +285,8 @@ def build_hf_for_training(path: str | os.PathLike | None, classes: list[str],
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise UserError(f"hf.path={folder}: transformers cannot load the model ({first})") \
             from None
-    if freeze_feature_encoder:
-        model.freeze_feature_encoder()
+    if freeze_feature_encoder and callable(getattr(model, "freeze_feature_encoder", None)):
+        model.freeze_feature_encoder()  # the convolutional encoder of waveform models
     wrapped = _wrap(model, extractor, rate)
     wrapped.checkpoint = {"name": folder.name, "path": str(folder), "sha256": None, "meta": {}}
     return wrapped
@@ -352,10 +338,10 @@ def _usual_permissions(folder: Path) -> None:
 def init_hf_folder(folder: str | os.PathLike, model_type: str, classes: list[str],
                    sample_rate: int = 16000, seed: int = 0, **sizes: Any) -> Path:
     """Write a randomly initialized audio classifier of ``model_type`` (wav2vec2, hubert,
-    wavlm, data2vec-audio, ...) with a waveform feature extractor to ``folder``: the start of a
-    transformer trained from scratch (``train-classifier model=hf hf.path=folder
-    hf.freeze_feature_encoder=false``) and the tiny models of the tests. ``sizes`` are config
-    fields (hidden_size, num_hidden_layers, conv_dim, ...)."""
+    wavlm, data2vec-audio, audio-spectrogram-transformer, whisper) with its feature extractor
+    to ``folder``: the start of a transformer trained from scratch (``train-classifier
+    model=hf hf.path=folder hf.freeze_feature_encoder=false``) and the tiny models of the
+    tests. ``sizes`` are config fields (hidden_size, num_hidden_layers, conv_dim, ...)."""
     transformers = import_transformers("init_hf_folder")
     labels = {i: name for i, name in enumerate(classes)}
     config = transformers.AutoConfig.for_model(
@@ -363,10 +349,26 @@ def init_hf_folder(folder: str | os.PathLike, model_type: str, classes: list[str
         label2id={name: i for i, name in labels.items()}, **sizes)
     torch.manual_seed(seed)
     model = transformers.AutoModelForAudioClassification.from_config(config)
-    extractor = transformers.Wav2Vec2FeatureExtractor(sampling_rate=sample_rate,
-                                                      do_normalize=True)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(folder), safe_serialization=True)
-    extractor.save_pretrained(str(folder))
+    _extractor_for(config, sample_rate).save_pretrained(str(folder))
     return folder
+
+
+def _extractor_for(config: Any, sample_rate: int) -> Any:
+    """The feature extractor a freshly built model of ``config`` takes: sized to its input
+    (AST: its frames and mel bins; Whisper: the clip its positions hold), else a waveform
+    extractor that normalizes each clip."""
+    transformers = import_transformers("init_hf_folder")
+    if config.model_type == "audio-spectrogram-transformer":
+        return transformers.ASTFeatureExtractor(sampling_rate=sample_rate,
+                                                num_mel_bins=config.num_mel_bins,
+                                                max_length=config.max_length)
+    if config.model_type == "whisper":
+        hop = sample_rate // 100  # 10 ms frames, two per encoder position
+        seconds = config.max_source_positions * 2 * hop // sample_rate
+        return transformers.WhisperFeatureExtractor(feature_size=config.num_mel_bins,
+                                                    sampling_rate=sample_rate,
+                                                    hop_length=hop, chunk_length=seconds)
+    return transformers.Wav2Vec2FeatureExtractor(sampling_rate=sample_rate, do_normalize=True)

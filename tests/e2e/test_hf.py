@@ -83,7 +83,7 @@ def test_torch_normalization_equals_the_feature_extractors_numpy(folders):
              for scale, offset in ((1e-3, 0.0), (0.3, 0.05), (2.0, -0.4))]
     expected = model.feature_extractor(clips, sampling_rate=16000,
                                        return_tensors="np")["input_values"]
-    ours = model.body.normalize(torch.from_numpy(np.stack(clips))).numpy()
+    ours = model.body.front(torch.from_numpy(np.stack(clips))).numpy()
     np.testing.assert_allclose(ours, expected, atol=1e-5, rtol=0)
 
 
@@ -122,6 +122,22 @@ def test_evaluate_and_optimize_mask_and_input_run_on_each_architecture(cli, fold
         assert (run / "wav" / "angry_r0.wav").is_file() and (run / "DONE").is_file()
 
 
+@pytest.mark.parametrize("kind", ["audio-spectrogram-transformer", "whisper"])
+def test_every_method_runs_on_spectrogram_transformers(cli, clip, tmp_path, kind,
+                                                      spectrogram_transformers):
+    """AST and Whisper classifiers: their features are computed in torch inside the model."""
+    folder = spectrogram_transformers[kind]
+    for method in ("mask", "input", "prosody"):
+        run = tmp_path / f"opt_{method}"
+        result = cli("optimize", f"method={method}", "classifier=hf", f"hf.path={folder}",
+                     "target=sad", f"input={clip}", "steps=2", "min_steps=0", "quiet=true",
+                     "cues=false", "judge=null", f"hydra.run.dir={run}")
+        assert result.code == 0, result.err
+        (item,) = json.loads((run / "metrics.json").read_text())["items"]
+        assert 0.0 < item["target_prob"] < 1.0 and item["verdict"] in ("reached", "not reached")
+        assert (run / "wav" / "sad_r0.wav").is_file() and (run / "DONE").is_file()
+
+
 def test_fine_tuning_writes_a_folder_that_loads_in_amcli_and_in_transformers(cli, folders,
                                                                             corpus, tmp_path):
     result = cli("train-classifier", "model=hf", f"hf.path={folders['hubert']}",
@@ -146,7 +162,7 @@ def test_fine_tuning_writes_a_folder_that_loads_in_amcli_and_in_transformers(cli
     ours = load_classifier(folder)
     wave = 0.1 * torch.randn(1, 16000)
     with torch.no_grad():
-        normalized = ours.body.normalize(wave)
+        normalized = ours.body.front(wave)
         torch.testing.assert_close(ours(wave), plain.eval()(input_values=normalized).logits)
     # the feature encoder was frozen: its weights are the pretrained ones
     before = load_hf_classifier(folders["hubert"]).body.model.hubert.feature_extractor
