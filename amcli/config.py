@@ -200,6 +200,10 @@ class CustomClassifierConfig:
     representation: str = "raw"
     #: the sample rate the model expects; inputs are resampled to it
     sample_rate: int = bounded(16000, ge=4000, le=192000)
+    #: true for a multi-label model (a sigmoid per output, like an AudioSet tagger): its
+    #: probabilities are each label's sigmoid, and raising the target leaves the other labels
+    #: free (objective.suppress pushes them down)
+    multi_label: bool = False
 
 
 @dataclass

@@ -85,3 +85,22 @@ def test_ast_and_whisper_classifiers_load_and_pass_gradients_to_the_waveform(
         torch.testing.assert_close(model(wave), plain(**{name: inputs}).logits, atol=1e-4,
                                    rtol=1e-4)
     assert model.embed(wave).shape[0] == 2
+
+
+def test_a_transformers_tagger_is_read_as_multi_label(tmp_path, spectrogram_transformers):
+    """problem_type=multi_label_classification (how transformers declares a sigmoid head)."""
+    import json
+    import shutil
+
+    folder = shutil.copytree(spectrogram_transformers["audio-spectrogram-transformer"],
+                             tmp_path / "tagger")
+    assert not load_hf_classifier(folder).multi_label
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps(
+        {**config, "problem_type": "multi_label_classification"}))
+    tagger = load_hf_classifier(folder)
+    assert tagger.multi_label
+    wave = torch.from_numpy(speech_like(1.0, 6)).unsqueeze(0)
+    with torch.no_grad():
+        logits = tagger(wave)
+    torch.testing.assert_close(tagger.probabilities(logits), torch.sigmoid(logits))

@@ -5,9 +5,12 @@ activations of one forward pass) to a score per item [B]; the loop maximizes it.
 
 - ``ClassLogit``: S_t(x), the class-model objective of Simonyan et al. (2013). The default:
   maximizing the probability instead can also succeed by pushing the other classes down.
-- ``ClassLogSoftmax``, ``ClassProbability``: log p_t(x) and p_t(x).
+- ``ClassLogSoftmax``, ``ClassProbability``: log p_t(x) and p_t(x). For a multi-label model
+  (``Context.multi_label``) p_t is the target label's sigmoid: raising it leaves the other labels
+  free, where a softmax's p_t can only rise as the other classes fall.
 - ``OtherClassesMean``: mean_{c != t} S_c(x); the seed's variant is
-  ``ClassLogit() - lambda_o * OtherClassesMean()``.
+  ``ClassLogit() - lambda_o * OtherClassesMean()``, which also pushes a multi-label model's
+  other labels down (``objective.suppress``).
 - ``LayerActivation``: the mean activation of a layer, a channel of it, or one unit, read with a
   forward hook (``layer`` is the module's name in ``model.named_modules()``).
 """
@@ -21,12 +24,16 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from amcli.models.base import class_log_probabilities, class_probabilities
+
 
 @dataclass
 class Context:
     logits: torch.Tensor
     targets: torch.Tensor
     activations: dict[str, torch.Tensor] = field(default_factory=dict)
+    #: the model's labels are independent sigmoids: p_t is sigmoid(S_t), not a softmax's
+    multi_label: bool = False
 
 
 class Objective:
@@ -80,12 +87,12 @@ class ClassLogit(Objective):
 
 class ClassLogSoftmax(Objective):
     def __call__(self, ctx: Context) -> torch.Tensor:
-        return _pick(torch.log_softmax(ctx.logits, dim=-1), ctx.targets)
+        return _pick(class_log_probabilities(ctx.logits, ctx.multi_label), ctx.targets)
 
 
 class ClassProbability(Objective):
     def __call__(self, ctx: Context) -> torch.Tensor:
-        return _pick(torch.softmax(ctx.logits, dim=-1), ctx.targets)
+        return _pick(class_probabilities(ctx.logits, ctx.multi_label), ctx.targets)
 
 
 class CappedLogProbability(Objective):
@@ -101,7 +108,7 @@ class CappedLogProbability(Objective):
         self.cap = float(cap)
 
     def __call__(self, ctx: Context) -> torch.Tensor:
-        log_p = _pick(torch.log_softmax(ctx.logits, dim=-1), ctx.targets)
+        log_p = _pick(class_log_probabilities(ctx.logits, ctx.multi_label), ctx.targets)
         return log_p.clamp(max=math.log(self.cap))
 
 

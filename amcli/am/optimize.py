@@ -36,6 +36,7 @@ from amcli.am.parameterization import Parameterization
 from amcli.am.random import Draws
 from amcli.am.regularizers import Regularizer
 from amcli.am.transforms import Transform
+from amcli.models.base import class_probabilities, is_multi_label
 
 STOP_REASONS = ("threshold", "max_steps", "nonfinite", "interrupted", "plateau")
 
@@ -183,6 +184,7 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
     taken = [steps] * batch
     history: dict[str, list] = {"step": [], "objective": [], "target_prob": [], "penalty": []}
     hooks = Hooks(model, objective.layers) if objective.layers else None
+    multi_label = is_multi_label(model)
     forward = compiled_forward(model, param.domain, device) if compile and not hooks else None
     interrupted, interrupt = False, None
     last_score = torch.zeros(batch, device=device)
@@ -200,7 +202,7 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
         """Rank the clean state after ``step`` updates against each item's best so far."""
         with torch.no_grad():
             ctx = Context(logits.detach().float(), targets,
-                          hooks.activations if hooks else {})
+                          hooks.activations if hooks else {}, multi_label)
             objective_value = objective(ctx).detach().float()
             final = sum((reg(param, steps - 1, steps).detach() for reg in regularizers),
                         torch.zeros(batch, device=device))
@@ -255,7 +257,7 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
         else:
             clean["logits"] = clean["logits"].index_put((rows,), logits)
             logits = clean["logits"]
-        probs = torch.softmax(logits, -1)
+        probs = class_probabilities(logits, multi_label)
         p_t = probs.gather(1, targets.view(-1, 1)).squeeze(1)
         was_running = running.clone()
         keep_best(step, logits, p_t)  # before the stops below: a stopping item is ranked too
@@ -294,7 +296,7 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
             heard = transforms(signal, param.domain, draws) if transforms else signal
             logits = classify(model, heard, param.domain, precision, forward)
             ctx = Context(logits.float(), targets if rows is None else targets[rows],
-                          hooks.activations if hooks else {})
+                          hooks.activations if hooks else {}, multi_label)
             score = objective(ctx)
             computed = running.clone() if rows is not None else torch.ones_like(running)
             if rows is not None:  # stopped items keep their last score; they get no gradient
@@ -359,7 +361,7 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
     for i in range(batch):
         if reasons[i] == "max_steps":
             taken[i] = min(taken[i], history["step"][-1] if history["step"] else 0)
-    return Result(signal=signal, logits=logits, probs=torch.softmax(logits, -1),
+    return Result(signal=signal, logits=logits, probs=class_probabilities(logits, multi_label),
                   targets=targets, steps=taken, stop_reason=reasons, history=history,
                   interrupted=interrupted, interrupt=interrupt, best_step=best_step,
                   last=last_seen)

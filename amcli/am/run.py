@@ -26,6 +26,7 @@ from amcli.am.methods.base import AMMethod, Built, ItemBatch
 from amcli.am.objectives import ClassLogit, Objective
 from amcli.am.optimize import Result, evaluate_state, optimize
 from amcli.am.transforms import Transform
+from amcli.models.base import class_probabilities, is_multi_label
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def _rescored(model: torch.nn.Module, built: Built, result: Result,
     with frozen(model):
         signal, logits = evaluate_state(model, built.param, precision)
     return dataclasses.replace(result, signal=signal, logits=logits,
-                               probs=torch.softmax(logits, -1))
+                               probs=class_probabilities(logits, is_multi_label(model)))
 
 
 def chunk_size(n_items: int, per_item_bytes: float, free_bytes: float,

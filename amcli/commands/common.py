@@ -32,7 +32,8 @@ def load_model(ref: str, custom: Any, hf: Any, device: Any):
             raise UserError("custom needs custom.target=package.module.Class (and custom.weights, "
                             "custom.classes, custom.representation, custom.sample_rate)")
         return load_custom_classifier(custom.target, custom.weights, list(custom.classes),
-                                      custom.representation, custom.sample_rate, device=device)
+                                      custom.representation, custom.sample_rate, device=device,
+                                      multi_label=custom.multi_label)
     return load_classifier(ref, device)
 
 

@@ -69,7 +69,8 @@ def run(cfg: OptimizeConfig) -> dict:
         record["run"].update(
             device=str(device), method=method.name,
             lr=cfg.lr if cfg.lr is not None else method.default_lr,
-            classifier={"name": model.checkpoint["name"], "sha256": model.checkpoint["sha256"]},
+            classifier={"name": model.checkpoint["name"], "sha256": model.checkpoint["sha256"],
+                        "multi_label": model.multi_label},
             judge={"name": judge.checkpoint["name"], "sha256": judge.checkpoint["sha256"],
                    **({"off": judge_off} if judge_off else {})} if judge else None,
             **{"prior": None, **method.run_info(options, resources)})

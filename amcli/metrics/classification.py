@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from amcli.models.base import class_probabilities, is_multi_label
+
 
 def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> np.ndarray:
     """Rows: true class, columns: predicted class."""
@@ -49,7 +51,7 @@ def predict(model: torch.nn.Module, loader, device: torch.device | str = "cpu"
     truths, preds, probs = [], [], []
     for wave, target in loader:
         logits = model(wave.to(device))
-        p = torch.softmax(logits.float(), dim=-1).cpu()
+        p = class_probabilities(logits.float(), is_multi_label(model)).cpu()
         truths.append(target.cpu())
         preds.append(p.argmax(dim=-1))
         probs.append(p)

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from amcli.am.frozen import frozen
+from amcli.models.base import class_probabilities, is_multi_label
 
 
 def judge_problem(model: nn.Module, judge: nn.Module) -> str | None:
@@ -35,7 +36,7 @@ def judge_scores(judge: nn.Module, waves: torch.Tensor, targets: Sequence[str]) 
     target's probability, per item."""
     device = next(judge.parameters()).device
     with torch.no_grad(), frozen(judge):
-        probs = torch.softmax(judge(waves.to(device)).float(), -1).cpu()
+        probs = class_probabilities(judge(waves.to(device)).float(), is_multi_label(judge)).cpu()
     rows = []
     for i, target in enumerate(targets):
         row = {"judge_probs": {c: float(p) for c, p in zip(judge.classes, probs[i], strict=True)},

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from amcli.am.frozen import frozen
+from amcli.models.base import class_probabilities, is_multi_label
 
 #: how far the shifted-mask control moves the mask against the clip
 MASK_SHIFT_S = 0.25
@@ -39,16 +40,18 @@ def _controls(model: nn.Module, mask, targets: torch.Tensor,
     energy_ratio = masked.pow(2).sum(-1) / mask.clips.pow(2).sum(-1).clamp_min(1e-12)
     uniform = mask.clips * energy_ratio.sqrt().unsqueeze(-1)
     targets = targets.to(mask.clips.device)
+    multi_label = is_multi_label(model)
 
     def prob(signal: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(model(signal).float(), -1).gather(1, targets.view(-1, 1))[:, 0]
+        return class_probabilities(model(signal).float(), multi_label).gather(
+            1, targets.view(-1, 1))[:, 0]
 
     p_binary, p_uniform = prob(mask.apply(binary)), prob(uniform)
     frames = mask.frame_mask()
     shift = int(round(MASK_SHIFT_S * mask.features.sample_rate / mask.features.hop_length))
     p_out = prob(mask.apply(1.0 - frames.clamp(0.0, 1.0)))
     p_shift = prob(mask.apply(frames.roll(shift, dims=-1)))
-    original = torch.softmax(model(mask.clips).float(), -1)
+    original = class_probabilities(model(mask.clips).float(), multi_label)
     p_orig = original.gather(1, targets.view(-1, 1))[:, 0]
     same_top1 = model(masked).argmax(-1) == original.argmax(-1)
     rows = []

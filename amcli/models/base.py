@@ -38,8 +38,27 @@ class Body(nn.Module):
         return self.head(self.dropout(self.features(x)))
 
 
+def class_probabilities(logits: torch.Tensor, multi_label: bool = False) -> torch.Tensor:
+    """What a classifier's logits say about each class: a softmax over the classes, or for a
+    multi-label model (a sigmoid per class, as AudioSet taggers) each label's own sigmoid."""
+    return torch.sigmoid(logits) if multi_label else torch.softmax(logits, dim=-1)
+
+
+def class_log_probabilities(logits: torch.Tensor, multi_label: bool = False) -> torch.Tensor:
+    """log of :func:`class_probabilities`, computed stably."""
+    return nn.functional.logsigmoid(logits) if multi_label else torch.log_softmax(logits, -1)
+
+
+def is_multi_label(model: nn.Module) -> bool:
+    """True for a classifier whose labels are independent sigmoids (``multi_label``)."""
+    return bool(getattr(model, "multi_label", False))
+
+
 class Classifier(nn.Module):
-    """A front end and a body, with the metadata the rest of amcli relies on."""
+    """A front end and a body, with the metadata the rest of amcli relies on.
+
+    ``multi_label`` (False unless the loader says otherwise): the model's outputs are
+    independent labels, each read through a sigmoid, not classes that share one softmax."""
 
     #: Shortest clip, in seconds, that the classifiers accept (pooling is length-agnostic;
     #: below this there is too little speech for an emotion decision).
@@ -66,6 +85,7 @@ class Classifier(nn.Module):
         self.representation = representation
         self.sample_rate = int(sample_rate)
         self.feature_params = features if representation == "mel" else None
+        self.multi_label = False
 
     @property
     def min_samples(self) -> int:
@@ -76,6 +96,10 @@ class Classifier(nn.Module):
 
     def embed(self, wave: torch.Tensor) -> torch.Tensor:
         return self.body.features(self.front_end(wave))
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """:func:`class_probabilities` of this model's logits."""
+        return class_probabilities(logits, self.multi_label)
 
 
 class EvalSafeGRU(nn.GRU):

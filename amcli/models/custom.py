@@ -71,6 +71,7 @@ def load_custom_classifier(
     sample_rate: int,
     features: FeatureParams | None = None,
     device: str | torch.device = "cpu",
+    multi_label: bool = False,
 ) -> Classifier:
     """Build, load and check a user model; returns it wrapped as a :class:`Classifier`."""
     from safetensors.torch import load_file
@@ -110,6 +111,7 @@ def load_custom_classifier(
     model = Classifier(UserBody(module), list(classes), representation, sample_rate,
                        features=features)
     model.arch, model.hparams = "custom", {"target": target}
+    model.multi_label = bool(multi_label)
     model.to(device).eval()
     probe = torch.zeros(1, sample_rate, device=device)
     try:

@@ -211,6 +211,9 @@ def _wrap(model: nn.Module, extractor: Any, rate: int) -> Classifier:
     body = TransformersBody(model, front, input_name)
     wrapped = Classifier(body, classes, "raw", rate)
     wrapped.arch = "hf"
+    # a sigmoid per label (AudioSet taggers), declared the transformers way
+    wrapped.multi_label = getattr(model.config, "problem_type", None) == \
+        "multi_label_classification"
     wrapped.hparams = {"model_type": model.config.model_type}
     wrapped.feature_extractor = extractor
     return wrapped

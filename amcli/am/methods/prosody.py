@@ -29,6 +29,7 @@ from amcli.bounds import bounded
 from amcli.device import module_device
 from amcli.errors import UserError
 from amcli.families import FAMILIES, Family
+from amcli.models.base import class_log_probabilities, class_probabilities, is_multi_label
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +154,9 @@ class ProsodyMethod(AMMethod):
         model = batch.model
         device = module_device(model, batch.clips.device)
         with torch.no_grad(), frozen(model):
-            probs = torch.softmax(model(torch.stack([wave, resynthesis[0]]).to(device)).float(),
-                                  -1).cpu()
+            probs = class_probabilities(
+                model(torch.stack([wave, resynthesis[0]]).to(device)).float(),
+                is_multi_label(model)).cpu()
         return Clip(source, probs[0], probs[1], resynthesis[0].detach())
 
     def _length(self, batch: ItemBatch) -> int:
@@ -187,10 +189,11 @@ class ProsodyMethod(AMMethod):
                         options.init_noise, batch.seeds)
         penalties = [L2(options.penalty)] if options.penalty else []
         targets = batch.targets.to(batch.device).view(-1, 1)
+        multi_label = is_multi_label(batch.model)
 
         def score(candidate: Prosody) -> torch.Tensor:
             logits = classify(batch.model, candidate.signal(), "wave", batch.precision)
-            reached = torch.log_softmax(logits, -1).gather(1, targets)[:, 0]
+            reached = class_log_probabilities(logits, multi_label).gather(1, targets)[:, 0]
             return reached - sum((reg(candidate) for reg in penalties),
                                  torch.zeros_like(reached))
 
@@ -218,7 +221,7 @@ class ProsodyMethod(AMMethod):
             with torch.no_grad(), frozen(batch.model):
                 param.raw.copy_(raw)
                 logits = classify(batch.model, param.signal(), "wave", batch.precision)
-            return torch.softmax(logits, -1).gather(1, targets)[:, 0]
+            return class_probabilities(logits, is_multi_label(batch.model)).gather(1, targets)[:, 0]
 
         p_best = target_prob(start)
         sizes = param.regularized().detach()
