@@ -85,3 +85,16 @@ def test_the_attribution_bench_writes_a_result_its_view_renders(tmp_path):
                               str(tmp_path / "smoke.json")], cwd=ROOT, capture_output=True,
                              text=True, timeout=120)
     assert [line for line in reprint.stdout.splitlines() if line.startswith("|")] == table
+
+
+@pytest.mark.slow
+def test_the_real_size_bench_runs_in_its_smoke_mode(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "bench/real_size.py", "--smoke", "--models", "wav2vec2-base",
+         "ast-base", "--batches", "1", "2", "--out", str(tmp_path)], cwd=ROOT,
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rendered = views().render("real_size", tmp_path)
+    assert "smoke run: test sizes" in rendered
+    rows = [line for line in rendered.splitlines() if line.startswith("| ")][1:]
+    assert [r.split("|")[1].strip() for r in rows] == ["wav2vec2-base", "ast-base"]
