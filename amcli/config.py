@@ -88,8 +88,8 @@ class SynthConfig:
 
 
 @dataclass
-class HFClassifierConfig:
-    """A transformers audio-classification folder (``classifier=hf``): see amcli.models.hf."""
+class HFFolderConfig:
+    """A transformers folder: see amcli.models.hf."""
 
     #: the folder save_pretrained wrote (config.json, model.safetensors,
     #: preprocessor_config.json)
@@ -99,7 +99,17 @@ class HFClassifierConfig:
 
 
 @dataclass
-class HFTrainConfig(HFClassifierConfig):
+class HFClassifierConfig(HFFolderConfig):
+    """A transformers audio-classification folder (``classifier=hf``), or a CLAP folder with
+    text prompts as its classes."""
+
+    #: CLAP folders only: the classes, as text prompts (e.g. ["an angry voice", "a calm
+    #: voice"]); the classifier's logits are the model's scaled audio-text similarities
+    labels: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HFTrainConfig(HFFolderConfig):
     """``train-classifier model=hf``: the pretrained folder to fine-tune."""
 
     #: keep the convolutional feature encoder's pretrained filters (the usual recipe)

@@ -26,7 +26,8 @@ def load_model(ref: str, custom: Any, hf: Any, device: Any):
     if ref == "hf":
         from amcli.models.hf import load_hf_classifier
 
-        return load_hf_classifier(hf.path, device, sample_rate=hf.sample_rate)
+        return load_hf_classifier(hf.path, device, sample_rate=hf.sample_rate,
+                                  labels=list(getattr(hf, "labels", None) or []))
     if ref == "custom":
         if not custom.target:
             raise UserError("custom needs custom.target=package.module.Class (and custom.weights, "

@@ -221,8 +221,9 @@ def _wrap(model: nn.Module, extractor: Any, rate: int) -> Classifier:
 
 def load_hf_classifier(path: str | os.PathLike | None, device: str | torch.device = "cpu",
                        sample_rate: int | None = None, name: str | None = None,
-                       key: str = "hf.path") -> Classifier:
-    """A local transformers audio-classification folder as an amcli classifier, in eval mode.
+                       key: str = "hf.path", labels: list[str] | None = None) -> Classifier:
+    """A local transformers audio-classification folder as an amcli classifier, in eval mode;
+    or a CLAP folder with text prompts ``labels`` as its classes (amcli.models.clap).
 
     ``key`` is the option the user gave the folder with (for the error messages); ``name``
     the name the run records (default: the folder's name).
@@ -234,14 +235,38 @@ def load_hf_classifier(path: str | os.PathLike | None, device: str | torch.devic
     folder = Path(path).expanduser()
     _check_folder(folder, key)
     transformers = import_transformers()
-    _config(folder, key, classifier=True)
+    clap = _is_clap(folder)
+    if clap:
+        _check_prompts(labels, key, folder)
+    else:
+        if labels:
+            raise UserError(f"hf.labels gives text prompts, which only a CLAP folder takes; "
+                            f"{key}={folder} is an audio classifier with its own classes: drop "
+                            "hf.labels")
+        _config(folder, key, classifier=True)
     _check_files(folder, key)
     extractor, rate = _feature_extractor(folder, key, sample_rate)
     meta = _sidecar(folder, key)
+    loader = transformers.ClapModel if clap else transformers.AutoModelForAudioClassification
+    model = _load_weights(loader, folder, key)
+    _no_checkpointing(model)
+    wrapped = _wrap_clap(model, extractor, rate, folder, key, labels) if clap else \
+        _wrap(model, extractor, rate)
+    from amcli.files import sha256_of
+
+    sha = meta.get("sha256") or (sha256_of(folder / WEIGHTS) if (folder / WEIGHTS).is_file()
+                                 else None)
+    wrapped.checkpoint = {"name": name or folder.name, "path": str(folder), "sha256": sha,
+                          "meta": meta}
+    return wrapped.to(device).eval()
+
+
+def _load_weights(loader: Any, folder: Path, key: str) -> nn.Module:
+    """``loader.from_pretrained`` of the folder's safetensors weights, every weight present."""
     try:
-        model, info = transformers.AutoModelForAudioClassification.from_pretrained(
-            str(folder), local_files_only=True, use_safetensors=True, dtype=torch.float32,
-            output_loading_info=True)
+        model, info = loader.from_pretrained(str(folder), local_files_only=True,
+                                             use_safetensors=True, dtype=torch.float32,
+                                             output_loading_info=True)
     except Exception as err:  # noqa: BLE001 - the folder's weights: truncated, damaged, foreign
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise UserError(f"{key}={folder}: transformers cannot load the model ({first}); are its "
@@ -251,15 +276,47 @@ def load_hf_classifier(path: str | os.PathLike | None, device: str | torch.devic
         raise UserError(f"{key}={folder}: {WEIGHTS} lacks {len(missing)} weights of the model "
                         f"(e.g. {missing[0]}), which would be random; the folder is incomplete "
                         "or was saved from another architecture")
-    _no_checkpointing(model)
-    wrapped = _wrap(model, extractor, rate)
-    from amcli.files import sha256_of
+    return model
 
-    sha = meta.get("sha256") or (sha256_of(folder / WEIGHTS) if (folder / WEIGHTS).is_file()
-                                 else None)
-    wrapped.checkpoint = {"name": name or folder.name, "path": str(folder), "sha256": sha,
-                          "meta": meta}
-    return wrapped.to(device).eval()
+
+def _is_clap(folder: Path) -> bool:
+    try:
+        return json.loads((folder / "config.json").read_text()).get("model_type") == "clap"
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return False  # _config says what is wrong with it
+
+
+def _check_prompts(labels: list[str] | None, key: str, folder: Path) -> None:
+    if not labels:
+        raise UserError(f"{key}={folder} is a CLAP model, a zero-shot classifier: give its "
+                        "classes as text prompts, e.g. hf.labels='[\"an angry voice\",\"a calm "
+                        "voice\"]'")
+    repeated = sorted({p for p in labels if list(labels).count(p) > 1})
+    if repeated:
+        raise UserError(f"hf.labels names {repeated[0]!r} more than once; give each class its "
+                        "own prompt")
+
+
+def _wrap_clap(model: nn.Module, extractor: Any, rate: int, folder: Path, key: str,
+               prompts: list[str]) -> Classifier:
+    from amcli.models.clap import ClapZeroShotBody, prompt_embeddings
+
+    transformers = import_transformers()
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder),
+                                                               local_files_only=True)
+    except (OSError, ValueError, KeyError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise UserError(f"{key}={folder}: cannot read the CLAP folder's tokenizer ({first}); "
+                        "save it beside the model with processor.save_pretrained(DIR)") from None
+    front, _ = front_end(extractor, f"{key}={folder}")
+    body = ClapZeroShotBody(model.eval(), front, prompt_embeddings(model.eval(), tokenizer,
+                                                                   prompts))
+    wrapped = Classifier(body, [str(p) for p in prompts], "raw", rate)
+    wrapped.arch = "hf"
+    wrapped.hparams = {"model_type": "clap", "prompts": list(prompts)}
+    wrapped.feature_extractor = extractor
+    return wrapped
 
 
 def build_hf_for_training(path: str | os.PathLike | None, classes: list[str],
@@ -275,6 +332,9 @@ def build_hf_for_training(path: str | os.PathLike | None, classes: list[str],
     folder = Path(path).expanduser()
     _check_folder(folder, "hf.path")
     transformers = import_transformers("model=hf")
+    if _is_clap(folder):
+        raise UserError(f"hf.path={folder} is a CLAP model; amcli explains it zero-shot "
+                        "(classifier=hf hf.labels=[...]) but does not fine-tune it")
     _config(folder, "hf.path", classifier=False)
     _check_files(folder, "hf.path")
     extractor, rate = _feature_extractor(folder, "hf.path", sample_rate)

@@ -14,7 +14,9 @@ computes what its extractor computes, from the extractor's own saved settings
   ``max_length`` frames, then ``(x - mean) / (2 std)``, :class:`KaldiFbank`;
 - Whisper encoders: the clip padded with zeros to 30 s, a 400-point power STFT (last frame
   dropped), Slaney mel filters, log10 floored 8 decades below the clip's maximum, then
-  ``(x + 4) / 4``, :class:`WhisperLogMel`.
+  ``(x + 4) / 4``, :class:`WhisperLogMel`;
+- CLAP's audio tower: the clip repeated and padded with zeros to ``max_length_s`` (10 s), a
+  centred power STFT, the extractor's mel filters, in dB, :class:`ClapLogMel`.
 
 :func:`front_end` picks the one an extractor needs and names the model input it fills.
 """
@@ -100,6 +102,43 @@ class WhisperLogMel(nn.Module):
         return (torch.maximum(log_spec, peak - 8.0) + 4.0) / 4.0
 
 
+class ClapLogMel(nn.Module):
+    """ClapFeatureExtractor in torch, for clips up to ``max_length_s``: waveform [B, T] ->
+    input_features [B, 1 or 4, frames, mel bins] and is_longer [B, 1].
+
+    A clip shorter than the window is repeated as many whole times as fit, then padded with
+    zeros ("repeatpad"). A fusion model (``truncation="fusion"``) takes four copies of the mel
+    and is told the clip is "longer", as the extractor tells it for a single clip; a longer clip
+    is cut to its first ``max_length_s`` (the extractor takes random crops, which would make
+    every step random)."""
+
+    def __init__(self, extractor: Any) -> None:
+        super().__init__()
+        self.n_fft, self.hop = int(extractor.fft_window_size), int(extractor.hop_length)
+        self.max_samples = int(extractor.nb_max_samples)
+        self.fusion = extractor.truncation == "fusion"
+        filters = extractor.mel_filters if self.fusion else extractor.mel_filters_slaney
+        self.register_buffer("mel_filters", torch.as_tensor(filters, dtype=torch.float32).T
+                             .contiguous(), persistent=False)  # [mel bins, n_fft // 2 + 1]
+        self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
+
+    def forward(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        length = wave.shape[-1]
+        if length > self.max_samples:
+            wave = wave[..., : self.max_samples]
+        elif length < self.max_samples:
+            repeats = self.max_samples // length
+            wave = nn.functional.pad(wave.repeat(1, repeats), (0, self.max_samples -
+                                                               repeats * length))
+        stft = torch.stft(wave, self.n_fft, self.hop, window=self.window, center=True,
+                          pad_mode="reflect", return_complex=True)
+        mel = self.mel_filters @ stft.abs().pow(2)  # [B, mel bins, frames]
+        db = 10.0 * torch.log10(mel.clamp_min(1e-10)).transpose(1, 2).unsqueeze(1)
+        longer = torch.full((wave.shape[0], 1), self.fusion, dtype=torch.bool,
+                            device=wave.device)
+        return (db.expand(-1, 4, -1, -1) if self.fusion else db), longer
+
+
 def front_end(extractor: Any, key: str) -> tuple[nn.Module, str]:
     """(the torch module that computes what ``extractor`` computes, the name of the model input
     it fills). Extractors amcli does not know are refused, naming the ones it does."""
@@ -116,6 +155,8 @@ def front_end(extractor: Any, key: str) -> tuple[nn.Module, str]:
                             "random; set \"dither\": 0.0 in preprocessor_config.json")
         return WhisperLogMel(int(extractor.n_fft), int(extractor.hop_length),
                              int(extractor.n_samples), extractor.mel_filters), "input_features"
+    if kind == "ClapFeatureExtractor":
+        return ClapLogMel(extractor), "input_features"
     if inputs[:1] == ["input_values"] and hasattr(extractor, "do_normalize") \
             and not hasattr(extractor, "num_mel_bins"):
         norm = UtteranceNorm() if extractor.do_normalize else nn.Identity()
