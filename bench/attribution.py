@@ -86,6 +86,31 @@ def table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def readme(results: dict[str, Any]) -> list[str]:
+    """The README's view: per target and classifier, the first seed's reading with the figure
+    of its leader (or of each family in a tie); a dagger where another seed reads otherwise."""
+    names = list(results["runs"])
+    lines = ["| target | " + " | ".join(results["labels"].get(n, n) for n in names) + " |",
+             "| --- |" + " --- |" * len(names)]
+    for target in results["targets"]:
+        cells = []
+        for name in names:
+            rows = [row_of(found[target]) for found in results["runs"][name].values()]
+            first = rows[0]
+            best = {v: s["best"] for v, s in first["variants"].items()}
+            if first["leader"]:
+                cell = f"{first['leader']} {best[first['leader']]:.2f}"
+            elif first["tie"]:
+                cell = "tie: " + ", ".join(f"{v} {best[v]:.2f}" for v in first["tie"])
+            else:
+                cell = "none"
+            if len({reading_label(r) for r in rows}) > 1:
+                cell += " †"
+            cells.append(cell)
+        lines.append(f"| {target} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classifiers", nargs="+",

@@ -4,13 +4,18 @@ function (its view); the result file names the script that wrote it (its ``comma
 
 The MkDocs hook replaces ``<!-- amcli:bench NAME -->`` with :func:`render` of
 bench/results/NAME.json: the table and a line saying when, where and by which command it was
-measured.
+measured. The README is not built, so its tables live in the file between
+``<!-- bench:NAME:begin -->`` and ``<!-- bench:NAME:end -->``, written by
+``python bench/views.py --update README.md`` from the bench's ``readme(result)`` view (or its
+table); a test fails when a block differs from what its result file gives.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -59,3 +64,40 @@ def render(name: str, folder: Path = RESULTS) -> str:
     result["_name"] = name
     lines = bench_module(script_of(result)).table(result)
     return "\n".join([*lines, "", provenance_line(result), ""])
+
+
+BLOCK = re.compile(r"(<!-- bench:([\w-]+):begin -->\n)(.*?)(<!-- bench:\2:end -->)", re.S)
+
+
+def readme_block(name: str, folder: Path = RESULTS) -> str:
+    """What belongs between a README block's markers: the bench's README view of the result
+    (its ``readme``, else its ``table``) and where it comes from."""
+    result = load_result(name, folder)
+    result["_name"] = name
+    module = bench_module(script_of(result))
+    lines = (getattr(module, "readme", None) or module.table)(result)
+    return "\n".join([*lines, "", provenance_line(result), ""])
+
+
+def update_blocks(text: str, folder: Path = RESULTS) -> str:
+    """``text`` with every bench block rewritten from its result file."""
+    return BLOCK.sub(lambda m: m.group(1) + readme_block(m.group(2), folder) + m.group(4),
+                     text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Rewrite the bench blocks of Markdown files "
+                                                 "from bench/results.")
+    parser.add_argument("--update", nargs="+", type=Path, required=True)
+    args = parser.parse_args(argv)
+    for path in args.update:
+        text = path.read_text()
+        updated = update_blocks(text)
+        if updated != text:
+            path.write_text(updated)
+            print(f"updated {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -39,6 +39,28 @@ def test_the_docs_render_bench_tables_from_result_files():
         assert "\n|---|" in text and f"bench/results/{name}.json" in text, (page, name)
 
 
+def test_the_readme_tables_are_what_their_result_files_give():
+    """README blocks are rewritten by `python bench/views.py --update README.md`; a block that
+    differs from its result file (typed by hand, or left behind by a new measurement) fails."""
+    module = views()
+    text = (ROOT / "README.md").read_text()
+    assert module.BLOCK.search(text), "the README renders no bench result"
+    assert module.update_blocks(text) == text, "run: python bench/views.py --update README.md"
+
+
+def test_a_readme_block_is_rewritten_from_its_result(tmp_path):
+    import json
+
+    result = attribution_result(**{"0": {"voice": [0.64, 0.63], "loudness": [0.56, 0.55]},
+                                   "1": {"voice": [0.07, 0.64], "loudness": [0.56, 0.56]}})
+    (tmp_path / "r.json").write_text(json.dumps(result))
+    text = "before\n<!-- bench:r:begin -->\ntyped by hand\n<!-- bench:r:end -->\nafter\n"
+    updated = views().update_blocks(text, tmp_path)
+    assert "typed by hand" not in updated and updated.startswith("before\n<!-- bench:r:begin")
+    assert "| angry | voice 0.64 † |" in updated
+    assert updated.endswith("<!-- bench:r:end -->\nafter\n")
+
+
 def attribution_result(**seeds: dict[str, list[float]]) -> dict:
     return {"command": "python bench/attribution.py --restarts 4", "date": "2026-12-03T00:00",
             "commit": "abc1234", "cores": 2, "device": "cpu", "targets": ["angry"],
