@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from amcli.am.methods import AMMethod
+from amcli.am.methods.base import AMMethod
 
 VERDICTS = ("reached", "not reached", "not an explanation")
 
