@@ -148,8 +148,8 @@ def test_attribution_counts_no_family_that_does_not_beat_the_no_edit_baseline():
     one = attribution_table(attribution_records(0.1, pitch=[0.9], voice=[0.12]))["sad"]
     assert one["leader"] == "pitch" and one["counted"] == ["pitch"]
     assert stats_cell(one["variants"]["pitch"]) == "0.90"
-    assert one["reading"].endswith("one restart, so no spread: use restarts=2 or more for a "
-                                   "reading you can cite")
+    assert one["reading"].endswith("one restart, so nothing to check it against: use "
+                                   "restarts=2 or more for a reading you can cite")
     assert "one restart" not in table["reading"]
 
 

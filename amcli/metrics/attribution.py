@@ -106,8 +106,9 @@ def attribution_table(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[st
     return table
 
 
-#: said of a reading from one restart, which has no spread to tell a lead from chance
-ONE_RESTART = "; one restart, so no spread: use restarts=2 or more for a reading you can cite"
+#: said of a reading from one restart, which has no second best to tell a lead from chance
+ONE_RESTART = ("; one restart, so nothing to check it against: use restarts=2 or more for a "
+               "reading you can cite")
 
 
 def figures(table: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
