@@ -3,8 +3,9 @@ sizes (random weights), timed through amcli beside the shipped crnn_mel.
 
 Every speed figure elsewhere is for models under 1 M parameters; the models users explain have
 30-300 M. For each architecture at its base size (wav2vec2-base, HuBERT-base, WavLM-base,
-AST-base, the Whisper-base encoder) this builds a randomly initialized classifier with its
-feature extractor (amcli.models.hf.init_hf_folder), loads it the way `classifier=hf` does (the
+AST-base, the Whisper-base encoder, and CLAP's HTSAT audio tower as a zero-shot classifier over
+two prompts; CLAP's text tower runs once per run and is not timed) this builds a randomly
+initialized classifier with its feature extractor, loads it the way `classifier=hf` does (the
 feature extraction in torch inside the model), and times, for 3 s clips, one forward and
 backward pass to the waveform per batch (the model's share of every AM step), at batch 1 and 4:
 seconds per item-step and the peak memory each further item adds (resident memory on a CPU,
@@ -40,6 +41,7 @@ BASE: dict[str, tuple[str, dict[str, Any]]] = {
     "hubert-base": ("hubert", {}),
     "wavlm-base": ("wavlm", {}),
     "ast-base": ("audio-spectrogram-transformer", {}),
+    "clap-htsat-audio": ("clap", {}),
     "whisper-base-encoder": ("whisper", dict(d_model=512, encoder_layers=6,
                                              encoder_attention_heads=8, encoder_ffn_dim=2048,
                                              decoder_layers=1, decoder_attention_heads=8,
@@ -61,6 +63,7 @@ SMOKE: dict[str, dict[str, Any]] = {
                     num_mel_bins=40, max_source_positions=100, classifier_proj_size=16),
 }
 CLASSES = ["neutral", "happy", "sad", "angry"]
+PROMPTS = ["an angry voice", "a calm voice"]
 MASK_STEPS = 200  # conf/optimize.yaml
 ATTRIBUTION_ITEMS = 30  # 3 targets x (4 families alone + all) x 2 restarts
 
@@ -81,6 +84,37 @@ def reset_peak() -> bool:
         return False
 
 
+def clap_folder(folder: Path, smoke: bool) -> Path:
+    """A random CLAP (transformers' default sizes: the HTSAT audio tower of LAION's
+    clap-htsat models; test sizes with ``smoke``) with its default feature extractor (48 kHz,
+    10 s) and a word-level tokenizer for the prompts."""
+    import transformers
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    words = ["<s>", "<pad>", "</s>", "<unk>", *sorted({w for p in PROMPTS for w in p.split()})]
+    vocabulary = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)},
+                                            unk_token="<unk>"))
+    vocabulary.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=vocabulary, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
+        unk_token="<unk>")
+    text = transformers.ClapTextConfig(vocab_size=len(words), **(dict(
+        hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=40, projection_dim=16) if smoke else {}))
+    audio = transformers.ClapAudioConfig(**(dict(
+        depths=[1, 1], num_attention_heads=[2, 2], patch_embeds_hidden_size=16, hidden_size=32,
+        projection_dim=16, window_size=8, spec_size=64, num_mel_bins=16) if smoke else {}))
+    model = transformers.ClapModel(transformers.ClapConfig(
+        text_config=text.to_dict(), audio_config=audio.to_dict(),
+        **({"projection_dim": 16} if smoke else {})))
+    extractor = transformers.ClapFeatureExtractor(truncation="rand_trunc", **(dict(
+        feature_size=16, sampling_rate=16000, hop_length=160, max_length_s=2,
+        fft_window_size=400, frequency_max=8000) if smoke else {}))  # an unfused model
+    for part in (model, extractor, tokenizer):
+        part.save_pretrained(str(folder))
+    return folder
+
+
 def measure(name: str, smoke: bool, device: str, batches: list[int], repeats: int,
             seconds: float) -> dict[str, Any]:
     """One model, in this process: parameters, and per batch the seconds per forward+backward
@@ -92,7 +126,10 @@ def measure(name: str, smoke: bool, device: str, batches: list[int], repeats: in
 
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
-        if name in BASE:
+        if name in BASE and BASE[name][0] == "clap":
+            model = load_hf_classifier(clap_folder(Path(tmp) / name, smoke), device,
+                                       labels=PROMPTS)
+        elif name in BASE:
             kind, sizes = BASE[name]
             sizes = SMOKE.get(kind, SMOKE["wav2vec2"]) if smoke else sizes
             model = load_hf_classifier(init_hf_folder(Path(tmp) / name, kind, CLASSES,
@@ -100,7 +137,7 @@ def measure(name: str, smoke: bool, device: str, batches: list[int], repeats: in
         else:
             model = load_classifier(name, device)
     model.eval()
-    params = sum(p.numel() for p in model.parameters())
+    params = sum(p.numel() for p in model.parameters())  # what every step runs through
     rate = model.sample_rate
     found: dict[str, Any] = {"parameters": params, "batches": {}}
     for batch in batches:
@@ -162,8 +199,8 @@ def table(result: dict[str, Any]) -> list[str]:
              f"{result['prosody_steps']} steps) |", "|---|---|---|---|---|---|"]
     for name, found in result["models"].items():
         s = found["summary"]
-        memory = "-" if s["memory_per_item_bytes"] is None else \
-            f"{s['memory_per_item_bytes'] / 2**20:.0f} MiB"
+        mib = None if s["memory_per_item_bytes"] is None else s["memory_per_item_bytes"] / 2**20
+        memory = "-" if mib is None else "< 1 MiB" if mib < 1 else f"{mib:.0f} MiB"
         lines.append(f"| {name} | {found['parameters'] / 1e6:.1f} M | "
                      f"{s['per_item_step_s']:.3f} | {memory} | {duration(s['mask_run_s'])} | "
                      f"{duration(s['attribution_s'])} |")

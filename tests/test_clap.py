@@ -72,6 +72,17 @@ def test_clap_needs_prompts_and_other_folders_refuse_them(clap_folder, spectrogr
         load_hf_classifier(spectrogram_transformers["whisper"], labels=["a dog"])
 
 
+def test_a_fusion_extractor_for_an_unfused_model_is_refused(clap_folder, tmp_path):
+    import shutil
+
+    folder = shutil.copytree(clap_folder, tmp_path / "clap")
+    config = json.loads((folder / "preprocessor_config.json").read_text())
+    (folder / "preprocessor_config.json").write_text(json.dumps({**config,
+                                                                 "truncation": "fusion"}))
+    with pytest.raises(UserError, match='set "truncation": "rand_trunc"'):
+        load_hf_classifier(folder, labels=PROMPTS)
+
+
 @pytest.mark.slow
 def test_optimize_explains_a_prompt(cli, clap_folder, tmp_path: Path):
     import soundfile as sf

@@ -310,6 +310,12 @@ def _wrap_clap(model: nn.Module, extractor: Any, rate: int, folder: Path, key: s
         raise UserError(f"{key}={folder}: cannot read the CLAP folder's tokenizer ({first}); "
                         "save it beside the model with processor.save_pretrained(DIR)") from None
     front, _ = front_end(extractor, f"{key}={folder}")
+    fused = bool(getattr(model.config.audio_config, "enable_fusion", False))
+    if front.fusion != fused:
+        raise UserError(
+            f"{key}={folder}: its feature extractor's truncation is {extractor.truncation!r} but "
+            f"the audio model {'is' if fused else 'is not'} a fusion model; set \"truncation\": "
+            f"\"{'fusion' if fused else 'rand_trunc'}\" in preprocessor_config.json")
     body = ClapZeroShotBody(model.eval(), front, prompt_embeddings(model.eval(), tokenizer,
                                                                    prompts))
     wrapped = Classifier(body, [str(p) for p in prompts], "raw", rate)
