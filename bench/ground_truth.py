@@ -180,8 +180,12 @@ def sensitivity_table(result: dict[str, Any]) -> list[str]:
 def table(result: dict[str, Any]) -> list[str]:
     """The verdicts per model and method, then what each family reaches alone (the view the
     docs render from the result file)."""
-    lines = ["| model | true family | method | trained model: identified (margin) | "
-             "randomized copy |", "|---|---|---|---|---|"]
+    lines = ["How far one edit near its bounds moves each model (the largest change of any class "
+             "probability, and the edit):", "", *sensitivity_table(result), ""]
+    if not result["models"]:
+        return lines
+    lines += ["| model | true family | method | trained model: identified (margin) | "
+              "randomized copy |", "|---|---|---|---|---|"]
     alone = ["| model | copy | " + " | ".join(f"{f} alone" for f in gt.FAMILIES) + " |",
              "|---|---|" + "---|" * len(gt.FAMILIES)]
     for name, found in result["models"].items():
@@ -236,10 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         moved = sensitivity(name, args.input)
         result["sensitivity"][Path(name).stem] = {
             f: {"moved": moved[f][0], "edit": moved[f][1]} for f in gt.FAMILIES}
-    print("How far one edit near its bounds moves each model (largest change of any class "
-          "probability, and the edit), from the input clip:\n")
-    print("\n".join(sensitivity_table(result)), flush=True)
     if args.sensitivity_only:
+        print("\n".join(table(result)))
         print(f"wrote {write_result(args.name, result, argv, folder=args.out)}")
         return 0
     spread = neutral_spread(args.spread_clips, args.seed)
@@ -262,7 +264,6 @@ def main(argv: list[str] | None = None) -> int:
             result["models"][Path(name).stem] = {"family": family, "targets": targets,
                                                  "trained": trained, "randomized": shuffled,
                                                  "verdicts": verdicts}
-    print()
     print("\n".join(table(result)))
     print(f"wrote {write_result(args.name, result, argv, folder=args.out)}")
     return 0

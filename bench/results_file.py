@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import shlex
 import subprocess
 import sys
 from importlib import metadata
@@ -48,8 +49,8 @@ def versions() -> dict[str, str | None]:
 def provenance(argv: list[str] | None, device: str = "cpu") -> dict[str, Any]:
     """The command that ran, when, at which commit, on what machine, with which packages."""
     script = Path(sys.argv[0]).name
-    return {"command": " ".join(["python", f"bench/{script}", *(sys.argv[1:] if argv is None
-                                                                  else argv)]),
+    return {"command": shlex.join(["python", f"bench/{script}", *(sys.argv[1:] if argv is None
+                                                                   else argv)]),
             "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
             "commit": commit(), "cores": os.cpu_count(), "device": device,
             "machine": platform.machine(), "python": platform.python_version(),
