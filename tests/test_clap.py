@@ -43,6 +43,7 @@ def test_the_clap_front_end_equals_the_feature_extractor(truncation):
     assert longer.tolist() == theirs["is_longer"].tolist()  # one clip: fusion says "longer"
 
 
+@pytest.mark.slow  # builds and saves tiny transformers models
 def test_a_clap_folder_with_prompts_is_a_classifier_whose_logits_are_clap_s(clap_folder):
     model = load_hf_classifier(clap_folder, labels=PROMPTS)
     assert model.classes == PROMPTS and model.sample_rate == 16000
@@ -63,6 +64,7 @@ def test_a_clap_folder_with_prompts_is_a_classifier_whose_logits_are_clap_s(clap
     assert model.embed(wave.detach()).shape == (2, 16)
 
 
+@pytest.mark.slow  # builds and saves tiny transformers models
 def test_clap_needs_prompts_and_other_folders_refuse_them(clap_folder, spectrogram_transformers):
     with pytest.raises(UserError, match="zero-shot classifier: give its classes as text prompts"):
         load_hf_classifier(clap_folder)
@@ -72,6 +74,7 @@ def test_clap_needs_prompts_and_other_folders_refuse_them(clap_folder, spectrogr
         load_hf_classifier(spectrogram_transformers["whisper"], labels=["a dog"])
 
 
+@pytest.mark.slow  # builds and saves tiny transformers models
 def test_a_fusion_extractor_for_an_unfused_model_is_refused(clap_folder, tmp_path):
     import shutil
 

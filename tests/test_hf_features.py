@@ -63,6 +63,7 @@ def test_an_extractor_amcli_cannot_follow_is_refused_by_name():
         front_end(extractor, "hf.path=x")
 
 
+@pytest.mark.slow  # builds and saves tiny transformers models
 @pytest.mark.parametrize("kind", ["audio-spectrogram-transformer", "whisper"])
 def test_ast_and_whisper_classifiers_load_and_pass_gradients_to_the_waveform(
         spectrogram_transformers, kind):
@@ -87,6 +88,7 @@ def test_ast_and_whisper_classifiers_load_and_pass_gradients_to_the_waveform(
     assert model.embed(wave).shape[0] == 2
 
 
+@pytest.mark.slow  # builds and saves tiny transformers models
 def test_a_transformers_tagger_is_read_as_multi_label(tmp_path, spectrogram_transformers):
     """problem_type=multi_label_classification (how transformers declares a sigmoid head)."""
     import json
