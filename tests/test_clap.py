@@ -87,15 +87,19 @@ def test_a_fusion_extractor_for_an_unfused_model_is_refused(clap_folder, tmp_pat
 
 
 @pytest.mark.slow
-def test_optimize_explains_a_prompt(cli, clap_folder, tmp_path: Path):
+def test_every_method_explains_a_prompt(cli, clap_folder, tmp_path: Path):
     import soundfile as sf
 
     sf.write(tmp_path / "in.wav", clip(1.0, 3), 16000)
     prompts = ",".join(f'"{p}"' for p in PROMPTS)
-    result = cli("optimize", "classifier=hf", f"hf.path={clap_folder}", f"hf.labels=[{prompts}]",
-                 "method=mask", "target='an angry voice'", f"input={tmp_path / 'in.wav'}",
-                 "steps=3", "min_steps=0", "quiet=true", "cues=false", "judge=null")
-    assert result.code == 0, result.err
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    (item,) = metrics["items"]
-    assert item["target"] == "an angry voice" and set(item["probs"]) == set(PROMPTS)
+    for method in ("mask", "input", "prosody"):
+        run = tmp_path / method
+        result = cli("optimize", "classifier=hf", f"hf.path={clap_folder}",
+                     f"hf.labels=[{prompts}]", f"method={method}", "target='an angry voice'",
+                     f"input={tmp_path / 'in.wav'}", "steps=3", "min_steps=0", "quiet=true",
+                     "cues=false", "judge=null", f"hydra.run.dir={run}")
+        assert result.code == 0, result.err
+        metrics = json.loads((run / "metrics.json").read_text())
+        (item,) = metrics["items"]
+        assert item["target"] == "an angry voice" and set(item["probs"]) == set(PROMPTS)
+        assert metrics["run"]["classifier"]["multi_label"] is False
