@@ -266,7 +266,9 @@ def test_sanity_check_reruns_on_randomized_models(cli, tmp_path, tiny):
         changed, total = (int(n) for n in level["parameters_changed"].split("/"))
         assert 0 < changed <= total
         correlations = [r["profile_spearman"] for r in level["items"]]
-        assert all(c is None or -1 <= c <= 1 for c in correlations)
+        # every item is compared with its randomized rerun (the values of spearman() itself
+        # are checked in tests/test_metrics.py); a mask over a 1 s clip is never constant
+        assert all(isinstance(c, float) for c in correlations), correlations
         assert [r["target_prob"] for r in level["items"]] != \
             [i["target_prob"] for i in metrics["items"]]
 
