@@ -84,37 +84,6 @@ def reset_peak() -> bool:
         return False
 
 
-def clap_folder(folder: Path, smoke: bool) -> Path:
-    """A random CLAP (transformers' default sizes: the HTSAT audio tower of LAION's
-    clap-htsat models; test sizes with ``smoke``) with its default feature extractor (48 kHz,
-    10 s) and a word-level tokenizer for the prompts."""
-    import transformers
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
-    words = ["<s>", "<pad>", "</s>", "<unk>", *sorted({w for p in PROMPTS for w in p.split()})]
-    vocabulary = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)},
-                                            unk_token="<unk>"))
-    vocabulary.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=vocabulary, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
-        unk_token="<unk>")
-    text = transformers.ClapTextConfig(vocab_size=len(words), **(dict(
-        hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
-        max_position_embeddings=40, projection_dim=16) if smoke else {}))
-    audio = transformers.ClapAudioConfig(**(dict(
-        depths=[1, 1], num_attention_heads=[2, 2], patch_embeds_hidden_size=16, hidden_size=32,
-        projection_dim=16, window_size=8, spec_size=64, num_mel_bins=16) if smoke else {}))
-    model = transformers.ClapModel(transformers.ClapConfig(
-        text_config=text.to_dict(), audio_config=audio.to_dict(),
-        **({"projection_dim": 16} if smoke else {})))
-    extractor = transformers.ClapFeatureExtractor(truncation="rand_trunc", **(dict(
-        feature_size=16, sampling_rate=16000, hop_length=160, max_length_s=2,
-        fft_window_size=400, frequency_max=8000) if smoke else {}))  # an unfused model
-    for part in (model, extractor, tokenizer):
-        part.save_pretrained(str(folder))
-    return folder
-
-
 def measure(name: str, smoke: bool, device: str, batches: list[int], repeats: int,
             seconds: float) -> dict[str, Any]:
     """One model, in this process: parameters, and per batch the seconds per forward+backward
@@ -122,13 +91,14 @@ def measure(name: str, smoke: bool, device: str, batches: list[int], repeats: in
     import torch
 
     from amcli.models import load_classifier
+    from amcli.models.clap import init_clap_folder
     from amcli.models.hf import init_hf_folder, load_hf_classifier
 
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
         if name in BASE and BASE[name][0] == "clap":
-            model = load_hf_classifier(clap_folder(Path(tmp) / name, smoke), device,
-                                       labels=PROMPTS)
+            folder = init_clap_folder(Path(tmp) / name, PROMPTS, tiny=smoke)
+            model = load_hf_classifier(folder, device, labels=PROMPTS)
         elif name in BASE:
             kind, sizes = BASE[name]
             sizes = SMOKE.get(kind, SMOKE["wav2vec2"]) if smoke else sizes

@@ -108,33 +108,8 @@ def clap_folder(tmp_path_factory) -> Path:
     """A tiny random CLAP model (HTSAT audio tower, RoBERTa-style text tower) with its feature
     extractor (16 kHz, 2 s window, "rand_trunc") and a word-level tokenizer, as save_pretrained
     writes them."""
-    transformers = pytest.importorskip("transformers",
-                                       reason="the dev extra installs transformers")
-    from tokenizers import Tokenizer, models, pre_tokenizers
+    pytest.importorskip("transformers", reason="the dev extra installs transformers")
+    from amcli.models.clap import init_clap_folder
 
-    words = ["<s>", "<pad>", "</s>", "<unk>", "an", "a", "angry", "calm", "voice", "dog",
-             "barking", "sad"]
-    vocabulary = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)},
-                                            unk_token="<unk>"))
-    vocabulary.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=vocabulary, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
-        unk_token="<unk>")
-    text = transformers.ClapTextConfig(vocab_size=len(words), hidden_size=32,
-                                       num_hidden_layers=1, num_attention_heads=2,
-                                       intermediate_size=64, max_position_embeddings=40,
-                                       projection_dim=16)
-    audio = transformers.ClapAudioConfig(depths=[1, 1], num_attention_heads=[2, 2],
-                                         patch_embeds_hidden_size=16, hidden_size=32,
-                                         projection_dim=16, window_size=8, spec_size=64,
-                                         num_mel_bins=16)
-    torch.manual_seed(0)
-    model = transformers.ClapModel(transformers.ClapConfig(
-        text_config=text.to_dict(), audio_config=audio.to_dict(), projection_dim=16))
-    extractor = transformers.ClapFeatureExtractor(
-        feature_size=16, sampling_rate=16000, hop_length=160, max_length_s=2,
-        fft_window_size=400, frequency_max=8000, truncation="rand_trunc")
-    folder = tmp_path_factory.mktemp("clap") / "clap"
-    for part in (model, extractor, tokenizer):
-        part.save_pretrained(str(folder))
-    return folder
+    prompts = ["an angry voice", "a calm voice", "a dog barking", "a sad voice"]
+    return init_clap_folder(tmp_path_factory.mktemp("clap") / "clap", prompts, tiny=True)
