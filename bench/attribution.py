@@ -28,7 +28,7 @@ from results_file import RESULTS, write_result  # bench/ is the script's own fol
 
 from amcli.cli import main as amcli
 from amcli.families import FAMILIES
-from amcli.metrics.attribution import reading, reading_label, stats_cell, variant_stats
+from amcli.metrics.attribution import reading_label, restarts_row, stats_cell
 from amcli.resources import example_clip
 
 
@@ -55,9 +55,7 @@ def run(classifier: str, targets: list[str], restarts: int, folder: Path, seed: 
 
 def row_of(measured: dict[str, Any]) -> dict[str, Any]:
     """An attribution row (amcli.metrics.attribution) from one target's recorded restarts."""
-    stats = {v: variant_stats(p) for v, p in measured["values"].items()}
-    return {"variants": stats, "baseline": measured["baseline"],
-            **reading(measured["baseline"], stats)}
+    return restarts_row(measured["baseline"], measured["values"])
 
 
 def table(results: dict[str, Any]) -> list[str]:

@@ -58,30 +58,22 @@ def provenance_line(result: dict[str, Any]) -> str:
             f"`{result['command']}` (result file `bench/results/{result['_name']}.json`).")
 
 
-def render(name: str, folder: Path = RESULTS) -> str:
-    """The Markdown of one result: its table, then where it comes from."""
+def render(name: str, folder: Path = RESULTS, view: str = "table") -> str:
+    """The Markdown of one result: the bench's ``view`` of it (its ``table``, or another view
+    such as ``readme``, falling back to the table), then where it comes from."""
     result = load_result(name, folder)
     result["_name"] = name
-    lines = bench_module(script_of(result)).table(result)
+    module = bench_module(script_of(result))
+    lines = (getattr(module, view, None) or module.table)(result)
     return "\n".join([*lines, "", provenance_line(result), ""])
 
 
 BLOCK = re.compile(r"(<!-- bench:([\w-]+):begin -->\n)(.*?)(<!-- bench:\2:end -->)", re.S)
 
 
-def readme_block(name: str, folder: Path = RESULTS) -> str:
-    """What belongs between a README block's markers: the bench's README view of the result
-    (its ``readme``, else its ``table``) and where it comes from."""
-    result = load_result(name, folder)
-    result["_name"] = name
-    module = bench_module(script_of(result))
-    lines = (getattr(module, "readme", None) or module.table)(result)
-    return "\n".join([*lines, "", provenance_line(result), ""])
-
-
 def update_blocks(text: str, folder: Path = RESULTS) -> str:
     """``text`` with every bench block rewritten from its result file."""
-    return BLOCK.sub(lambda m: m.group(1) + readme_block(m.group(2), folder) + m.group(4),
+    return BLOCK.sub(lambda m: m.group(1) + render(m.group(2), folder, "readme") + m.group(4),
                      text)
 
 

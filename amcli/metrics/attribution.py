@@ -95,15 +95,21 @@ def attribution_table(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[st
         values.setdefault(r["target"], {}).setdefault(variant, []).append(prob)
         if r.get("baseline_prob") is not None:
             baselines.setdefault(r["target"], []).append(r["baseline_prob"])
-    table = {}
-    for target, variants in values.items():
-        stats = {v: variant_stats(p) for v, p in variants.items()}
-        base = float(median(baselines[target])) if baselines.get(target) else None
-        row = {"baseline": base, "variants": stats, **reading(base, stats)}
-        if all(st["n"] == 1 for st in stats.values()):
-            row["reading"] += ONE_RESTART
-        table[target] = row
-    return table
+    return {target: restarts_row(float(median(baselines[target]))
+                                 if baselines.get(target) else None, variants)
+            for target, variants in values.items()}
+
+
+def restarts_row(baseline: float | None, values: Mapping[str, Iterable[float]]
+                 ) -> dict[str, Any]:
+    """One target's row from every restart's probability per variant: {"baseline", "variants":
+    {variant: stats}, "leader", "tie", "counted", "reading"} (benches recompute readings from
+    recorded restarts with it)."""
+    stats = {v: variant_stats(p) for v, p in values.items()}
+    row = {"baseline": baseline, "variants": stats, **reading(baseline, stats)}
+    if all(st["n"] == 1 for st in stats.values()):
+        row["reading"] += ONE_RESTART
+    return row
 
 
 #: said of a reading from one restart, which has no second best to tell a lead from chance

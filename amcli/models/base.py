@@ -97,10 +97,6 @@ class Classifier(nn.Module):
     def embed(self, wave: torch.Tensor) -> torch.Tensor:
         return self.body.features(self.front_end(wave))
 
-    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
-        """:func:`class_probabilities` of this model's logits."""
-        return class_probabilities(logits, self.multi_label)
-
 
 class EvalSafeGRU(nn.GRU):
     """A GRU that stays in training mode, so gradients flow through it on CUDA in eval mode.

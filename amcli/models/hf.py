@@ -153,7 +153,11 @@ def _check_files(path: Path, key: str) -> None:
                         "feature_extractor.save_pretrained(DIR)")
 
 
-def _feature_extractor(path: Path, key: str, sample_rate: int | None) -> tuple[Any, int]:
+def _feature_extractor(path: Path, key: str, sample_rate: int | None
+                       ) -> tuple[Any, int, nn.Module, str]:
+    """(the folder's feature extractor, its sample rate, its torch version and the model input
+    that fills: amcli.models.hf_features.front_end, which refuses an extractor amcli cannot
+    follow before any weights are read)."""
     transformers = import_transformers()
     try:
         extractor = transformers.AutoFeatureExtractor.from_pretrained(str(path),
@@ -161,7 +165,7 @@ def _feature_extractor(path: Path, key: str, sample_rate: int | None) -> tuple[A
     except (OSError, ValueError, KeyError) as err:
         first = str(err).strip().splitlines()[0]
         raise UserError(f"{key}={path}: cannot read preprocessor_config.json ({first})") from None
-    front_end(extractor, f"{key}={path}")  # refuses an extractor amcli cannot follow
+    front, input_name = front_end(extractor, f"{key}={path}")
     rate = getattr(extractor, "sampling_rate", None)
     if not isinstance(rate, int) or not 4000 <= rate <= 192000:
         raise UserError(f"{key}={path}: preprocessor_config.json gives sampling_rate={rate!r}; "
@@ -171,7 +175,7 @@ def _feature_extractor(path: Path, key: str, sample_rate: int | None) -> tuple[A
             f"hf.sample_rate={sample_rate} but {path}'s feature extractor says the model takes "
             f"{rate} Hz; drop hf.sample_rate (amcli resamples every input to {rate} Hz) or fix "
             "sampling_rate in preprocessor_config.json")
-    return extractor, rate
+    return extractor, rate, front, input_name
 
 
 def _sidecar(path: Path, key: str) -> dict[str, Any]:
@@ -205,9 +209,9 @@ def _no_checkpointing(model: nn.Module) -> None:
             return
 
 
-def _wrap(model: nn.Module, extractor: Any, rate: int) -> Classifier:
+def _wrap(model: nn.Module, extractor: Any, rate: int, front: nn.Module,
+          input_name: str) -> Classifier:
     classes = [str(model.config.id2label[i]) for i in range(model.config.num_labels)]
-    front, input_name = front_end(extractor, "hf.path")
     body = TransformersBody(model, front, input_name)
     wrapped = Classifier(body, classes, "raw", rate)
     wrapped.arch = "hf"
@@ -245,13 +249,13 @@ def load_hf_classifier(path: str | os.PathLike | None, device: str | torch.devic
                             "hf.labels")
         _config(folder, key, classifier=True)
     _check_files(folder, key)
-    extractor, rate = _feature_extractor(folder, key, sample_rate)
+    extractor, rate, front, input_name = _feature_extractor(folder, key, sample_rate)
     meta = _sidecar(folder, key)
     loader = transformers.ClapModel if clap else transformers.AutoModelForAudioClassification
     model = _load_weights(loader, folder, key)
     _no_checkpointing(model)
-    wrapped = _wrap_clap(model, extractor, rate, folder, key, labels) if clap else \
-        _wrap(model, extractor, rate)
+    wrapped = _wrap_clap(model, extractor, rate, front, folder, key, labels) if clap else \
+        _wrap(model, extractor, rate, front, input_name)
     from amcli.files import sha256_of
 
     sha = meta.get("sha256") or (sha256_of(folder / WEIGHTS) if (folder / WEIGHTS).is_file()
@@ -297,8 +301,8 @@ def _check_prompts(labels: list[str] | None, key: str, folder: Path) -> None:
                         "own prompt")
 
 
-def _wrap_clap(model: nn.Module, extractor: Any, rate: int, folder: Path, key: str,
-               prompts: list[str]) -> Classifier:
+def _wrap_clap(model: nn.Module, extractor: Any, rate: int, front: nn.Module, folder: Path,
+               key: str, prompts: list[str]) -> Classifier:
     from amcli.models.clap import ClapZeroShotBody, prompt_embeddings
 
     transformers = import_transformers()
@@ -309,7 +313,6 @@ def _wrap_clap(model: nn.Module, extractor: Any, rate: int, folder: Path, key: s
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise UserError(f"{key}={folder}: cannot read the CLAP folder's tokenizer ({first}); "
                         "save it beside the model with processor.save_pretrained(DIR)") from None
-    front, _ = front_end(extractor, f"{key}={folder}")
     fused = bool(getattr(model.config.audio_config, "enable_fusion", False))
     if front.fusion != fused:
         raise UserError(
@@ -343,7 +346,7 @@ def build_hf_for_training(path: str | os.PathLike | None, classes: list[str],
                         "(classifier=hf hf.labels=[...]) but does not fine-tune it")
     _config(folder, "hf.path", classifier=False)
     _check_files(folder, "hf.path")
-    extractor, rate = _feature_extractor(folder, "hf.path", sample_rate)
+    extractor, rate, front, input_name = _feature_extractor(folder, "hf.path", sample_rate)
     labels = {i: name for i, name in enumerate(classes)}
     try:
         model = transformers.AutoModelForAudioClassification.from_pretrained(
@@ -356,7 +359,7 @@ def build_hf_for_training(path: str | os.PathLike | None, classes: list[str],
             from None
     if freeze_feature_encoder and callable(getattr(model, "freeze_feature_encoder", None)):
         model.freeze_feature_encoder()  # the convolutional encoder of waveform models
-    wrapped = _wrap(model, extractor, rate)
+    wrapped = _wrap(model, extractor, rate, front, input_name)
     wrapped.checkpoint = {"name": folder.name, "path": str(folder), "sha256": None, "meta": {}}
     return wrapped
 

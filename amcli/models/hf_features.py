@@ -157,12 +157,12 @@ def front_end(extractor: Any, key: str) -> tuple[nn.Module, str]:
                              int(extractor.n_samples), extractor.mel_filters), "input_features"
     if kind == "ClapFeatureExtractor":
         return ClapLogMel(extractor), "input_features"
-    if inputs[:1] == ["input_values"] and hasattr(extractor, "do_normalize") \
-            and not hasattr(extractor, "num_mel_bins"):
+    if any(c.__name__ == "Wav2Vec2FeatureExtractor" for c in type(extractor).__mro__):
+        # wav2vec2, HuBERT, WavLM, data2vec-audio, SEW, UniSpeech: the waveform itself
         norm = UtteranceNorm() if extractor.do_normalize else nn.Identity()
         return norm, "input_values"
     raise UserError(
         f"{key}: its {kind} computes {inputs[0]} in NumPy, which gradients cannot pass, and "
         "amcli has no torch version of it; amcli explains models whose features it computes in "
         "torch: waveform models (wav2vec2, HuBERT, WavLM, data2vec-audio), the Audio "
-        "Spectrogram Transformer and Whisper encoders")
+        "Spectrogram Transformer, Whisper encoders and CLAP")
