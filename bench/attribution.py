@@ -31,6 +31,9 @@ from amcli.families import FAMILIES
 from amcli.metrics.attribution import reading_label, restarts_row, stats_cell
 from amcli.resources import example_clip
 
+#: what the figures depend on: a change here after the result's commit makes it stale
+MEASURES = ("amcli/am", "amcli/metrics/attribution.py", "amcli/models", "checkpoints", "conf")
+
 
 def run(classifier: str, targets: list[str], restarts: int, folder: Path, seed: int = 0,
         extra: list[str] | None = None) -> dict[str, Any]:

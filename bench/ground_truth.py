@@ -36,6 +36,10 @@ from amcli.cli import main as amcli
 from amcli.metrics import ground_truth as gt
 from amcli.resources import example_clip
 
+#: what the figures depend on: a change here after the result's commit makes it stale
+MEASURES = ("amcli/am", "amcli/metrics/ground_truth.py", "amcli/metrics/cues.py",
+            "amcli/models", "checkpoints", "conf")
+
 GT_MODELS = {"gt_pitch": "pitch", "gt_loudness": "loudness", "gt_tempo": "tempo",
              "gt_voice": "voice"}
 METHODS = ("prosody attribution", "prosody edits", "mask", "input", "latent")

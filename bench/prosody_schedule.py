@@ -26,6 +26,9 @@ from amcli.cli import main as amcli
 from amcli.metrics.attribution import reading_label
 from amcli.resources import example_clip
 
+#: what the figures depend on: a change here after the result's commit makes it stale
+MEASURES = ("amcli/am", "amcli/metrics/attribution.py", "amcli/models", "checkpoints", "conf")
+
 #: name -> overrides; the first is the reference the others are compared with (every step, as
 #: the prosody method ran before it stopped items whose best state had stopped improving)
 SCHEDULES = {

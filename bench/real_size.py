@@ -35,6 +35,9 @@ from typing import Any
 
 from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
+#: what the figures depend on: a change here after the result's commit makes it stale
+MEASURES = ("amcli/models",)
+
 #: model -> (transformers model type, config fields at the published base size)
 BASE: dict[str, tuple[str, dict[str, Any]]] = {
     "wav2vec2-base": ("wav2vec2", {}),

@@ -10,6 +10,7 @@ import platform
 import shlex
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,22 @@ from amcli.files import write_json
 
 #: the committed home of bench results
 RESULTS = Path(__file__).parent / "results"
+
+
+
+def _started() -> float:
+    """When this process started (time.time()), read from /proc on Linux; else now (a bench
+    imports this module near its start)."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return time.time() - uptime + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.time()
+
+
+#: when the bench started
+STARTED = _started()
 
 #: the packages whose versions change the figures
 PACKAGES = ("amcli", "torch", "torchaudio", "numpy", "pyworld", "transformers")
@@ -47,14 +64,15 @@ def versions() -> dict[str, str | None]:
 
 
 def provenance(argv: list[str] | None, device: str = "cpu") -> dict[str, Any]:
-    """The command that ran, when, at which commit, on what machine, with which packages."""
+    """The command that ran, when, at which commit, on what machine, with which packages, and
+    how long it took (``wall_s``, from the bench's start to its result)."""
     script = Path(sys.argv[0]).name
     return {"command": shlex.join(["python", f"bench/{script}", *(sys.argv[1:] if argv is None
                                                                    else argv)]),
             "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
             "commit": commit(), "cores": os.cpu_count(), "device": device,
             "machine": platform.machine(), "python": platform.python_version(),
-            "versions": versions()}
+            "versions": versions(), "wall_s": round(time.time() - STARTED, 1)}
 
 
 def write_result(name: str, figures: dict[str, Any], argv: list[str] | None,

@@ -54,8 +54,14 @@ def provenance_line(result: dict[str, Any]) -> str:
     cores = result.get("cores")
     device = result.get("device", "cpu")
     where = f"{cores} CPU cores" if device == "cpu" else f"{device} ({cores} CPU cores)"
-    return (f"Measured {result['date'][:10]} on {where}, commit {result.get('commit') or '?'}: "
-            f"`{result['command']}` (result file `bench/results/{result['_name']}.json`).")
+    took = f" in {_duration(result['wall_s'])}" if result.get("wall_s") else ""
+    return (f"Measured {result['date'][:10]} on {where}{took}, commit "
+            f"{result.get('commit') or '?'}: `{result['command']}` (result file "
+            f"`bench/results/{result['_name']}.json`).")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def render(name: str, folder: Path = RESULTS, view: str = "table") -> str:

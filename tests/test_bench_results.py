@@ -120,3 +120,70 @@ def test_the_real_size_bench_runs_in_its_smoke_mode(tmp_path):
     assert "smoke run: test sizes" in rendered
     rows = [line for line in rendered.splitlines() if line.startswith("| ")][1:]
     assert [r.split("|")[1].strip() for r in rows] == ["wav2vec2-base", "ast-base"]
+
+
+@pytest.mark.slow
+def test_the_fidelity_bench_runs_in_its_smoke_mode(tmp_path):
+    result = subprocess.run([sys.executable, "bench/prosody_fidelity.py", "--smoke", "--out",
+                             str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rendered = views().render("prosody_fidelity", tmp_path)
+    assert "smoke run: one clip" in rendered
+    row = next(line for line in rendered.splitlines() if line.startswith("| example clips"))
+    # the unedited resynthesis gives the clip back, so the change is far under the warning level
+    assert row.startswith("| example clips (1) | noise 10 dB | ")
+    assert float(row.split("|")[3]) < 0.005
+
+
+def result_files() -> list[Path]:
+    return sorted((ROOT / "bench" / "results").glob("*.json"))
+
+
+def without_environment(words: list[str]) -> list[str]:
+    """A command line without its leading ``env NAME=value ...``."""
+    while words and (words[0] == "env" or re.fullmatch(r"[A-Z_]+=.*", words[0])):
+        words = words[1:]
+    return words
+
+
+def test_every_result_is_remeasured_by_run_all():
+    """bench/run_all.sh re-runs exactly the command each committed result records."""
+    import json
+    import shlex
+
+    listed = subprocess.run(["bash", "bench/run_all.sh", "--list"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    commands = [without_environment(shlex.split(line)) for line in listed]
+    for path in result_files():
+        recorded = shlex.split(json.loads(path.read_text())["command"])
+        assert recorded in commands, (path.name, "add its command to bench/run_all.sh")
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_no_result_is_older_than_the_code_it_measures():
+    """The rule: a result is stale when a commit after the one it was measured at (a "+dirty"
+    result counts as measured at its commit) changed a path its bench MEASURES (the package
+    modules, checkpoints and configs its figures depend on; a view's formatting is not among
+    them). Re-run the result's line of bench/run_all.sh and commit the file."""
+    import json
+
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: the results' commits cannot be compared")
+    stale = []
+    for path in result_files():
+        result = json.loads(path.read_text())
+        measured_at = (result.get("commit") or "").split("+")[0]
+        assert measured_at, (path.name, "the result records no commit")
+        module = views().bench_module(views().script_of(result))
+        measures = getattr(module, "MEASURES", None)
+        assert measures, (module.__name__, "declares no MEASURES")
+        changed = git("log", "--format=%h %s", f"{measured_at}..HEAD", "--", *measures)
+        if changed:
+            stale.append(f"{path.name} (measured at {measured_at}; since: "
+                         f"{changed.splitlines()[0][:70]}...)")
+    assert not stale, "stale bench results: " + "; ".join(stale)

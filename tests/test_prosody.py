@@ -34,67 +34,82 @@ def fitted() -> dict[str, tuple[torch.Tensor, Source]]:
     return out
 
 
-def render(source: Source, **edits: float) -> torch.Tensor:
+def _plan(**edits: float) -> Edits:
     plan = Edits.none(1, LENGTH // HOP + 1)
     for name, value in edits.items():
         setattr(plan, name, torch.full_like(getattr(plan, name), value))
-    return synthesize(source, plan, white_noise_stft([3], LENGTH, N_FFT, HOP), LENGTH)[0]
+    return plan
+
+
+def render(source: Source, **edits: float) -> torch.Tensor:
+    return synthesize(source, _plan(**edits), white_noise_stft([3], LENGTH, N_FFT, HOP),
+                      LENGTH)[0]
 
 
 def stft_magnitude(wave: torch.Tensor) -> torch.Tensor:
     return torch.stft(wave, 1024, 256, window=torch.hann_window(1024), return_complex=True).abs()
 
 
-def test_unedited_resynthesis_is_faithful_for_every_example_and_classifier(fitted):
-    names = ["crnn_mel", "cnn_mel", "cnn_raw", "crnn_raw", "judge"]
+def test_unedited_resynthesis_is_the_clip_for_every_example_and_classifier(fitted):
+    """Harmonics plus the clip's own residual give the clip back: no classifier, the transformer
+    included, hears a difference (a fresh draw of noise moved w2v2_tiny by up to 0.06 here and
+    by 0.21 on noisy recordings), and the noise seed plays no part without an edit."""
+    names = ["crnn_mel", "cnn_mel", "cnn_raw", "crnn_raw", "judge", "w2v2_tiny"]
     models = {n: load_classifier(n).eval() for n in names}
+    frames = LENGTH // HOP + 1
     for label, (wave, source) in fitted.items():
         again = render(source)
-        original, copy = stft_magnitude(wave), stft_magnitude(again)
-        assert float((original - copy).norm() / original.norm()) < 0.08, label
+        assert float((again - wave).norm() / wave.norm()) < 1e-3, label
+        other_seed = synthesize(source, Edits.none(1, frames),
+                                white_noise_stft([11], LENGTH, N_FFT, HOP), LENGTH)[0]
+        assert torch.allclose(other_seed, again, atol=1e-6), label
         with torch.no_grad():
             for name, model in models.items():
                 p, q = (torch.softmax(model(x[None]), -1)[0] for x in (wave, again))
-                assert (p - q).abs().max() <= 0.05, (label, name, p, q)
+                assert (p - q).abs().max() <= 0.005, (label, name, p, q)
 
 
-def test_w2v2_tiny_hears_the_unedited_resynthesis_as_the_clip(fitted):
-    """The transformer also hears which draw of noise the resynthesis holds: on the angry clip,
-    which it calls angry at only 0.53, draws move it by 0.01-0.06, so the bound is on the median
-    draw (and the worst stays near it). Without the kept low bins it moved by 0.14-0.20."""
-    model = load_classifier("w2v2_tiny").eval()
-    frames = LENGTH // HOP + 1
-    for label, (wave, source) in fitted.items():
-        changes = []
-        with torch.no_grad():
-            p = torch.softmax(model(wave[None]), -1)[0]
-            for seed in range(4):
-                again = synthesize(source, Edits.none(1, frames),
-                                   white_noise_stft([seed], LENGTH, N_FFT, HOP), LENGTH)
-                changes.append(float((p - torch.softmax(model(again), -1)[0]).abs().max()))
-        assert float(np.median(changes)) <= 0.05 and max(changes) <= 0.07, (label, changes)
+def test_the_residual_follows_the_gain_and_keeps_its_power_under_a_warp(fitted):
+    """What the harmonics leave (steps, clicks, rumble, the noise between words) is the clip's
+    own STFT, scaled by the gain contour; read between frames (tempo) its power is interpolated,
+    not lost as a complex mix of two frames would lose it."""
+    from amcli.am.prosody.synthesis import _interp_spectra, edited_frames
+
+    source = fitted["angry"][1]
+    frames = source.n_frames
+    plain = edited_frames(source, Edits.none(1, frames))["residual"]
+    assert torch.allclose(plain, source.residual, atol=1e-6)
+    louder = Edits.none(1, frames)
+    louder.gain_db += 6.0
+    scaled = edited_frames(source, louder)["residual"]
+    assert torch.allclose(scaled.abs(), plain.abs() * 10 ** 0.3, rtol=1e-4, atol=1e-8)
+    torch.manual_seed(0)
+    noise = torch.stft(torch.randn(4, 16000), N_FFT, HOP, window=torch.hann_window(N_FFT),
+                       return_complex=True).transpose(1, 2)
+    halfway = torch.arange(noise.shape[1] - 1).float().expand(4, -1) + 0.5
+    kept = _interp_spectra(noise, halfway).abs().pow(2).mean() / noise.abs().pow(2).mean()
+    low = torch.arange(noise.shape[1] - 1).expand(4, -1)
+    mixed = 0.5 * (noise.gather(1, low.unsqueeze(-1).expand(-1, -1, noise.shape[-1]))
+                   + noise.gather(1, (low + 1).unsqueeze(-1).expand(-1, -1, noise.shape[-1])))
+    lost = mixed.abs().pow(2).mean() / noise.abs().pow(2).mean()
+    assert abs(10 * math.log10(float(kept))) < 0.2 and 10 * math.log10(float(lost)) < -1.2
 
 
-def test_unvoiced_frames_keep_the_clips_own_lowest_bins(fitted):
-    """Below 100 Hz an unvoiced frame holds steps, clicks and rumble, not noise: unedited, the
-    resynthesis has the clip's own STFT there, and the gain contour scales it."""
-    wave, source = fitted["angry"]
-    window = torch.hann_window(N_FFT)
-
-    def low_bins(x: torch.Tensor) -> torch.Tensor:
-        return torch.stft(x, N_FFT, HOP, window=window, return_complex=True)[:2].T
-
-    unvoiced = (source.voicing[0] <= 0) & (source.kept[0].abs().sum(-1) > 0)
-    # frames whose neighbours are unvoiced too (a voiced neighbour's harmonics overlap them)
-    inner = unvoiced & torch.roll(unvoiced, 1) & torch.roll(unvoiced, -1)
-    assert int(inner.sum()) >= 5
-    n = len(inner)
-    original, again = low_bins(wave)[:n][inner], low_bins(render(source))[:n][inner]
-    # re-analysed, the bins also hold what the noise of the bins above leaks into them (0.12
-    # here); drawn as noise instead, they were 0.5-0.7 off
-    assert float((original - again).abs().norm() / original.abs().norm()) < 0.25
-    louder = low_bins(render(source, gain_db=6.0))[:n][inner]
-    assert float(louder.abs().norm() / again.abs().norm()) == pytest.approx(10 ** 0.3, rel=0.02)
+def test_breathiness_hands_harmonic_power_to_aspiration(fitted):
+    """A breathier voice is aspiration noise in the voiced frames (the draw differs by seed) at
+    the level and pitch the clip had; a less breathy one draws no noise."""
+    source = fitted["neutral"][1]
+    base = measure_cues(render(source).numpy(), RATE)
+    breathy = render(source, breathiness=0.8)
+    other_draw = synthesize(source, _plan(breathiness=0.8),
+                            white_noise_stft([11], LENGTH, N_FFT, HOP), LENGTH)[0]
+    assert float((breathy - other_draw).norm() / breathy.norm()) > 0.2
+    cues = measure_cues(breathy.numpy(), RATE)
+    assert abs(cues["rms_db"] - base["rms_db"]) < 1.0
+    assert abs(12 * math.log2(cues["f0_mean_hz"] / base["f0_mean_hz"])) < 0.3
+    clear = synthesize(source, _plan(breathiness=-0.8),
+                       white_noise_stft([11], LENGTH, N_FFT, HOP), LENGTH)[0]
+    assert torch.allclose(clear, render(source, breathiness=-0.8), atol=1e-6)
 
 
 def test_each_control_moves_its_own_cue(fitted):

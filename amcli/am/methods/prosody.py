@@ -99,13 +99,12 @@ class ClipCache:
 
 def synthesis_grid(rate: int) -> tuple[int, int]:
     """(n_fft, hop) of the resynthesis: a 14 ms window (224 samples at 16 kHz), 2x overlap.
-    Measured on the example clips: 16 ms smears onsets (the unedited resynthesis moved one
-    classifier's probability by 0.054), 12 ms no longer separates a low voice's harmonics
-    (-2 semitones came out as -1.7); 14 ms does both (0.033; -2.00). A harmonic costs four bins
-    per frame, so the frame rate sets the cost of a step: 2x overlap halves it against 4x and
-    keeps the resynthesis as faithful (the largest probability change on the example clips and
-    the CNN/CRNN classifiers 0.037 at 2x, 0.034 at 4x, before the kept low bins;
-    bench/prosody_fidelity.py)."""
+    Measured on the example clips when the noise part was drawn afresh (the residual, kept
+    since, makes the unedited resynthesis exact at any grid): 16 ms smeared onsets (the
+    unedited resynthesis moved one classifier's probability by 0.054), 12 ms no longer separates
+    a low voice's harmonics (-2 semitones came out as -1.7); 14 ms did both (0.033; -2.00). A
+    harmonic costs four bins per frame, so the frame rate sets the cost of a step: 2x overlap
+    halves it against 4x and was as faithful (0.037 at 2x, 0.034 at 4x)."""
     n_fft = 8 * round(0.014 * rate / 8)
     return n_fft, n_fft // 2
 
@@ -369,7 +368,7 @@ def _pad_frames(source, frames: int):
         value = getattr(source, f.name)
         if isinstance(value, torch.Tensor) and value.dim() >= 2:
             last = value[:, -1:].expand(-1, extra, *value.shape[2:])
-            if f.name in ("density", "noise_density", "voicing"):
+            if f.name in ("density", "residual", "voicing"):
                 last = torch.zeros_like(last)
             value = torch.cat([value, last], 1)
         values[f.name] = value

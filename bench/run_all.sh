@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Re-measure every published bench result on this machine: one bench after another, each writing
+# its result file under bench/results/ (commit the files afterwards; the docs and the README
+# render their tables from them). The figures that measure time run last, each alone.
+#
+#   bash bench/run_all.sh             # everything; prints each bench's time and the total
+#   bash bench/run_all.sh --list      # the commands only
+#
+# Every result file in bench/results/ is written by one line below (a test checks it), and a
+# result counts as stale once the code it measures changed after its commit (the bench's
+# MEASURES; tests/test_bench_results.py states the rule): re-run its line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+benches=(
+  # answers (not timed)
+  "python bench/prosody_fidelity.py --holdout"
+  "python bench/attribution.py --restarts 2 --seeds 0 1 --classifiers crnn_mel cnn_mel cnn_raw crnn_raw w2v2_tiny --name attribution_shipped_r2"
+  "python bench/attribution.py --restarts 2 --seeds 0 1 --classifiers gt_pitch --targets happy sad --name attribution_gt_pitch_r2"
+  "python bench/attribution.py --restarts 2 --seeds 0 1 --classifiers gt_loudness gt_tempo gt_voice --targets sad angry --name attribution_gt_others_r2"
+  "env PYTHONPATH=examples python bench/attribution.py --restarts 2 --seeds 0 1 --classifiers custom --targets low high --label pesto --extra custom.target=pesto_bands.PestoBands 'custom.classes=[low,mid,high]' clip_seconds=0 --name attribution_pesto_r2"
+  "python bench/ground_truth.py --methods 'prosody attribution' 'prosody edits' --name ground_truth_prosody"
+  # time (each alone)
+  "python bench/prosody_schedule.py --classifier crnn_mel --seeds 0 1 --restarts 2"
+  "python bench/real_size.py"
+)
+
+if [ "${1:-}" = "--list" ]; then
+  printf '%s\n' "${benches[@]}"
+  exit 0
+fi
+started=$(date +%s)
+for command in "${benches[@]}"; do
+  echo "== $command"
+  begun=$(date +%s)
+  eval "$command"
+  echo "== $(( $(date +%s) - begun )) s: $command"
+done
+echo "== all benches: $(( ($(date +%s) - started) / 60 )) min on $(nproc) CPU cores"
