@@ -19,6 +19,7 @@ benches=(
   "python bench/attribution.py --restarts 2 --seeds 0 1 --classifiers gt_pitch --targets happy sad --name attribution_gt_pitch_r2"
   "python bench/attribution.py --restarts 2 --seeds 0 1 --classifiers gt_loudness gt_tempo gt_voice --targets sad angry --name attribution_gt_others_r2"
   "env PYTHONPATH=examples\${PYTHONPATH:+:\$PYTHONPATH} python bench/attribution.py --restarts 2 --seeds 0 1 --classifiers custom --targets low high --label pesto --extra custom.target=pesto_bands.PestoBands 'custom.classes=[low,mid,high]' clip_seconds=0 --name attribution_pesto_r2"
+  "python bench/validity.py --methods 'prosody (neutral clip)' 'prosody, unpruned (neutral clip)' --name validity_prosody"
   "python bench/ground_truth.py --methods 'prosody attribution' 'prosody edits' --name ground_truth_prosody"
   # time (each alone)
   "python bench/prosody_schedule.py --classifier crnn_mel --seeds 0 1 --restarts 2"

@@ -21,6 +21,10 @@ methods the share of right cue checks when the classifier is fully randomized.
 These are measurements, not thresholds to tune towards.
 
     python bench/validity.py --corpus demo_work/corpus --restarts 4
+    python bench/validity.py --methods "prosody (neutral clip)" "prosody, unpruned (neutral clip)"
+    python bench/validity.py --smoke          # seconds: checks that the script runs
+
+Writes bench/results/<--name>.json (default validity) and prints the table.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
 from amcli.cli import main as amcli
 from amcli.resources import checkpoints_dir, example_clip
@@ -43,6 +48,10 @@ DIRECTIONS = {
     "sad": {"rms_db": -1, "f0_mean_st": -1, "f0_spread_st": -1, "centroid_hz": -1},
     "happy": {"f0_mean_st": +1, "f0_spread_st": +1},
 }
+#: what the figures depend on: a change here after the result's commit makes it stale
+MEASURES = ("amcli/am", "amcli/metrics", "amcli/models", "amcli/features.py", "checkpoints",
+            "conf")
+
 MINIMUM = {"rms_db": 1.0, "f0_mean_st": 0.5, "f0_spread_st": 0.25, "centroid_hz": 50.0}
 
 METHODS = {
@@ -98,27 +107,89 @@ def run_method(args: list[str], folder: Path, opts) -> dict:
     targets = "[" + ",".join(DIRECTIONS) + "]"
     argv = ["optimize", f"classifier={opts.classifier}", f"target={targets}",
             f"restarts={opts.restarts}", f"seed={opts.seed}", "sanity=true", "quiet=true",
-            f"hydra.run.dir={folder}", *args]
+            f"hydra.run.dir={folder}", *args, *opts.extra]
     code = amcli(argv)
     if code != 0:
         raise SystemExit(f"amcli {' '.join(argv)} exited {code}")
     return json.loads((folder / "metrics.json").read_text())
 
 
-def main() -> None:
+def score_method(name: str, metrics: dict, references: dict, classifier: str) -> dict:
+    """One method's row: the cue checks of its outputs and of the randomized model's, with the
+    judge's transfer, the median target probability and the profile correlation."""
+    from amcli.metrics.cues import cue_shift
+
+    extra = METHODS[name]
+    # edits of a clip are compared with their own reference (the clip; for prosody its
+    # unedited resynthesis), outputs made from noise or a latent with the corpus' neutral
+    from_clip = "method=mask" in extra or "method=prosody" in extra
+    mel_domain = "method=latent" in extra and classifier.endswith("_mel")
+    neutral = references.get(mel_domain)
+    votes, random_votes, items = [], [], []
+    for item in metrics["items"]:
+        cues = item["cues"]
+        reference = cues["reference"] if from_clip or neutral is None else neutral
+        verdict = verdicts(cue_shift(cues["output"], reference), item["target"])
+        votes += verdict
+        items.append({"target": item["target"], "restart": item["restart"],
+                      "target_prob": item["target_prob"], "checks": verdict})
+    sanity = metrics.get("sanity", {})
+    for row in sanity.get("all", {}).get("items", []):
+        if row.get("cues") is None:
+            continue
+        trained = next(i for i in metrics["items"] if i["target"] == row["target"]
+                       and i["restart"] == row["restart"])
+        reference = trained["cues"]["reference"] if from_clip or neutral is None else neutral
+        random_votes += verdicts(cue_shift(row["cues"], reference), row["target"])
+    n, right, wrong, small = shares(votes)
+    _, r_right, _, _ = shares(random_votes)
+    return {"method": name, "checks": n, "right": right, "wrong": wrong, "small": small,
+            "transfer": metrics["summary"].get("transfer_rate"),
+            "median_p": float(np.median([i["target_prob"] for i in metrics["items"]])),
+            "right_randomized": r_right,
+            "spearman": sanity.get("all", {}).get("median_profile_spearman"), "items": items}
+
+
+def table(result: dict) -> list[str]:
+    """The cue checks per method (shares of all checks of its outputs)."""
+    reference = "corpus neutral mean" if result.get("corpus") else "neutral example clip"
+    smoke = " Smoke run: a few steps, not a measurement." if result.get("smoke") else ""
+    lines = [f"Classifier {result['classifier']}, targets happy/sad/angry x "
+             f"{result['restarts']} restarts, seed {result['seed']}; reference of outputs made "
+             f"from noise or a latent: {reference}.{smoke}", "",
+             "| method | cue checks | right | wrong | too small | judge transfer | median p "
+             "| right, randomized model | profile Spearman vs randomized |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in result["rows"]:
+        transfer = "-" if row["transfer"] is None else f"{row['transfer']:.2f}"
+        spearman = "-" if row["spearman"] is None else f"{row['spearman']:.2f}"
+        lines.append(f"| {row['method']} | {row['checks']} | {row['right']:.0%} | "
+                     f"{row['wrong']:.0%} | {row['small']:.0%} | {transfer} | "
+                     f"{row['median_p']:.3f} | {row['right_randomized']:.0%} | {spearman} |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--classifier", default="crnn_mel")
     parser.add_argument("--restarts", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--corpus", type=Path, default=None,
                         help="a synth corpus: its neutral mean is the noise/latent reference")
-    parser.add_argument("--methods", nargs="*", default=list(METHODS))
+    parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--extra", nargs="*", default=[],
+                        help="overrides added to every run (e.g. steps=50)")
     parser.add_argument("--n-reference", type=int, default=100,
                         help="neutral corpus clips in the reference mean")
     parser.add_argument("--keep", type=Path, default=None, help="keep the runs in this folder")
-    opts = parser.parse_args()
-
-    from amcli.metrics.cues import cue_shift
+    parser.add_argument("--smoke", action="store_true",
+                        help="the mask row, one restart, three steps: checks the script runs")
+    parser.add_argument("--name", default="validity", help="result file name")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the result file")
+    opts = parser.parse_args(argv)
+    if opts.smoke:
+        opts.methods, opts.restarts = ["mask"], 1
+        opts.extra = [*opts.extra, "steps=3", "min_steps=1"]
 
     references = {}
     if opts.corpus:
@@ -135,45 +206,18 @@ def main() -> None:
                 continue
         metrics = run_method(extra, work / name.split(" ")[0].replace(",", "") /
                              str(abs(hash(name)) % 10**6), opts)
-        # edits of a clip are compared with their own reference (the clip; for prosody its
-        # unedited resynthesis), outputs made from noise or a latent with the corpus' neutral
-        from_clip = "method=mask" in extra or "method=prosody" in extra
-        mel_domain = "method=latent" in extra and opts.classifier.endswith("_mel")
-        neutral = references.get(mel_domain)
-        votes, random_votes = [], []
-        for item in metrics["items"]:
-            cues = item["cues"]
-            reference = cues["reference"] if from_clip or neutral is None else neutral
-            votes += verdicts(cue_shift(cues["output"], reference), item["target"])
-        sanity = metrics.get("sanity", {})
-        for row in sanity.get("all", {}).get("items", []):
-            if row.get("cues") is None:
-                continue
-            trained = next(i for i in metrics["items"] if i["target"] == row["target"]
-                           and i["restart"] == row["restart"])
-            reference = trained["cues"]["reference"] if from_clip or neutral is None else neutral
-            random_votes += verdicts(cue_shift(row["cues"], reference), row["target"])
-        n, right, wrong, small = shares(votes)
-        _, r_right, _, _ = shares(random_votes)
-        spearman = sanity.get("all", {}).get("median_profile_spearman")
-        summary = metrics["summary"]
-        probs = [i["target_prob"] for i in metrics["items"]]
-        rows.append(
-            f"| {name} | {n} | {right:.0%} | {wrong:.0%} | {small:.0%} | "
-            f"{summary.get('transfer_rate', float('nan')):.2f} | {np.median(probs):.3f} | "
-            f"{r_right:.0%} | " + (f"{spearman:.2f}" if spearman is not None else "-") + " |")
-        print(rows[-1], file=sys.stderr)
-    print(f"classifier {opts.classifier}, targets happy/sad/angry x {opts.restarts} restarts, "
-          f"seed {opts.seed}; reference for noise/latent: "
-          f"{'corpus neutral mean' if references else 'neutral example clip'} (mel-domain "
-          "outputs: of neutral clips through the same Griffin-Lim round trip)")
-    print("| method | cue checks | right | wrong | too small | judge transfer | median p "
-          "| right, randomized model | mask Spearman vs randomized |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    print("\n".join(rows))
+        rows.append(score_method(name, metrics, references, opts.classifier))
+        print(f"{name}: {rows[-1]['right']:.0%} right, {rows[-1]['wrong']:.0%} wrong",
+              file=sys.stderr, flush=True)
+    result = {"classifier": opts.classifier, "restarts": opts.restarts, "seed": opts.seed,
+              "corpus": str(opts.corpus) if opts.corpus else None, "extra": opts.extra,
+              "smoke": opts.smoke, "rows": rows}
+    out = write_result(opts.name, result, argv, folder=opts.out)
+    print("\n".join([*table(result), "", f"written: {out}"]))
     if opts.keep is None:
         shutil.rmtree(work, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

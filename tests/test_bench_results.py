@@ -187,3 +187,16 @@ def test_no_result_is_older_than_the_code_it_measures():
             stale.append(f"{path.name} (measured at {measured_at}; since: "
                          f"{changed.splitlines()[0][:70]}...)")
     assert not stale, "stale bench results: " + "; ".join(stale)
+
+
+@pytest.mark.slow
+def test_the_validity_bench_runs_in_its_smoke_mode(tmp_path):
+    result = subprocess.run([sys.executable, "bench/validity.py", "--smoke", "--out",
+                             str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rendered = views().render("validity", tmp_path)
+    row = next(line for line in rendered.splitlines() if line.startswith("| mask |"))
+    # 1 restart x (happy 2 + sad 4 + angry 4 checks), shares that add up to the whole
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells[1] == "10" and sum(int(c.rstrip("%")) for c in cells[2:5]) in (99, 100, 101)
