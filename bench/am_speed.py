@@ -9,8 +9,12 @@ amcli batched and bare batched, as sample-steps per second (items x steps / wall
 GPU memory per item, and the ratios amcli/bare (target >= 0.9x) and amcli batched / sequential.
 
     python bench/am_speed.py                                  # CPU: batches 1 8 32
-    python bench/am_speed.py --device cuda --batches 1 32 512 2048 --precisions fp32 bf16
+    python bench/am_speed.py --device cuda --batches 1 32 512 2048 --precisions fp32 bf16 \\
+        --modes eager compiled
     python bench/am_speed.py --prosody --batches 1 4 12       # a prosody step vs a mask step
+    python bench/am_speed.py --smoke                          # seconds: the script runs
+
+Writes bench/results/am_speed_<device>[_prosody].json and prints the table.
 
 With --prosody it times, side by side in rotating order, a step of method=prosody (the
 resynthesis of edited prosody from the clip's fitted model -> the classifier -> log-probability
@@ -23,8 +27,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import torch
+from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
 from amcli import am
 from amcli.audio import read_audio
@@ -32,6 +38,9 @@ from amcli.data.base import crop_or_pad
 from amcli.device import resolve_device
 from amcli.models import load_classifier
 from amcli.resources import example_clip
+
+#: what the figures depend on: a change here after the result's commit makes it stale
+MEASURES = ("amcli/am", "amcli/models", "checkpoints")
 
 
 def make_mask(clips: torch.Tensor) -> am.Mask:
@@ -116,10 +125,9 @@ def step_runs(model, clips, targets, make_prosody, steps: int) -> dict:
     }
 
 
-def prosody_table(model, clip: torch.Tensor, args) -> None:
+def prosody_rows(model, clip: torch.Tensor, args) -> list[dict]:
     """A prosody step against a mask step, amcli's loop, same batch, rotating order."""
-    print("\n| batch | mask step (ms) | prosody step (ms) | prosody / mask |")
-    print("|---|---|---|---|")
+    rows = []
     for batch in args.batches:
         clips = clip.expand(batch, -1).contiguous()
         targets = (torch.arange(batch) % len(model.classes)).to(clip.device)
@@ -136,9 +144,65 @@ def prosody_table(model, clip: torch.Tensor, args) -> None:
                 runs[key]()
                 sync(clip.device)
                 times[key].append((time.perf_counter() - started) / args.steps * 1000)
-        mask_ms, prosody_ms = min(times["mask"]), min(times["prosody"])
-        print(f"| {batch} | {mask_ms:.1f} | {prosody_ms:.1f} | {prosody_ms / mask_ms:.2f}x |",
+        rows.append({"batch": batch, "mask_ms": min(times["mask"]),
+                     "prosody_ms": min(times["prosody"])})
+        print(f"batch {batch}: prosody / mask {rows[-1]['prosody_ms'] / rows[-1]['mask_ms']:.2f}x",
               flush=True)
+    return rows
+
+
+def speed_rows(model, clip: torch.Tensor, args) -> list[dict]:
+    """Sample-steps per second of the three loops per mode, precision and batch."""
+    rows = []
+    for mode in args.modes:
+        compile = mode == "compiled"
+        for precision in args.precisions:
+            for batch in args.batches:
+                clips = clip.expand(batch, -1).contiguous()
+                targets = (torch.arange(batch) % len(model.classes)).to(clip.device)
+                seq_n = min(batch, args.sequential_max)
+                amcli_loop(model, clips[:seq_n], targets[:seq_n], 2, precision, compile)
+                bare_loop(model, clips[:seq_n], targets[:seq_n], 2, precision, compile)
+                times: dict[str, list[float]] = {"seq": [], "amcli": [], "bare": []}
+                runs = [("amcli", amcli_loop, batch, False), ("bare", bare_loop, batch, False),
+                        ("seq", amcli_loop, seq_n, True)]
+                for repeat in range(args.repeats):
+                    k = repeat % len(runs)  # rotate the order: no loop always runs first
+                    for key, fn, n, sequential in runs[k:] + runs[:k]:
+                        times[key].append(timed(fn, model, clips[:n], targets[:n], args.steps,
+                                                precision, compile, sequential))
+                rows.append({"mode": mode, "precision": precision, "batch": batch,
+                             "sequential": seq_n * args.steps / min(times["seq"]),
+                             "amcli": batch * args.steps / min(times["amcli"]),
+                             "bare": batch * args.steps / min(times["bare"]),
+                             "peak_mb_per_item": peak_per_item(amcli_loop, model, clips,
+                                                               targets, precision, compile)})
+                print(f"{mode} {precision} batch {batch}: amcli / bare "
+                      f"{rows[-1]['amcli'] / rows[-1]['bare']:.2f}x", flush=True)
+    return rows
+
+
+def table(result: dict) -> list[str]:
+    """The speed table (sample-steps per second), or the prosody-against-mask table."""
+    smoke = " Smoke run: not a measurement." if result.get("smoke") else ""
+    lines = [f"{result['classifier']} on {result['hardware']}; {result['steps']} steps, 3 s "
+             f"clips, best of {result['repeats']}.{smoke}", ""]
+    if result.get("prosody"):
+        lines += ["| batch | mask step (ms) | prosody step (ms) | prosody / mask |",
+                  "|---|---|---|---|"]
+        lines += [f"| {r['batch']} | {r['mask_ms']:.1f} | {r['prosody_ms']:.1f} | "
+                  f"{r['prosody_ms'] / r['mask_ms']:.2f}x |" for r in result["prosody"]]
+        return lines
+    lines += ["| batch | mode | precision | sequential (batch 1) | amcli batched | bare batched "
+              "| amcli / bare | amcli batched / sequential | peak MB per item |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for r in result["speed"]:
+        peak = "-" if r["peak_mb_per_item"] is None else f"{r['peak_mb_per_item']:.1f}"
+        lines.append(f"| {r['batch']} | {r['mode']} | {r['precision']} | {r['sequential']:.1f} "
+                     f"| {r['amcli']:.1f} | {r['bare']:.1f} | {r['amcli'] / r['bare']:.2f}x | "
+                     f"{r['amcli'] / r['sequential']:.1f}x | {peak} |")
+    return [*lines, "", "(sample-steps per second; sequential = amcli's loop one item at a "
+                        "time)"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,56 +211,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--precisions", nargs="+", default=["fp32"])
+    parser.add_argument("--modes", nargs="+", choices=["eager", "compiled"], default=["eager"],
+                        help="compiled: torch.compile the classifier")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sequential-max", type=int, default=32,
                         help="time the sequential loop on at most this many items")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the classifier")
     parser.add_argument("--prosody", action="store_true",
                         help="time a prosody step against a mask step instead")
+    parser.add_argument("--smoke", action="store_true", help="batches 1 and 2, 2 steps, once")
+    parser.add_argument("--name", default=None,
+                        help="result file name (default am_speed_<device>[_prosody])")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.batches, args.steps, args.repeats, args.sequential_max = [1, 2], 2, 1, 2
     device = resolve_device(args.device)
     model = load_classifier(args.classifier, device)
     for p in model.parameters():
         p.requires_grad_(False)
-    classes = model.classes
-    clip = crop_or_pad(read_audio(example_clip(classes[0]), model.sample_rate)[0],
+    clip = crop_or_pad(read_audio(example_clip(model.classes[0]), model.sample_rate)[0],
                        3 * model.sample_rate).to(device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else \
+    hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else \
         f"CPU, {torch.get_num_threads()} threads"
-    print(f"{args.classifier} on {name}; {args.steps} steps, 3 s clips, best of {args.repeats}"
-          f"{', compiled' if args.compile else ''}")
+    result = {"classifier": args.classifier, "hardware": hardware, "steps": args.steps,
+              "repeats": args.repeats, "smoke": args.smoke}
     if args.prosody:
-        prosody_table(model, clip, args)
-        return 0
-    print()
-    print("| batch | precision | sequential (batch 1) | amcli batched | bare batched | "
-          "amcli / bare | amcli batched / sequential | peak MB per item |")
-    print("|---|---|---|---|---|---|---|---|")
-    for precision in args.precisions:
-        for batch in args.batches:
-            clips = clip.expand(batch, -1).contiguous()
-            targets = (torch.arange(batch) % len(classes)).to(device)
-            seq_n = min(batch, args.sequential_max)
-            amcli_loop(model, clips[:seq_n], targets[:seq_n], 2, precision, args.compile)
-            bare_loop(model, clips[:seq_n], targets[:seq_n], 2, precision, args.compile)
-            times: dict[str, list[float]] = {"seq": [], "amcli": [], "bare": []}
-            runs = [("amcli", amcli_loop, batch, False), ("bare", bare_loop, batch, False),
-                    ("seq", amcli_loop, seq_n, True)]
-            for repeat in range(args.repeats):
-                k = repeat % len(runs)  # rotate the order: no loop always runs first
-                for key, fn, n, sequential in runs[k:] + runs[:k]:
-                    times[key].append(timed(fn, model, clips[:n], targets[:n], args.steps,
-                                            precision, args.compile, sequential))
-            rate = {"seq": seq_n * args.steps / min(times["seq"]),
-                    "amcli": batch * args.steps / min(times["amcli"]),
-                    "bare": batch * args.steps / min(times["bare"])}
-            peak = peak_per_item(amcli_loop, model, clips, targets, precision, args.compile)
-            print(f"| {batch} | {precision} | {rate['seq']:.1f} | {rate['amcli']:.1f} | "
-                  f"{rate['bare']:.1f} | {rate['amcli'] / rate['bare']:.2f}x | "
-                  f"{rate['amcli'] / rate['seq']:.1f}x | "
-                  + (f"{peak:.1f}" if peak is not None else "-") + " |", flush=True)
-    print("\n(sample-steps per second; sequential = amcli's loop one item at a time)")
+        result["prosody"] = prosody_rows(model, clip, args)
+    else:
+        result["speed"] = speed_rows(model, clip, args)
+    name = args.name or f"am_speed_{device.type}" + ("_prosody" if args.prosody else "")
+    out = write_result(name, result, argv, device=str(device), folder=args.out)
+    print("\n".join(["", *table(result), "", f"written: {out}"]))
     return 0
 
 

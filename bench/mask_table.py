@@ -7,6 +7,10 @@ the binarized mask (its top `area` share of active frames kept as is, the rest s
 kept area; medians over restarts. Then `method=input target=all` (the unconstrained baseline).
 
     python bench/mask_table.py --classifiers crnn_mel cnn_raw --restarts 2
+    python bench/mask_table.py --smoke        # crnn_mel, one restart of 3 steps
+
+Writes bench/results/<--name>.json (default mask_table) and prints the tables; the times are
+wall times of this machine, so run it alone to quote them.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
+from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
 from amcli import am
 from amcli.am.methods.input import InputOptions
@@ -25,13 +31,19 @@ from amcli.commands.optimize import input_clips, load_clips
 from amcli.models import load_classifier
 from amcli.resources import checkpoints_dir
 
-
-def settings(model) -> am.RunSettings:
-    """The CLI's defaults (steps, threshold, robustness transforms)."""
-    return am.RunSettings(transforms=am.default_transforms(sample_rate=model.sample_rate))
+#: what the figures depend on: a change here after the result's commit makes it stale
+MEASURES = ("amcli/am", "amcli/models", "amcli/commands/optimize.py", "checkpoints")
 
 
-def mask_rows(name: str, restarts: int, seed: int) -> tuple[list[str], float]:
+def settings(model, extra: dict) -> am.RunSettings:
+    """The CLI's defaults (steps, threshold, robustness transforms), with ``extra`` fields."""
+    return am.RunSettings(transforms=am.default_transforms(sample_rate=model.sample_rate),
+                          **extra)
+
+
+def mask_cells(name: str, restarts: int, seed: int, extra: dict) -> dict:
+    """Per clip class and target: medians over restarts of the reached p, the binarized mask's
+    p and the kept area, and whether all three pass."""
     options = MaskOptions()
     model = load_classifier(name)
     targets = list(model.classes)
@@ -40,32 +52,59 @@ def mask_rows(name: str, restarts: int, seed: int) -> tuple[list[str], float]:
     clips = {c: clips[c] for c in order}
     items = am.build_items(targets, order, restarts, seed)
     started = time.perf_counter()
-    outcome = am.run_items(am.get_method("mask"), options, model, items, clips, settings(model))
+    outcome = am.run_items(am.get_method("mask"), options, model, items, clips,
+                           settings(model, extra))
     seconds = time.perf_counter() - started
     result = outcome.result
     masks = [r["mask"] for r in outcome.records]
-    rows = []
+    cells: dict[str, dict] = {}
     for clip in order:
         for target in targets:
             idx = [i for i, it in enumerate(items) if it.clip == clip and it.target == target]
-            p = np.median([float(result.target_prob[i]) for i in idx])
-            pb = np.median([masks[i]["binarized_prob"] for i in idx])
-            area = np.median([masks[i]["area"] for i in idx])
-            ok = "yes" if p >= 0.9 and pb >= 0.9 and area <= options.area + 0.03 else "no"
-            rows.append(f"| {name} | {clip} | {target} | {p:.3f} | {pb:.3f} | {area:.2f} | {ok} |")
-    return rows, seconds
+            p = float(np.median([float(result.target_prob[i]) for i in idx]))
+            pb = float(np.median([masks[i]["binarized_prob"] for i in idx]))
+            area = float(np.median([masks[i]["area"] for i in idx]))
+            cells.setdefault(clip, {})[target] = {
+                "p": p, "binarized": pb, "area": area,
+                "ok": p >= 0.9 and pb >= 0.9 and area <= options.area + 0.03}
+    return {"classes": targets, "clips": order, "cells": cells, "items": len(items),
+            "seconds": seconds}
 
 
-def input_row(name: str, restarts: int, seed: int) -> tuple[str, float]:
+def input_row(name: str, restarts: int, seed: int, extra: dict) -> dict:
     model = load_classifier(name)
     items = am.build_items(list(model.classes), [], restarts, seed)
     started = time.perf_counter()
     result = am.run_items(am.get_method("input"), InputOptions(), model, items, None,
-                          settings(model)).result
-    seconds = time.perf_counter() - started
-    probs = result.target_prob
-    return (f"| {name} | {float(probs.min()):.3f} | {float(probs.median()):.3f} | "
-            f"{max(result.steps)} | {seconds:.0f} s |"), seconds
+                          settings(model, extra)).result
+    return {"min_p": float(result.target_prob.min()),
+            "median_p": float(result.target_prob.median()), "steps": max(result.steps),
+            "seconds": time.perf_counter() - started}
+
+
+def table(result: dict) -> list[str]:
+    """One clip x target table per classifier (bold: the clip's own class), then method=input."""
+    smoke = " Smoke run: a few steps, not a measurement." if result.get("smoke") else ""
+    lines = [f"Medians of {result['restarts']} restarts, seed {result['seed']}.{smoke}"]
+    for name, found in result["mask"].items():
+        lines += ["", f"**{name}** (cells: reached p / binarized p (area kept); "
+                      f"{found['items']} items in {found['seconds']:.0f} s)", "",
+                  "| clip \\ target | " + " | ".join(found["classes"]) + " |",
+                  "|---|" + "---|" * len(found["classes"])]
+        for clip in found["clips"]:
+            cells = []
+            for target in found["classes"]:
+                c = found["cells"][clip][target]
+                text = f"{c['p']:.3f} / {c['binarized']:.3f} ({c['area']:.2f})"
+                cells.append(f"**{text}**" if clip == target else text)
+            lines.append(f"| {clip} | " + " | ".join(cells) + " |")
+    if result["input"]:
+        lines += ["", "| classifier | method=input: min p over targets x restarts | median p | "
+                      "steps (max) | time |", "|---|---|---|---|---|"]
+        for name, row in result["input"].items():
+            lines.append(f"| {name} | {row['min_p']:.3f} | {row['median_p']:.3f} | "
+                         f"{row['steps']} | {row['seconds']:.0f} s |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,24 +114,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--restarts", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-mask", action="store_true", help="only the method=input table")
+    parser.add_argument("--smoke", action="store_true", help="crnn_mel, one restart, 3 steps")
+    parser.add_argument("--name", default="mask_table")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    extra: dict = {}
+    if args.smoke:
+        args.classifiers, args.restarts, extra = ["crnn_mel"], 1, {"steps": 3, "min_steps": 1}
     torch.manual_seed(args.seed)
-    if not args.skip_mask:
-        print("| classifier | clip (its class) | target | reached p | binarized p | area | "
-              "p and binarized p >= 0.9 |")
-        print("|---|---|---|---|---|---|---|")
-        timings = []
-        for name in args.classifiers:
-            rows, seconds = mask_rows(name, args.restarts, args.seed)
-            timings.append(f"{name}: {seconds:.0f} s for {len(rows) * args.restarts} items")
-            print("\n".join(rows), flush=True)
-        print("\nmask runs: " + "; ".join(timings))
-    print("\n| classifier | method=input, min p over targets x restarts | median p | "
-          "steps (max) | time |")
-    print("|---|---|---|---|---|")
-    for name in args.classifiers:
-        row, _ = input_row(name, args.restarts, args.seed)
-        print(row, flush=True)
+    masks = {} if args.skip_mask else {name: mask_cells(name, args.restarts, args.seed, extra)
+                                       for name in args.classifiers}
+    inputs = {name: input_row(name, args.restarts, args.seed, extra)
+              for name in args.classifiers}
+    result = {"restarts": args.restarts, "seed": args.seed, "smoke": args.smoke,
+              "mask": masks, "input": inputs}
+    out = write_result(args.name, result, argv, folder=args.out)
+    print("\n".join([*table(result), "", f"written: {out}"]))
     return 0
 
 

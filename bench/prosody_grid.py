@@ -11,6 +11,9 @@ objective.cap=null prosody.penalty=0: no size preference, as the grid maximizes 
 per target, the best probability each reached and with what edits.
 
     python bench/prosody_grid.py --classifier crnn_mel --targets happy sad angry
+    python bench/prosody_grid.py --smoke      # a 2 x 1 x 2 grid, one restart of 3 steps
+
+Writes bench/results/<--name>.json (default prosody_grid) and prints the table.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
 from amcli.audio import read_audio
 from amcli.cli import main as amcli
@@ -31,12 +35,19 @@ from amcli.data.base import crop_or_pad
 from amcli.models import load_classifier
 from amcli.resources import example_clip
 
+#: what the figures depend on: a change here after the result's commit makes it stale
+MEASURES = ("amcli/am", "amcli/models", "checkpoints", "conf")
+
 PITCHES_ST = (-4, -3, -2, -1, 0, 1, 2, 3, 4)
 RATES = (0.8, 0.9, 1.0, 1.1, 1.25)
 GAINS_DB = (-9, -6, -3, 0, 3, 6, 9, 12)
+#: the grid of --smoke
+SMOKE_GRID = ((0, 2), (1.0,), (0, 6))
 
 
-def grid(classifier: str, clip: str, targets: list[str]) -> dict[str, tuple[float, str]]:
+def grid(classifier: str, clip: str, targets: list[str],
+         axes: tuple[tuple, tuple, tuple] = (PITCHES_ST, RATES, GAINS_DB)
+         ) -> dict[str, tuple[float, str]]:
     """Best target probability over the grid, with its edits, per target."""
     import librosa
 
@@ -45,7 +56,7 @@ def grid(classifier: str, clip: str, targets: list[str]) -> dict[str, tuple[floa
     length = int(model.checkpoint["meta"].get("clip_seconds", 3.0) * rate)
     wave = read_audio(example_clip(clip), rate)[0].numpy()
     best = {t: (0.0, "") for t in targets}
-    for pitch, speed, gain in itertools.product(PITCHES_ST, RATES, GAINS_DB):
+    for pitch, speed, gain in itertools.product(*axes):
         edited = librosa.effects.pitch_shift(wave, sr=rate, n_steps=pitch) if pitch else wave
         edited = librosa.effects.time_stretch(edited, rate=speed) if speed != 1.0 else edited
         edited = torch.from_numpy(np.asarray(edited * 10 ** (gain / 20), dtype=np.float32))
@@ -81,32 +92,49 @@ def prosody(classifier: str, clip: str, targets: list[str], restarts: int, folde
     return rows
 
 
+def table(result: dict) -> list[str]:
+    """Per target: the grid's best edit, and each prosody mode's best restart (median)."""
+    smoke = " Smoke run: not a measurement." if result.get("smoke") else ""
+    lines = [f"{result['classifier']}, the {result['clip']} example clip; grid: "
+             f"{result['grid_size']} clip-wide edits (librosa pitch_shift, time_stretch, gain); "
+             f"prosody: {result['restarts']} restarts.{smoke}", "",
+             "| target | run | best p (median over restarts) | its edit | reached more than "
+             "the grid |", "|---|---|---|---|---|"]
+    for target in result["targets"]:
+        g, g_edit = result["grid"][target]
+        lines.append(f"| {target} | clip-wide grid | {g:.3f} | {g_edit} | - |")
+        for mode, rows in result["prosody"].items():
+            best_p, best_edit = max(rows[target])
+            median = float(np.median([p for p, _ in rows[target]]))
+            lines.append(f"| {target} | prosody, {mode} | {best_p:.3f} ({median:.3f}) | "
+                         f"{best_edit} | {'yes' if best_p > g else 'no'} |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classifier", default="crnn_mel")
     parser.add_argument("--clip", default="neutral")
     parser.add_argument("--targets", nargs="+", default=["happy", "sad", "angry"])
     parser.add_argument("--restarts", type=int, default=4)
+    parser.add_argument("--smoke", action="store_true", help="tiny grid, one short restart")
+    parser.add_argument("--name", default="prosody_grid")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    clip_wide = grid(args.classifier, args.clip, args.targets)
+    axes, extra = (PITCHES_ST, RATES, GAINS_DB), []
+    if args.smoke:
+        axes, extra, args.restarts = SMOKE_GRID, ["steps=3", "min_steps=1"], 1
+    clip_wide = grid(args.classifier, args.clip, args.targets, axes)
     with tempfile.TemporaryDirectory() as work:
         optimized = {mode: prosody(args.classifier, args.clip, args.targets, args.restarts,
-                                   Path(work) / str(k), extra)
-                     for k, (mode, extra) in enumerate(MODES.items())}
-    print(f"{args.classifier}, the {args.clip} example clip; grid: "
-          f"{len(PITCHES_ST) * len(RATES) * len(GAINS_DB)} clip-wide edits (librosa pitch_shift, "
-          f"time_stretch, gain); prosody: {args.restarts} restarts\n")
-    print("| target | run | best p (median over restarts) | its edit | reached more than "
-          "the grid |")
-    print("|---|---|---|---|---|")
-    for target in args.targets:
-        g, g_edit = clip_wide[target]
-        print(f"| {target} | clip-wide grid | {g:.3f} | {g_edit} | - |")
-        for mode, rows in optimized.items():
-            best_p, best_edit = max(rows[target])
-            median = float(np.median([p for p, _ in rows[target]]))
-            print(f"| {target} | prosody, {mode} | {best_p:.3f} ({median:.3f}) | {best_edit} | "
-                  f"{'yes' if best_p > g else 'no'} |", flush=True)
+                                   Path(work) / str(k), [*mode_extra, *extra])
+                     for k, (mode, mode_extra) in enumerate(MODES.items())}
+    result = {"classifier": args.classifier, "clip": args.clip, "targets": args.targets,
+              "restarts": args.restarts, "smoke": args.smoke,
+              "grid_size": len(list(itertools.product(*axes))), "grid": clip_wide,
+              "prosody": optimized}
+    out = write_result(args.name, result, argv, folder=args.out)
+    print("\n".join([*table(result), "", f"written: {out}"]))
     return 0
 
 

@@ -20,10 +20,15 @@ benches=(
   "python bench/attribution.py --restarts 2 --seeds 0 1 --classifiers gt_loudness gt_tempo gt_voice --targets sad angry --name attribution_gt_others_r2"
   "env PYTHONPATH=examples\${PYTHONPATH:+:\$PYTHONPATH} python bench/attribution.py --restarts 2 --seeds 0 1 --classifiers custom --targets low high --label pesto --extra custom.target=pesto_bands.PestoBands 'custom.classes=[low,mid,high]' clip_seconds=0 --name attribution_pesto_r2"
   "python bench/validity.py --methods 'prosody (neutral clip)' 'prosody, unpruned (neutral clip)' --name validity_prosody"
+  "python bench/readme_figure.py"
+  "python bench/prosody_grid.py --classifier crnn_mel --targets happy sad angry"
   "python bench/ground_truth.py --methods 'prosody attribution' 'prosody edits' --name ground_truth_prosody"
   # time (each alone)
   "python bench/prosody_schedule.py --classifier crnn_mel --seeds 0 1 --restarts 2"
   "python bench/real_size.py"
+  "python bench/mask_table.py --restarts 2"
+  "python bench/am_speed.py --batches 1 8 32 --precisions fp32 bf16 --steps 20 --repeats 3"
+  "python bench/am_speed.py --prosody --batches 1 4 12 32 --steps 10 --repeats 3"
 )
 
 if [ "${1:-}" = "--list" ]; then

@@ -200,3 +200,63 @@ def test_the_validity_bench_runs_in_its_smoke_mode(tmp_path):
     # 1 restart x (happy 2 + sad 4 + angry 4 checks), shares that add up to the whole
     cells = [c.strip() for c in row.split("|")[1:-1]]
     assert cells[1] == "10" and sum(int(c.rstrip("%")) for c in cells[2:5]) in (99, 100, 101)
+
+
+@pytest.mark.slow
+def test_the_readme_figure_bench_runs_in_its_smoke_mode(tmp_path):
+    """The smoke run writes its picture beside its result, never over the docs' picture, and
+    the caption view quotes the run's own probabilities."""
+    import json
+
+    picture = ROOT / "docs" / "images" / "prosody_neutral_to_angry.png"
+    before = picture.read_bytes()
+    result = subprocess.run([sys.executable, "bench/readme_figure.py", "--smoke", "--out",
+                             str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert picture.read_bytes() == before and (tmp_path / "readme_figure.png").is_file()
+    recorded = json.loads((tmp_path / "readme_figure.json").read_text())["item"]
+    caption = views().render("readme_figure", tmp_path, "readme")
+    assert f"to {recorded['target_prob']:.2f}" in caption
+
+
+@pytest.mark.slow
+def test_the_grid_bench_runs_in_its_smoke_mode(tmp_path):
+    result = subprocess.run([sys.executable, "bench/prosody_grid.py", "--smoke", "--targets",
+                             "angry", "--out", str(tmp_path)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line for line in views().render("prosody_grid", tmp_path).splitlines()
+            if line.startswith("| angry |")]
+    assert [r.split("|")[2].strip() for r in rows] == [
+        "clip-wide grid", "prosody, least edit (defaults)", "prosody, most probable"]
+
+
+@pytest.mark.slow
+def test_the_mask_table_bench_runs_in_its_smoke_mode(tmp_path):
+    result = subprocess.run([sys.executable, "bench/mask_table.py", "--smoke", "--out",
+                             str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = views().render("mask_table", tmp_path).splitlines()
+    rows = [line for line in lines if line.startswith("| ") and " / " in line]
+    assert [r.split("|")[1].strip() for r in rows] == ["neutral", "happy", "sad", "angry"]
+    # the clip's own class is the bold cell: the diagonal
+    assert all(r.split("|")[k + 2].strip().startswith("**") for k, r in enumerate(rows))
+    assert any(line.startswith("| crnn_mel | ") for line in lines)  # the method=input row
+
+
+@pytest.mark.slow
+def test_the_speed_bench_runs_in_its_smoke_modes(tmp_path):
+    for extra, name in (([], "am_speed_cpu"), (["--prosody"], "am_speed_cpu_prosody")):
+        result = subprocess.run([sys.executable, "bench/am_speed.py", "--smoke", *extra,
+                                 "--out", str(tmp_path)], cwd=ROOT, capture_output=True,
+                                text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        rows = [line for line in views().render(name, tmp_path).splitlines()
+                if line.startswith("| 1 |") or line.startswith("| 2 |")]
+        assert len(rows) == 2, (name, rows)
+        # every rate and every ratio is a positive number
+        numbers = [float(cell.strip().rstrip("x")) for row in rows
+                   for cell in row.split("|")[1:-1] if cell.strip()[:1].isdigit()]
+        assert numbers and min(numbers) > 0, (name, rows)
