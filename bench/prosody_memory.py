@@ -5,6 +5,9 @@ Each length runs in a fresh process, so its peak resident memory is its own. The
 neutral example clip repeated to the length.
 
     python bench/prosody_memory.py --seconds 5 30 120
+    python bench/prosody_memory.py --smoke    # one 1 s clip
+
+Writes bench/results/<--name>.json (default prosody_memory) and prints the table.
 """
 
 from __future__ import annotations
@@ -13,7 +16,12 @@ import argparse
 import json
 import subprocess
 import sys
-import time
+from pathlib import Path
+
+from results_file import RESULTS, write_result  # bench/ is the script's own folder
+
+#: what the figures depend on: a change here after the result's commit makes it stale
+MEASURES = ("amcli/am/prosody", "amcli/am/methods/prosody.py", "checkpoints")
 
 CHILD = r"""
 import json, resource, sys, time
@@ -49,23 +57,40 @@ print(json.dumps({"seconds": seconds, "fit_s": fitted, "step_s": step,
 """
 
 
+def table(result: dict) -> list[str]:
+    lines = ["| clip | analysis + fit | one step (1 item) | peak memory after fit | peak memory |",
+             "|---|---|---|---|---|"]
+    for row in result["rows"]:
+        if "error" in row:
+            lines.append(f"| {row['seconds']:g} s | failed: {row['error']} | | | |")
+            continue
+        lines.append(f"| {row['seconds']:g} s | {row['fit_s']:.1f} s | {row['step_s']:.1f} s | "
+                     f"{row['peak_after_fit_mb']:.0f} MB | {row['peak_mb']:.0f} MB |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", nargs="+", type=float, default=[5.0, 30.0, 120.0])
+    parser.add_argument("--smoke", action="store_true", help="one 1 s clip")
+    parser.add_argument("--name", default="prosody_memory")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    print("| clip | analysis + fit | one step (1 item) | peak memory after fit | peak memory |")
-    print("|---|---|---|---|---|")
+    if args.smoke:
+        args.seconds = [1.0]
+    rows = []
     for seconds in args.seconds:
-        started = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", CHILD, str(seconds)], capture_output=True,
                              text=True)
         if out.returncode != 0:
-            print(f"| {seconds:g} s | failed after {time.perf_counter() - started:.0f} s: "
-                  f"{(out.stderr.strip().splitlines() or ['?'])[-1]} | | | |", flush=True)
-            continue
-        row = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"| {seconds:g} s | {row['fit_s']:.1f} s | {row['step_s']:.1f} s | "
-              f"{row['peak_after_fit_mb']:.0f} MB | {row['peak_mb']:.0f} MB |", flush=True)
+            rows.append({"seconds": seconds,
+                         "error": (out.stderr.strip().splitlines() or ["?"])[-1]})
+        else:
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(table({"rows": rows[-1:]})[-1], flush=True)
+    result = {"smoke": args.smoke, "rows": rows}
+    written = write_result(args.name, result, argv, folder=args.out)
+    print("\n".join(["", *table(result), "", f"written: {written}"]))
     return 0
 
 

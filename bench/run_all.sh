@@ -29,6 +29,8 @@ benches=(
   "python bench/mask_table.py --restarts 2"
   "python bench/am_speed.py --batches 1 8 32 --precisions fp32 bf16 --steps 20 --repeats 3"
   "python bench/am_speed.py --prosody --batches 1 4 12 32 --steps 10 --repeats 3"
+  "python bench/prosody_memory.py --seconds 5 30 120"
+  "python bench/io_speed.py --clips 200"
 )
 
 if [ "${1:-}" = "--list" ]; then

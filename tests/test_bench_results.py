@@ -260,3 +260,16 @@ def test_the_speed_bench_runs_in_its_smoke_modes(tmp_path):
         numbers = [float(cell.strip().rstrip("x")) for row in rows
                    for cell in row.split("|")[1:-1] if cell.strip()[:1].isdigit()]
         assert numbers and min(numbers) > 0, (name, rows)
+
+
+@pytest.mark.slow
+def test_the_memory_and_io_benches_run_in_their_smoke_modes(tmp_path):
+    for script, name, first in (("prosody_memory.py", "prosody_memory", "| 1 s |"),
+                                ("io_speed.py", "io_speed", "| 8000 |")):
+        result = subprocess.run([sys.executable, f"bench/{script}", "--smoke", "--out",
+                                 str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        rows = [line for line in views().render(name, tmp_path).splitlines()
+                if line.startswith(first)]
+        assert len(rows) == 1 and "failed" not in rows[0], (name, rows)
