@@ -23,6 +23,9 @@ benches=(
   "python bench/readme_figure.py"
   "python bench/prosody_grid.py --classifier crnn_mel --targets happy sad angry"
   "python bench/ground_truth.py --methods 'prosody attribution' 'prosody edits' --name ground_truth_prosody"
+  "python bench/synth_cues.py --n-per-class 100"
+  "python bench/synth_cues.py --engine numpy --isolate pitch loudness tempo voice --n-per-class 60"
+  "python bench/synth_cues.py --engine numpy --isolate pitch loudness tempo voice --n-per-class 60 --others neutral"
   # time (each alone)
   "python bench/prosody_schedule.py --classifier crnn_mel --seeds 0 1 --restarts 2"
   "python bench/real_size.py"

@@ -8,6 +8,10 @@ logistic regression, grouped k-fold over speakers): it should be learnable but n
 
     python bench/synth_cues.py --engine espeak --n-per-class 100
     python bench/synth_cues.py --engine espeak --isolate pitch loudness tempo voice
+    python bench/synth_cues.py --smoke        # a few numpy clips: checks the script runs
+
+Writes bench/results/synth_cues.json (synth_cues_isolate_<others>.json with --isolate) and
+prints the tables.
 
 With ``--isolate``, one cue-isolated corpus per family (``amcli synth isolate=[family]``), and a
 table of the cue-only classifier's accuracy on each family's cues: the isolated family should
@@ -26,9 +30,13 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
 from amcli.data.synth import write_corpus
 from amcli.metrics.cues import measure_cues
+
+#: what the figures depend on: a change here after the result's commit makes it stale
+MEASURES = ("amcli/data/synth", "amcli/metrics/cues.py")
 
 CLASSES = ("neutral", "happy", "sad", "angry")
 #: The intended direction (+1 up, -1 down) of each cue's shift from neutral, as the corpus is
@@ -65,30 +73,64 @@ def measure_corpus(root: Path, rows: list[dict], workers: int) -> list[dict]:
     return [{**row, **cue} for row, cue in zip(rows, cues, strict=True)]
 
 
-def class_table(records: list[dict]) -> str:
+def class_means(records: list[dict]) -> dict[str, dict[str, float]]:
     classes = [c for c in CLASSES if any(r["label"] == c for r in records)]
-    means = {
-        c: {k: float(np.nanmean([r[k] for r in records if r["label"] == c])) for k in SHOWN}
-        for c in classes
-    }
-    header = f"| class | {' | '.join(SHOWN)} | intended shifts vs neutral |"
-    lines = [header, "|" + "---|" * (len(SHOWN) + 2)]
+    with np.errstate(all="ignore"):
+        return {c: {k: float(np.nanmean([np.nan if r[k] is None else r[k] for r in records
+                                          if r["label"] == c])) for k in SHOWN}
+                for c in classes}
+
+
+def class_table(means: dict[str, dict[str, float]], check: bool = True) -> list[str]:
+    """Class means with their shift from neutral, and the intended directions' checks."""
+    lines = [f"| class | {' | '.join(SHOWN)} | intended shifts vs neutral |",
+             "|" + "---|" * (len(SHOWN) + 2)]
     ok_total = n_total = 0
-    for c in classes:
-        cells = []
-        for k in SHOWN:
-            value = means[c][k]
-            shift = value - means["neutral"][k]
-            cells.append(f"{value:.2f}" if c == "neutral" else f"{value:.2f} ({shift:+.2f})")
+    for c, row in means.items():
+        cells = [f"{row[k]:.2f}" if c == "neutral" else
+                 f"{row[k]:.2f} ({row[k] - means['neutral'][k]:+.2f})" for k in SHOWN]
         checks = []
-        for k, sign in (EXPECTED.get(c, {}) if not records[0].get("isolate") else {}).items():
-            good = np.sign(means[c][k] - means["neutral"][k]) == sign
+        for k, sign in (EXPECTED.get(c, {}) if check else {}).items():
+            good = np.sign(row[k] - means["neutral"][k]) == sign
             ok_total += int(good)
             n_total += 1
             checks.append(f"{k}{'+' if sign > 0 else '-'} {'ok' if good else 'WRONG'}")
         lines.append(f"| {c} | {' | '.join(cells)} | {', '.join(checks) or '-'} |")
-    lines.append(f"\nintended directions met: {ok_total}/{n_total}")
-    return "\n".join(lines)
+    if check:
+        lines += ["", f"Intended directions met: {ok_total}/{n_total}."]
+    return lines
+
+
+def table(result: dict) -> list[str]:
+    """Per engine the class table and the cue-only accuracy; or the isolation table."""
+    smoke = ["Smoke run: a handful of clips, not a measurement.", ""] if result.get("smoke") \
+        else []
+    if "isolation" in result:
+        header = " | ".join(f"on {f} cues ({', '.join(FAMILY_FEATURES[f])})"
+                            for f in FAMILY_FEATURES)
+        lines = [*smoke, f"Cue-only classifiers, {result['folds']}-fold speaker-independent CV, "
+                 f"engine={result['engine']}, others={result['others']}, "
+                 f"{result['n_per_class']} clips per class, seed {result['seed']}:", "",
+                 f"| corpus | classes | chance | {header} |",
+                 "|" + "---|" * (len(FAMILY_FEATURES) + 3)]
+        for row in result["isolation"]:
+            cells = []
+            for other in FAMILY_FEATURES:
+                acc, sd = row["accuracy"][other]
+                cell = f"{acc:.3f} +- {sd:.3f}"
+                cells.append(f"**{cell}**" if other == row["family"] else cell)
+            lines.append(f"| isolate=[{row['family']}] | {', '.join(row['classes'])} | "
+                         f"{1 / len(row['classes']):.3f} | {' | '.join(cells)} |")
+        return lines
+    lines = list(smoke)
+    for engine, found in result["engines"].items():
+        lines += [f"**engine={engine}: {found['clips']} clips, seed {result['seed']}, "
+                  f"synthesized in {found['synth_s']:.1f} s on {found['workers']} workers**", "",
+                  *class_table(found["means"]), "",
+                  f"Cue-only classifier (logistic regression on {', '.join(FEATURES)}), "
+                  f"{result['folds']}-fold speaker-independent CV over {found['speakers']} "
+                  f"speakers: accuracy {found['accuracy']:.3f} +- {found['sd']:.3f}.", ""]
+    return lines[:-1]
 
 
 def cue_only_accuracy(records: list[dict], folds: int,
@@ -122,58 +164,62 @@ def main(argv: list[str] | None = None) -> int:
                              "separate the classes?")
     parser.add_argument("--others", choices=("varied", "neutral"), default="varied",
                         help="with --isolate: how the other families are drawn")
+    parser.add_argument("--smoke", action="store_true",
+                        help="numpy engine, 6 clips per class, 2 folds: checks the script runs")
+    parser.add_argument("--name", default=None,
+                        help="result file name (default synth_cues, or synth_cues_isolate_"
+                             "<others>)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.engine, args.n_per_class, args.folds = "numpy", 6, 2
+    common = {"seed": args.seed, "folds": args.folds, "n_per_class": args.n_per_class,
+              "smoke": args.smoke}
     if args.isolate:
-        return isolation_table(args)
-    engines = ("espeak", "numpy") if args.engine == "both" else (args.engine,)
-    for engine in engines:
-        with tempfile.TemporaryDirectory() as tmp:
-            started = time.perf_counter()
-            rows = write_corpus(tmp, engine=engine, n_per_class=args.n_per_class,
-                                seed=args.seed, jitter=args.jitter, workers=args.workers)
-            synth_s = time.perf_counter() - started
-            records = measure_corpus(Path(tmp), rows, args.workers)
-        acc, sd, n_speakers = cue_only_accuracy(records, args.folds)
-        print(f"\n## engine={engine}: {len(rows)} clips, seed {args.seed}, "
-              f"synthesized in {synth_s:.1f} s on {args.workers} workers\n")
-        print(class_table(records))
-        print(f"cue-only classifier (logistic regression on {', '.join(FEATURES)}), "
-              f"{args.folds}-fold speaker-independent CV over {n_speakers} speakers: "
-              f"accuracy {acc:.3f} +- {sd:.3f}")
+        result = {**common, **isolation(args)}
+        name = args.name or f"synth_cues_isolate_{args.others}"
+    else:
+        result = {**common, "engines": {}}
+        name = args.name or "synth_cues"
+        engines = ("espeak", "numpy") if args.engine == "both" else (args.engine,)
+        for engine in engines:
+            with tempfile.TemporaryDirectory() as tmp:
+                started = time.perf_counter()
+                rows = write_corpus(tmp, engine=engine, n_per_class=args.n_per_class,
+                                    seed=args.seed, jitter=args.jitter, workers=args.workers)
+                synth_s = time.perf_counter() - started
+                records = measure_corpus(Path(tmp), rows, args.workers)
+            acc, sd, n_speakers = cue_only_accuracy(records, args.folds)
+            result["engines"][engine] = {"clips": len(rows), "synth_s": synth_s,
+                                         "workers": args.workers, "means": class_means(records),
+                                         "accuracy": acc, "sd": sd, "speakers": n_speakers}
+            print(f"engine={engine}: accuracy {acc:.3f}", flush=True)
+    out = write_result(name, result, argv, folder=args.out)
+    print("\n".join(["", *table(result), "", f"written: {out}"]))
     return 0
 
 
-def isolation_table(args: argparse.Namespace) -> int:
+def isolation(args: argparse.Namespace) -> dict:
     """One cue-isolated corpus per family; for each, the speaker-independent accuracy of a
     cue-only classifier on each family's measured cues (chance: one over the classes)."""
     from amcli.data.synth.cues import isolated_classes
 
     engine = "espeak" if args.engine == "both" else args.engine
-    header = " | ".join(f"on {f} cues ({', '.join(FAMILY_FEATURES[f])})" for f in FAMILY_FEATURES)
-    lines = [f"| corpus | classes | chance | {header} |",
-             "|" + "---|" * (len(FAMILY_FEATURES) + 3)]
+    rows = []
     for family in args.isolate:
         classes = isolated_classes([family])
         with tempfile.TemporaryDirectory() as tmp:
-            rows = write_corpus(tmp, engine=engine, classes=classes,
-                                n_per_class=args.n_per_class, seed=args.seed,
-                                jitter=args.jitter, workers=args.workers, isolate=[family],
-                                others=args.others)
-            records = measure_corpus(Path(tmp), rows, args.workers)
-        print(f"\n## isolate=[{family}] others={args.others}, engine={engine}: "
-              f"{len(rows)} clips\n")
-        print(class_table(records))
-        cells = []
-        for other, features in FAMILY_FEATURES.items():
-            acc, sd, _ = cue_only_accuracy(records, args.folds, features)
-            cell = f"{acc:.3f} +- {sd:.3f}"
-            cells.append(f"**{cell}**" if other == family else cell)
-        lines.append(f"| isolate=[{family}] | {', '.join(classes)} | {1 / len(classes):.3f} | "
-                     f"{' | '.join(cells)} |")
-    print(f"\ncue-only classifiers, {args.folds}-fold speaker-independent CV, engine={engine}, "
-          f"others={args.others}, {args.n_per_class} clips per class, seed {args.seed}:\n")
-    print("\n".join(lines))
-    return 0
+            written = write_corpus(tmp, engine=engine, classes=classes,
+                                   n_per_class=args.n_per_class, seed=args.seed,
+                                   jitter=args.jitter, workers=args.workers, isolate=[family],
+                                   others=args.others)
+            records = measure_corpus(Path(tmp), written, args.workers)
+        accuracy = {other: list(cue_only_accuracy(records, args.folds, features)[:2])
+                    for other, features in FAMILY_FEATURES.items()}
+        rows.append({"family": family, "classes": list(classes), "accuracy": accuracy,
+                     "means": class_means(records)})
+        print(f"isolate=[{family}]: {accuracy[family][0]:.3f} on its own cues", flush=True)
+    return {"engine": engine, "others": args.others, "isolation": rows}
 
 
 if __name__ == "__main__":
