@@ -16,6 +16,7 @@ import argparse
 import importlib.util
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -64,14 +65,40 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
+def changed_since(result: dict[str, Any], measures: tuple[str, ...]) -> list[str]:
+    """The commits after the result's own ("+dirty" counts as its commit) that changed a path
+    the bench measures, newest first ("<hash> <subject>"); [] when git cannot tell."""
+    measured_at = (result.get("commit") or "").split("+")[0]
+    if not measured_at or not measures:
+        return []
+    try:
+        done = subprocess.run(["git", "log", "--format=%h %s", f"{measured_at}..HEAD", "--",
+                               *measures], cwd=BENCH.parent, capture_output=True, text=True,
+                              check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return done.stdout.splitlines()
+
+
+def stale_line(result: dict[str, Any], module: ModuleType) -> str | None:
+    """A warning for a result older than the code it measures (see bench/run_all.sh)."""
+    changes = changed_since(result, getattr(module, "MEASURES", ()))
+    if not changes:
+        return None
+    return (f"**Out of date:** {len(changes)} later commit(s) changed what this measures "
+            f"(latest: {changes[0]}); re-run `{result['command']}`.")
+
+
 def render(name: str, folder: Path = RESULTS, view: str = "table") -> str:
     """The Markdown of one result: the bench's ``view`` of it (its ``table``, or another view
-    such as ``readme``, falling back to the table), then where it comes from."""
+    such as ``readme``, falling back to the table), then where it comes from, and a warning
+    when the code it measures changed since."""
     result = load_result(name, folder)
     result["_name"] = name
     module = bench_module(script_of(result))
     lines = (getattr(module, view, None) or module.table)(result)
-    return "\n".join([*lines, "", provenance_line(result), ""])
+    stale = stale_line(result, module) if folder == RESULTS else None
+    return "\n".join([*lines, "", provenance_line(result), *(["", stale] if stale else []), ""])
 
 
 BLOCK = re.compile(r"(<!-- bench:([\w-]+):begin -->\n)(.*?)(<!-- bench:\2:end -->)", re.S)
