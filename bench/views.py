@@ -85,8 +85,9 @@ def stale_line(result: dict[str, Any], module: ModuleType) -> str | None:
     changes = changed_since(result, getattr(module, "MEASURES", ()))
     if not changes:
         return None
+    latest = changes[0] if len(changes[0]) <= 90 else changes[0][:87] + "..."
     return (f"**Out of date:** {len(changes)} later commit(s) changed what this measures "
-            f"(latest: {changes[0]}); re-run `{result['command']}`.")
+            f"(latest: {latest}); re-run `{result['command']}`.")
 
 
 def render(name: str, folder: Path = RESULTS, view: str = "table") -> str:

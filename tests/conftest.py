@@ -113,3 +113,16 @@ def clap_folder(tmp_path_factory) -> Path:
 
     prompts = ["an angry voice", "a calm voice", "a dog barking", "a sad voice"]
     return init_clap_folder(tmp_path_factory.mktemp("clap") / "clap", prompts, tiny=True)
+
+
+@pytest.fixture(scope="session")
+def bench_views():
+    """bench/views.py as a module: the renderer of bench result files (bench/ is not a
+    package; its scripts import their siblings as when run)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "views.py"
+    spec = importlib.util.spec_from_file_location("amcli_bench_views", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -5,7 +5,6 @@ from the restarts it recorded (so a change of the rule shows in the docs, not on
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 from pathlib import Path
@@ -16,12 +15,6 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH_MARKER = re.compile(r"<!-- amcli:bench\s+([\w-]+)\s*-->")
 
 
-def views():
-    spec = importlib.util.spec_from_file_location("amcli_bench_views", ROOT / "bench" /
-                                                  "views.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def markers() -> list[tuple[str, str]]:
@@ -30,31 +23,31 @@ def markers() -> list[tuple[str, str]]:
             for name in BENCH_MARKER.findall(page.read_text())]
 
 
-def test_the_docs_render_bench_tables_from_result_files():
+def test_the_docs_render_bench_tables_from_result_files(bench_views):
     found = markers()
     assert found, "no page renders a bench result"
     for page, name in found:
-        text = views().render(name)
+        text = bench_views.render(name)
         assert "\n|---|" in text and f"bench/results/{name}.json" in text, (page, name)
 
 
-def test_the_readme_tables_are_what_their_result_files_give():
+def test_the_readme_tables_are_what_their_result_files_give(bench_views):
     """README blocks are rewritten by `python bench/views.py --update README.md`; a block that
     differs from its result file (typed by hand, or left behind by a new measurement) fails."""
-    module = views()
+    module = bench_views
     text = (ROOT / "README.md").read_text()
     assert module.BLOCK.search(text), "the README renders no bench result"
     assert module.update_blocks(text) == text, "run: python bench/views.py --update README.md"
 
 
-def test_a_readme_block_is_rewritten_from_its_result(tmp_path):
+def test_a_readme_block_is_rewritten_from_its_result(tmp_path, bench_views):
     import json
 
     result = attribution_result(**{"0": {"voice": [0.64, 0.63], "loudness": [0.56, 0.55]},
                                    "1": {"voice": [0.07, 0.64], "loudness": [0.56, 0.56]}})
     (tmp_path / "r.json").write_text(json.dumps(result))
     text = "before\n<!-- bench:r:begin -->\ntyped by hand\n<!-- bench:r:end -->\nafter\n"
-    updated = views().update_blocks(text, tmp_path)
+    updated = bench_views.update_blocks(text, tmp_path)
     assert "typed by hand" not in updated and updated.startswith("before\n<!-- bench:r:begin")
     assert "| angry | voice 0.64 † |" in updated
     assert updated.endswith("<!-- bench:r:end -->\nafter\n")
@@ -68,7 +61,7 @@ def attribution_result(**seeds: dict[str, list[float]]) -> dict:
                                   for seed, values in seeds.items()}}}
 
 
-def test_the_attribution_view_reads_the_recorded_restarts(tmp_path):
+def test_the_attribution_view_reads_the_recorded_restarts(tmp_path, bench_views):
     import json
 
     # two voice restarts stuck on seed 1: the median would hand the lead to loudness there
@@ -76,20 +69,22 @@ def test_the_attribution_view_reads_the_recorded_restarts(tmp_path):
         "0": {"voice": [0.64, 0.63, 0.64, 0.63], "loudness": [0.56] * 4, "all": [0.9] * 4},
         "1": {"voice": [0.07, 0.64, 0.08, 0.63], "loudness": [0.56] * 4, "all": [0.9] * 4}})
     (tmp_path / "stuck.json").write_text(json.dumps(result))
-    text = views().render("stuck", tmp_path)
+    text = bench_views.render("stuck", tmp_path)
     row = next(line for line in text.splitlines() if line.startswith("| crnn_raw"))
     assert "| 0.64 (0.64) |" in row and "| voice / voice | yes |" in row
     assert "The same reading on every seed in 1 of 1 rows (100%)." in text
     assert "commit abc1234: `python bench/attribution.py --restarts 4`" in text
 
 
-def test_a_missing_result_is_named():
+def test_a_missing_result_is_named(bench_views):
     with pytest.raises(FileNotFoundError, match="no bench result .*nothing_here.json"):
-        views().render("nothing_here")
+        bench_views.render("nothing_here")
 
 
 def result_files() -> list[Path]:
-    return sorted((ROOT / "bench" / "results").glob("*.json"))
+    """The committed results (pending.json is the list of stale ones, not a result)."""
+    return sorted(p for p in (ROOT / "bench" / "results").glob("*.json")
+                  if p.name != "pending.json")
 
 
 def without_environment(words: list[str]) -> list[str]:
@@ -112,7 +107,7 @@ def test_every_result_is_remeasured_by_run_all():
         assert recorded in commands, (path.name, "add its command to bench/run_all.sh")
 
 
-def test_no_result_is_older_than_the_code_it_measures():
+def test_no_result_is_older_than_the_code_it_measures(bench_views):
     """The rule: a result is stale when a commit after the one it was measured at (a "+dirty"
     result counts as measured at its commit) changed a path its bench MEASURES (the package
     modules, checkpoints and configs its figures depend on; a view's formatting is not among
@@ -124,7 +119,7 @@ def test_no_result_is_older_than_the_code_it_measures():
 
     if not (ROOT / ".git").exists():
         pytest.skip("not a git checkout: the results' commits cannot be compared")
-    module = views()
+    module = bench_views
     pending_file = ROOT / "bench" / "results" / "pending.json"
     pending = json.loads(pending_file.read_text()) if pending_file.is_file() else {}
     stale, fresh_but_listed = [], []
@@ -135,7 +130,8 @@ def test_no_result_is_older_than_the_code_it_measures():
         assert getattr(bench, "MEASURES", None), (bench.__name__, "declares no MEASURES")
         changes = module.changed_since(result, bench.MEASURES)
         if changes and path.stem not in pending:
-            stale.append(f"{path.name} (measured at {result['commit']}; since: {changes[0]})")
+            stale.append(f"{path.name} (measured at {result['commit']}; since: "
+                         f"{changes[0][:60]})")
         if not changes and path.stem in pending:
             fresh_but_listed.append(path.stem)
     assert not stale, "stale bench results: " + "; ".join(stale)
@@ -143,10 +139,10 @@ def test_no_result_is_older_than_the_code_it_measures():
     assert set(pending) <= {p.stem for p in result_files()}, "pending.json names no result"
 
 
-def test_a_stale_result_says_so_where_it_is_rendered():
+def test_a_stale_result_says_so_where_it_is_rendered(bench_views):
     """A result measured before a commit that changed what its bench measures renders with an
     "Out of date" line naming that commit and the command to re-run."""
-    module = views()
+    module = bench_views
     first = git("rev-list", "--max-parents=0", "HEAD").splitlines()[0]
     result = {"command": "python bench/prosody_fidelity.py --smoke", "date": "2026-01-01",
               "commit": first, "cores": 2, "device": "cpu", "classifiers": ["crnn_mel"],
