@@ -41,13 +41,17 @@ PACKAGES = ("amcli", "torch", "torchaudio", "numpy", "pyworld", "transformers")
 
 
 def commit() -> str | None:
-    """The checked-out commit (with "+dirty" when the tree has uncommitted changes)."""
+    """The checked-out commit (with "+dirty" when code has uncommitted changes; bench results
+    and the pictures benches write do not count)."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, check=True, cwd=Path(__file__).parent).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        # what benches write (their results, the README's picture) is not code: a run of
+        # several benches in one checkout must not call the later ones dirty
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":!bench/results", ":!docs/images"],
                                capture_output=True, text=True, check=True,
-                               cwd=Path(__file__).parent).stdout.strip()
+                               cwd=Path(__file__).parent.parent).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
     return head + ("+dirty" if dirty else "")
