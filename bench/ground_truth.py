@@ -12,6 +12,7 @@ on a copy of each model with every layer re-initialized give the chance baseline
 
     python bench/ground_truth.py                                   # the four shipped gt models
     python bench/ground_truth.py --classifier my_model.json --family loudness --input clip.wav
+    python bench/ground_truth.py --smoke                           # seconds: the script runs
 
 The second form is the benchmark on your own model and corpus: name the family your classes
 should differ in (a corpus built with amcli synth isolate=[family], or your own data).
@@ -227,17 +228,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sensitivity-only", action="store_true",
                         help="only the table of how far each family's edits move each model")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--smoke", action="store_true",
+                        help="gt_loudness, prosody attribution, 2 steps, no randomized copy")
     parser.add_argument("--name", default="ground_truth", help="result file name")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the result file")
     args = parser.parse_args(argv)
     if bool(args.classifier) != bool(args.family):
         parser.error("--classifier and --family go together")
     models = {args.classifier: args.family} if args.classifier else GT_MODELS
+    if args.smoke:
+        models, args.methods, args.steps = {"gt_loudness": "loudness"}, METHODS[:1], 2
+        args.restarts, args.no_randomized, args.spread_clips = 1, True, 4
+        args.targets = args.targets or ["sad"]
 
     from amcli.models import load_classifier
 
     result: dict[str, Any] = {"input": Path(args.input).name, "restarts": args.restarts,
                               "seed": args.seed, "steps": args.steps, "methods": args.methods,
+                              "smoke": args.smoke,
                               "families": {Path(n).stem: f for n, f in models.items()},
                               "sensitivity": {}, "models": {}}
     for name in models:

@@ -7,6 +7,7 @@ each target's reading (the leading family, or the families that tie). Two seeds 
 whether the reading is stable; the last columns say whether it agrees with every step's.
 
     python bench/prosody_schedule.py --classifier crnn_mel --seeds 0 1 --restarts 2
+    python bench/prosody_schedule.py --smoke   # seconds: the script runs
 
 Writes bench/results/prosody_schedule_<classifier>.json and prints the table.
 """
@@ -38,6 +39,12 @@ SCHEDULES = {
 }
 
 
+#: --smoke: two schedules of a few steps, to check that the script runs
+SMOKE_SCHEDULES = {"3 steps": ["steps=3", "min_steps=1", "prosody.families=[loudness,voice]"],
+                   "patience 1": ["steps=3", "min_steps=1", "patience=1",
+                                  "prosody.families=[loudness,voice]"]}
+
+
 def run(classifier: str, targets: list[str], restarts: int, seed: int, extra: list[str],
         folder: Path) -> dict:
     argv = ["optimize", "method=prosody", "prosody.attribution=true", f"classifier={classifier}",
@@ -59,8 +66,10 @@ def run(classifier: str, targets: list[str], restarts: int, seed: int, extra: li
 def table(result: dict) -> list[str]:
     """The schedules side by side (the view the docs render from the result file)."""
     targets = result["targets"]
+    smoke = " Smoke run: not a measurement." if result.get("smoke") else ""
     lines = [f"{result['classifier']}, neutral example clip, targets {', '.join(targets)}, "
-             f"{result['restarts']} restarts, seeds {', '.join(map(str, result['seeds']))}:", "",
+             f"{result['restarts']} restarts, seeds {', '.join(map(str, result['seeds']))}."
+             f"{smoke}", "",
              "| schedule | wall s (per seed) | speed-up | mean / max steps per item | "
              "readings (first seed) | same across seeds | same as the first schedule |",
              "|---|---|---|---|---|---|---|"]
@@ -82,13 +91,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--restarts", type=int, default=2)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--schedules", nargs="+", default=list(SCHEDULES))
+    parser.add_argument("--smoke", action="store_true",
+                        help="two 3-step schedules, one target, one restart: the script runs")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    schedules = {name: SCHEDULES[name] for name in args.schedules}
+    if args.smoke:
+        schedules, args.targets, args.restarts = SMOKE_SCHEDULES, ["sad"], 1
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as work:
-        for name in args.schedules:
+        for name, overrides in schedules.items():
             results[name] = [run(args.classifier, args.targets, args.restarts, seed,
-                                 SCHEDULES[name], Path(work) / f"{len(results)}_{seed}")
+                                 overrides, Path(work) / f"{len(results)}_{seed}")
                              for seed in args.seeds]
     today = next(iter(results.values()))
     base = sum(r["wall_s"] for r in today) / len(today)
@@ -104,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
                          "agree_with_today": agree, "runs": runs}
     out = write_result(f"prosody_schedule_{args.classifier}",
                        {"classifier": args.classifier, "targets": args.targets,
-                        "restarts": args.restarts, "seeds": args.seeds, "schedules": summary},
+                        "restarts": args.restarts, "seeds": args.seeds, "smoke": args.smoke,
+                        "schedules": summary},
                        argv, folder=args.out)
     print("\n".join(table(json.loads(out.read_text()))))
     print(f"wrote {out}")

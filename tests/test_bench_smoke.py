@@ -133,3 +133,17 @@ def test_the_cue_bench_runs_in_its_smoke_modes(tmp_path, bench_views):
             assert row.startswith("| isolate=[loudness] | neutral, sad, angry | 0.333 |")
         else:
             assert re.search(r"Intended directions met: \d+/13\.", text)
+
+
+def test_the_schedule_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
+    smoke("prosody_schedule.py", tmp_path)
+    rows = table_rows(bench_views.render("prosody_schedule_crnn_mel", tmp_path), "| ")[1:]
+    assert [r.split("|")[1].strip() for r in rows] == ["3 steps", "patience 1"]
+    assert rows[0].split("|")[3].strip() == "1.00x"  # the first schedule is the reference
+
+
+def test_the_ground_truth_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
+    smoke("ground_truth.py", tmp_path, "--name", "gt_smoke")
+    text = bench_views.render("gt_smoke", tmp_path)
+    (row,) = table_rows(text, "| gt_loudness | loudness | prosody attribution |")
+    assert row.split("|")[4].strip().split()[0] in ("yes", "no:")
