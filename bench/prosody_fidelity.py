@@ -73,7 +73,8 @@ def condition(wave: torch.Tensor, name: str, seed: int = 0) -> torch.Tensor:
         return wave + scale * noise
     if name.endswith(" dB"):
         return wave * 10 ** (float(name.split()[0]) / 20)
-    raise SystemExit(f"unknown condition {name!r}: 'as is', '-20 dB', 'noise 20 dB'")
+    raise ValueError(f"unknown condition {name!r}: give 'as is', '-20 dB' (a level) or "
+                     "'noise 20 dB' (white noise at that SNR)")
 
 
 def example_clips(rate: int, length: int, names: tuple[str, ...] = CLIPS
@@ -166,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="prosody_fidelity")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    for name in args.conditions:  # a typo is one line and exit 2, before any model loads
+        try:
+            condition(torch.zeros(1), name)
+        except ValueError as error:
+            parser.error(str(error))
     if args.smoke:
         args.classifiers, args.conditions = ["crnn_mel"], ["noise 10 dB"]
     models = {name: load_classifier(name).eval() for name in args.classifiers}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,13 @@ def test_a_stale_result_says_so_where_it_is_rendered(bench_views):
 def git(*args: str) -> str:
     return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
                           check=True).stdout.strip()
+
+
+def test_a_bench_refuses_a_mistyped_condition_in_one_line():
+    done = subprocess.run([sys.executable, "bench/prosody_fidelity.py", "--conditions", "loud",
+                           "--out", "/nonexistent"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].endswith(
+        "unknown condition 'loud': give 'as is', '-20 dB' (a level) or 'noise 20 dB' (white "
+        "noise at that SNR)")
