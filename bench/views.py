@@ -2,8 +2,8 @@
 never typed. Each bench script that writes a result file has a ``table(result) -> list[str]``
 function (its view); the result file names the script that wrote it (its ``command``).
 
-The MkDocs hook replaces ``<!-- amcli:bench NAME -->`` with :func:`render` of
-bench/results/NAME.json: the table and a line saying when, where and by which command it was
+The MkDocs hook replaces ``<!-- amcli:bench NAME -->`` (or ``NAME:VIEW``) with :func:`render`
+of bench/results/NAME.json: the table and a line saying when, where and by which command it was
 measured. The README is not built, so its tables live in the file between
 ``<!-- bench:NAME:begin -->`` and ``<!-- bench:NAME:end -->``, written by
 ``python bench/views.py --update README.md`` from the bench's ``readme(result)`` view (or its
@@ -93,10 +93,16 @@ def stale_line(result: dict[str, Any], module: ModuleType) -> str | None:
 def render(name: str, folder: Path = RESULTS, view: str = "table") -> str:
     """The Markdown of one result: the bench's ``view`` of it (its ``table``, or another view
     such as ``readme``, falling back to the table), then where it comes from, and a warning
-    when the code it measures changed since."""
+    when the code it measures changed since. ``name`` may name its view, as "NAME:VIEW" (one
+    result file with several tables, shown in different places)."""
+    name, _, named_view = name.partition(":")
+    if named_view:
+        view = named_view
     result = load_result(name, folder)
     result["_name"] = name
     module = bench_module(script_of(result))
+    if named_view and not hasattr(module, named_view):
+        raise AttributeError(f"bench/{script_of(result)}.py has no view {named_view!r}")
     lines = (getattr(module, view, None) or module.table)(result)
     stale = stale_line(result, module) if folder == RESULTS else None
     return "\n".join([*lines, "", provenance_line(result), *(["", stale] if stale else []), ""])

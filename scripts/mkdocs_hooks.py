@@ -14,7 +14,7 @@ import json
 import re
 from pathlib import Path
 
-MARKER = re.compile(r"<!-- amcli:(options|metrics-schema|bench)\s*([\w-]*)\s*-->")
+MARKER = re.compile(r"<!-- amcli:(options|metrics-schema|bench)\s*([\w:-]*)\s*-->")
 VIEWS = Path(__file__).resolve().parent.parent / "bench" / "views.py"
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH_MARKER = re.compile(r"<!-- amcli:bench\s+([\w-]+)\s*-->")
+BENCH_MARKER = re.compile(r"<!-- amcli:bench\s+([\w:-]+)\s*-->")
 
 
 
@@ -29,7 +29,8 @@ def test_the_docs_render_bench_tables_from_result_files(bench_views):
     assert found, "no page renders a bench result"
     for page, name in found:
         text = bench_views.render(name)
-        assert "\n|---|" in text and f"bench/results/{name}.json" in text, (page, name)
+        file = name.partition(":")[0]
+        assert "\n|---|" in text and f"bench/results/{file}.json" in text, (page, name)
 
 
 def test_the_readme_tables_are_what_their_result_files_give(bench_views):
@@ -178,3 +179,32 @@ def test_a_bench_refuses_a_mistyped_condition_in_one_line():
     assert done.stderr.strip().splitlines()[-1].endswith(
         "unknown condition 'loud': give 'as is', '-20 dB' (a level) or 'noise 20 dB' (white "
         "noise at that SNR)")
+
+
+def test_the_checkpoint_tables_are_the_sidecars_figures(tmp_path, bench_views):
+    """bench/checkpoints.py copies each shipped checkpoint's training figures from its sidecar
+    and counts its parameters; the docs render three tables from it."""
+    import json
+
+    from amcli.models import load_classifier
+    from amcli.resources import checkpoints_dir
+
+    subprocess.run([sys.executable, "bench/checkpoints.py", "--out", str(tmp_path), "--name",
+                    "c"], cwd=ROOT, check=True, capture_output=True)
+    result = json.loads((tmp_path / "c.json").read_text())
+    sidecar = json.loads((checkpoints_dir() / "gt_voice.json").read_text())
+    row = next(r for r in result["ground_truth"] if r["name"] == "gt_voice")
+    assert row["family"] == "voice" and row["metrics"] == sidecar["metrics"]
+    model = load_classifier("cnn_mel")
+    counted = sum(p.numel() for p in model.parameters())
+    assert next(r for r in result["demo"] if r["name"] == "cnn_mel")["parameters"] == counted
+    for view, first in (("demo_table", "| `cnn_mel` |"), ("ground_truth_table", "| `gt_pitch` |"),
+                        ("priors_table", "| `gan_mel` |")):
+        text = bench_views.render(f"c:{view}", tmp_path)
+        assert table_rows_starting(text, first), view
+    with pytest.raises(AttributeError, match="no view 'nothing'"):
+        bench_views.render("c:nothing", tmp_path)
+
+
+def table_rows_starting(text: str, start: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith(start)]
