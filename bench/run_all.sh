@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
 benches=(
   # answers (not timed)
   "python bench/checkpoints.py"
+  "python bench/command_lines.py"
   "python bench/prosody_fidelity.py --holdout"
   "python bench/attribution.py --restarts 2 --seeds 0 1 --classifiers crnn_mel cnn_mel cnn_raw crnn_raw w2v2_tiny --name attribution_shipped_r2"
   "python bench/attribution.py --restarts 2 --seeds 0 1 --classifiers gt_pitch --targets happy sad --name attribution_gt_pitch_r2"

@@ -150,3 +150,16 @@ def test_the_ground_truth_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
     text = bench_views.render("gt_smoke", tmp_path)
     (row,) = table_rows(text, "| gt_loudness | loudness | prosody attribution |")
     assert row.split("|")[4].strip().split()[0] in ("yes", "no:")
+
+
+def test_the_command_line_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
+    """bench/command_lines.py runs the real CLI and keeps what its metrics.json says."""
+    import json
+
+    smoke("command_lines.py", tmp_path)
+    result = json.loads((tmp_path / "command_line_smoke.json").read_text())
+    assert result["args"] == ["target=sad", "restarts=1", "steps=3"]
+    assert [i["target"] for i in result["items"]] == ["sad"]
+    assert result["items"][0]["verdict"] in ("reached", "not reached", "not an explanation")
+    rows = table_rows(bench_views.render("command_line_smoke", tmp_path), "| sad | 1 |")
+    assert len(rows) == 1 and f"{result['items'][0]['target_prob']:.3f}" in rows[0]
