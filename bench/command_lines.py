@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from results_file import RESULTS, write_result  # bench/ is the script's own folder
@@ -86,8 +87,7 @@ def _number(text: str) -> float | None:
 def record(args: list[str], metrics: dict, rows: list[dict], seconds: float) -> dict:
     """What a run's result file keeps: the answers per item, the run's summary, the controls."""
     method = am.get_method(metrics["run"]["method"])
-    words = {(item["target"], item["restart"]): method.headline(item)
-             for item in metrics["items"]}
+    by_item = {(item["target"], item["restart"]): item for item in metrics["items"]}
     items = []
     for row in rows:
         if row.get("answer") not in ("True", "true", "1"):
@@ -97,7 +97,9 @@ def record(args: list[str], metrics: dict, rows: list[dict], seconds: float) -> 
                       "target_prob": _number(row["target_prob"]),
                       "judge_prob": _number(row.get("judge_prob")),
                       **{key: _number(row.get(key)) for key in CONTROLS},
-                      "in_words": words.get((row["target"], restart), "")})
+                      "in_words": method.headline(by_item.get((row["target"], restart), {})),
+                      "reasons": by_item.get((row["target"], restart), {}).get(
+                          "verdict_reasons", [])})
     summary = metrics.get("summary", {})
     sanity = {level: {"median_profile_spearman": found.get("median_profile_spearman"),
                       "median_target_prob": statistics.median(
@@ -152,6 +154,11 @@ def _run_figures(result: dict) -> list[str]:
     parts = []
     if result.get("verdicts"):
         parts.append("verdicts: " + ", ".join(f"{n} {v}" for v, n in result["verdicts"].items()))
+    reasons = Counter(reason.split(" (")[0] for item in result["items"]
+                      for reason in item.get("reasons") or [])
+    if reasons:
+        parts.append("why: " + ", ".join(f"{reason} ({n} items)"
+                                         for reason, n in reasons.most_common()))
     if result.get("transfer_rate") is not None:
         parts.append(f"judge transfer rate {result['transfer_rate']:.2f}")
     faith = result.get("faithfulness")

@@ -160,6 +160,8 @@ def test_the_command_line_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
     result = json.loads((tmp_path / "command_line_smoke.json").read_text())
     assert result["args"] == ["target=sad", "restarts=1", "steps=3"]
     assert [i["target"] for i in result["items"]] == ["sad"]
-    assert result["items"][0]["verdict"] in ("reached", "not reached", "not an explanation")
+    item = result["items"][0]
+    assert item["verdict"] in ("reached", "not reached", "not an explanation")
+    assert (item["verdict"] == "reached") == (item["reasons"] == [])
     rows = table_rows(bench_views.render("command_line_smoke", tmp_path), "| sad | 1 |")
     assert len(rows) == 1 and f"{result['items'][0]['target_prob']:.3f}" in rows[0]
