@@ -108,6 +108,37 @@ def render(name: str, folder: Path = RESULTS, view: str = "table") -> str:
     return "\n".join([*lines, "", provenance_line(result), *(["", stale] if stale else []), ""])
 
 
+def index(folder: Path = RESULTS) -> str:
+    """Every result file in one table: what wrote it, when, at which commit, how long it ran,
+    and whether the code it measures changed since; then the total time of a re-measurement
+    (the sum of the results' own run times; a bench that writes several files counts once)."""
+    pending = json.loads((folder / "pending.json").read_text()) \
+        if (folder / "pending.json").is_file() else {}
+    lines = ["| result | measured | commit | ran for | state | command |",
+             "|---|---|---|---|---|---|"]
+    runs: dict[str, float] = {}
+    for path in sorted(folder.glob("*.json")):
+        if path.name == "pending.json":
+            continue
+        result = json.loads(path.read_text())
+        module = bench_module(script_of(result))
+        changes = changed_since(result, getattr(module, "MEASURES", ()))
+        state = "pending re-run" if path.stem in pending else \
+            (f"out of date ({len(changes)} commits)" if changes else "current")
+        seconds = result.get("wall_s")
+        if seconds:  # one process, several files: its last file has its whole time
+            runs[result["command"]] = max(runs.get(result["command"], 0.0), seconds)
+        lines.append(f"| `{path.stem}` | {result['date'][:10]} | {result.get('commit') or '?'} | "
+                     f"{_duration(seconds) if seconds else '-'} | {state} | "
+                     f"`{result['command']}` |")
+    total = sum(runs.values())
+    untimed = sum(1 for line in lines[2:] if "| - |" in line)
+    note = f" ({untimed} results measured before run times were recorded are not in it)" \
+        if untimed else ""
+    return "\n".join([*lines, "", f"Together they ran for {total / 3600:.1f} h (each bench's own "
+                       f"run time, some while other benches shared the machine){note}.", ""])
+
+
 BLOCK = re.compile(r"(<!-- bench:([\w-]+):begin -->\n)(.*?)(<!-- bench:\2:end -->)", re.S)
 
 

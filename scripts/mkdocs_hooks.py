@@ -4,7 +4,8 @@
 config schemas, :mod:`amcli.reference`); ``<!-- amcli:metrics-schema -->`` becomes the JSON
 Schema of ``metrics.json`` that the tests validate real runs against;
 ``<!-- amcli:bench NAME -->`` becomes the table of the bench result bench/results/NAME.json
-(bench/views.py), with when, where and by which command it was measured.
+(bench/views.py), with when, where and by which command it was measured;
+``<!-- amcli:bench-index -->`` becomes the list of every bench result, its age and state.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import re
 from pathlib import Path
 
-MARKER = re.compile(r"<!-- amcli:(options|metrics-schema|bench)\s*([\w:-]*)\s*-->")
+MARKER = re.compile(r"<!-- amcli:(options|metrics-schema|bench-index|bench)\s*([\w:-]*)\s*-->")
 VIEWS = Path(__file__).resolve().parent.parent / "bench" / "views.py"
 
 
@@ -29,6 +30,8 @@ def _expand(match: re.Match) -> str:
     what, arg = match.group(1), match.group(2)
     if what == "bench":
         return _views().render(arg)
+    if what == "bench-index":
+        return _views().index()
     if what == "options":
         return reference.command_reference(arg)
     return "```json\n" + json.dumps(metrics_schema(), indent=2) + "\n```\n"

@@ -208,3 +208,24 @@ def test_the_checkpoint_tables_are_the_sidecars_figures(tmp_path, bench_views):
 
 def table_rows_starting(text: str, start: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith(start)]
+
+
+def test_the_index_lists_every_result_with_its_state(tmp_path, bench_views):
+    """The benchmarks page's index has a row per result file, pending ones marked so, and a
+    total that counts a bench writing several files once."""
+    import json
+
+    head = git("rev-parse", "--short", "HEAD")
+    base = {"date": "2026-12-04T00:00", "commit": head, "cores": 2, "device": "cpu"}
+    runs = {"a": ("python bench/io_speed.py --clips 2", 600.0),
+            "b": ("python bench/command_lines.py", 1800.0),
+            "c": ("python bench/command_lines.py", 3600.0)}
+    for name, (command, seconds) in runs.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps({**base, "command": command,
+                                                           "wall_s": seconds}))
+    (tmp_path / "pending.json").write_text(json.dumps({"a": "re-run later"}))
+    text = bench_views.index(tmp_path)
+    rows = table_rows_starting(text, "| `")
+    assert [row.split(" | ")[0] for row in rows] == ["| `a`", "| `b`", "| `c`"]
+    assert "pending re-run" in rows[0] and "| current |" in rows[2]
+    assert "ran for 1.2 h" in text  # 10 min + the longer of the two command_lines files
