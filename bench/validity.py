@@ -13,13 +13,15 @@ by that much; "too small" otherwise (undefined cues, e.g. no voiced frames, coun
 References: masks are applied to the neutral example clip and compared with it; prosody edits
 it and is compared with its unedited resynthesis (the edits alone);
 outputs made from noise or a latent are compared with the neutral mean of the corpus given by
---corpus (else with the shipped neutral example). Beside it: the judge's transfer rate, the median
+--corpus (else of neutral clips the bench synthesizes in the demo corpus' recipe; --smoke: the
+shipped neutral example). Beside it: the judge's transfer rate, the median
 target probability, and the model-randomization sanity check (sanity=true): for masks the median
 Spearman correlation of the masks from the trained and the fully randomized classifier, for all
 methods the share of right cue checks when the classifier is fully randomized.
 
 These are measurements, not thresholds to tune towards.
 
+    python bench/validity.py --restarts 4              # synthesizes its reference corpus
     python bench/validity.py --corpus demo_work/corpus --restarts 4
     python bench/validity.py --methods "prosody (neutral clip)" "prosody, unpruned (neutral clip)"
     python bench/validity.py --smoke          # seconds: checks that the script runs
@@ -65,6 +67,20 @@ METHODS = {
     "latent, prior=cgan (condition=neutral)": ["method=latent", "prior=cgan",
                                                "latent.condition=neutral"],
 }
+
+
+#: the reference corpus the bench synthesizes when --corpus is not given: neutral clips of the
+#: demo classifiers' training voices, in the demo corpus' recipe (bench/train_demo.sh)
+REFERENCE_CORPUS = "synthesized: {n} neutral clips, engine espeak, training voices, seed 2026"
+
+
+def reference_corpus(folder: Path, n: int) -> Path:
+    """Neutral clips like the demo corpus' (what outputs from noise or a latent are compared
+    with), synthesized into ``folder``."""
+    from amcli.data.synth import write_corpus
+
+    write_corpus(folder, engine="espeak", classes=["neutral"], n_per_class=n, seed=2026)
+    return folder
 
 
 def corpus_neutral_cues(corpus: Path, n: int, rate: int, vocoded: bool) -> dict[str, float]:
@@ -152,7 +168,8 @@ def score_method(name: str, metrics: dict, references: dict, classifier: str) ->
 
 def table(result: dict) -> list[str]:
     """The cue checks per method (shares of all checks of its outputs)."""
-    reference = "corpus neutral mean" if result.get("corpus") else "neutral example clip"
+    reference = f"the neutral mean of a corpus ({result['corpus']})" if result.get("corpus") \
+        else "the neutral example clip"
     smoke = " Smoke run: a few steps, not a measurement." if result.get("smoke") else ""
     lines = [f"Classifier {result['classifier']}, targets happy/sad/angry x "
              f"{result['restarts']} restarts, seed {result['seed']}; reference of outputs made "
@@ -191,11 +208,15 @@ def main(argv: list[str] | None = None) -> int:
         opts.methods, opts.restarts = ["mask"], 1
         opts.extra = [*opts.extra, "steps=3", "min_steps=1"]
 
-    references = {}
-    if opts.corpus:
-        references = {vocoded: corpus_neutral_cues(opts.corpus, opts.n_reference, 16000, vocoded)
-                      for vocoded in (False, True)}
     work = opts.keep or Path(tempfile.mkdtemp(prefix="amcli_validity_"))
+    references, corpus = {}, opts.corpus
+    if corpus is None and not opts.smoke and any(
+            "method=mask" not in METHODS[m] and "method=prosody" not in METHODS[m]
+            for m in opts.methods):
+        corpus = reference_corpus(work / "reference_corpus", opts.n_reference)
+    if corpus:
+        references = {vocoded: corpus_neutral_cues(corpus, opts.n_reference, 16000, vocoded)
+                      for vocoded in (False, True)}
     rows = []
     for name in opts.methods:
         extra = METHODS[name]
@@ -210,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {rows[-1]['right']:.0%} right, {rows[-1]['wrong']:.0%} wrong",
               file=sys.stderr, flush=True)
     result = {"classifier": opts.classifier, "restarts": opts.restarts, "seed": opts.seed,
-              "corpus": str(opts.corpus) if opts.corpus else None, "extra": opts.extra,
+              "corpus": (str(opts.corpus) if opts.corpus else REFERENCE_CORPUS.format(
+                  n=opts.n_reference)) if corpus else None, "extra": opts.extra,
               "smoke": opts.smoke, "rows": rows}
     out = write_result(opts.name, result, argv, folder=opts.out)
     print("\n".join([*table(result), "", f"written: {out}"]))
