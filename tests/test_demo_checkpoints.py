@@ -15,12 +15,25 @@ from amcli.models import load_classifier
 from amcli.resources import checkpoints_dir, example_clip
 
 DEMOS = ["cnn_mel", "crnn_mel", "cnn_raw", "crnn_raw", "w2v2_tiny", "judge"]
+ROOT = Path(__file__).resolve().parents[1]
 #: the page whose tables state the demo checkpoints' figures
-TABLES = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+TABLES = ROOT / "docs" / "benchmarks.md"
+
+
+def page_as_built() -> str:
+    """The benchmarks page as the docs build renders it (its tables filled from bench/results by
+    the MkDocs hook, as a reader sees them)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("amcli_mkdocs_hooks",
+                                                  ROOT / "scripts" / "mkdocs_hooks.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    return hooks.on_page_markdown(TABLES.read_text())
 
 
 def table_row(name: str) -> list[str]:
-    for line in TABLES.read_text().splitlines():
+    for line in page_as_built().splitlines():
         if line.startswith(f"| `{name}` |"):
             return [cell.strip() for cell in line.strip("|").split("|")]
     raise AssertionError(f"no row for {name} in {TABLES.name}")
@@ -40,7 +53,7 @@ def test_demo_checkpoint_loads_is_small_and_matches_the_readme(name):
     metrics = model.checkpoint["meta"]["metrics"]
     assert metrics["test_accuracy"] >= (0.80 if transformer else 0.85)
     row = table_row(name)
-    assert row[4] == f"{metrics['test_accuracy']:.3f}" and row[5] == f"{metrics['macro_f1']:.3f}"
+    assert row[5] == f"{metrics['test_accuracy']:.3f}" and row[6] == f"{metrics['macro_f1']:.3f}"
 
 
 def test_judge_never_heard_the_classifiers_training_speakers():
@@ -69,8 +82,7 @@ def test_demo_classifiers_recognize_most_example_clips(name):
 
 
 def test_readme_table_lists_every_demo():
-    names = re.findall(r"^\| `(\w+)` \| (?:cnn_|crnn_|wav2vec2)", TABLES.read_text(),
-                       flags=re.M)
+    names = re.findall(r"^\| `(\w+)` \| (?:cnn_|crnn_|wav2vec2)", page_as_built(), flags=re.M)
     assert names == DEMOS
 
 
