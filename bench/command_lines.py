@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import shlex
 import statistics
 import subprocess
@@ -154,8 +155,8 @@ def _run_figures(result: dict) -> list[str]:
     parts = []
     if result.get("verdicts"):
         parts.append("verdicts: " + ", ".join(f"{n} {v}" for v, n in result["verdicts"].items()))
-    reasons = Counter(reason.split(" (")[0] for item in result["items"]
-                      for reason in item.get("reasons") or [])
+    reasons = Counter(re.sub(r" = [-+\d.]+", "", reason.split(" (")[0])  # "p(sad) < 0.9"
+                      for item in result["items"] for reason in item.get("reasons") or [])
     if reasons:
         parts.append("why: " + ", ".join(f"{reason} ({n} items)"
                                          for reason, n in reasons.most_common()))
