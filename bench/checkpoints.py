@@ -37,31 +37,27 @@ GROUND_TRUTH = {"gt_pitch": "pitch", "gt_loudness": "loudness", "gt_tempo": "tem
 PRIORS = ("gan_mel", "cgan_mel", "gan_raw", "cgan_raw")
 
 
-def _files(name: str, root: Path) -> tuple[dict, Path]:
-    """A checkpoint's sidecar and weight file (a single file, or a transformers folder)."""
-    if (root / name).is_dir():
-        return json.loads((root / name / "amcli.json").read_text()), root / name / \
-            "model.safetensors"
-    return json.loads((root / f"{name}.json").read_text()), root / f"{name}.safetensors"
-
-
-def _parameters(name: str, kind: str) -> int:
-    """The model's trainable parameters as amcli loads it (the weight file also holds buffers,
-    such as batch-norm statistics)."""
-    model = load_generator(name) if kind == "generator" else load_classifier(name)
-    return sum(p.numel() for p in model.parameters())
+def _weights(name: str, root: Path) -> Path:
+    """A checkpoint's weight file (a single file, or a transformers folder's)."""
+    folder = root / name
+    return folder / "model.safetensors" if folder.is_dir() else root / f"{name}.safetensors"
 
 
 def record(name: str, root: Path) -> dict:
-    """The figures of one checkpoint, as its sidecar and weight file give them."""
-    sidecar, weights = _files(name, root)
+    """The figures of one checkpoint, as amcli loads it (its sidecar checked against its
+    weights) and as its weight file measures; parameters are the trainable ones (the weight
+    file also holds buffers, such as batch-norm statistics)."""
+    probe = json.loads(((root / name / "amcli.json") if (root / name).is_dir()
+                        else root / f"{name}.json").read_text())
+    model = load_generator(name) if probe["kind"] == "generator" else load_classifier(name)
+    sidecar = model.checkpoint["meta"]
     training = sidecar.get("training", {})
     split = training.get("split", {})
     return {"name": name, "kind": sidecar["kind"], "arch": sidecar["arch"],
             "hparams": sidecar.get("hparams", {}), "classes": sidecar["classes"],
             "representation": sidecar["representation"],
-            "parameters": _parameters(name, sidecar["kind"]),
-            "weights_mb": weights.stat().st_size / 1e6,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "weights_mb": _weights(name, root).stat().st_size / 1e6,
             "dtype": sidecar.get("dtype", "float32"), "conditional": sidecar.get("conditional"),
             "metrics": sidecar.get("metrics", {}), "seed": training.get("seed"),
             "command": training.get("command"),

@@ -69,9 +69,10 @@ def run(args: list[str], folder: Path) -> tuple[dict, list[dict], float]:
     done = subprocess.run([sys.executable, "-m", "amcli", "optimize", *args,
                            f"hydra.run.dir={folder}"], capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"amcli optimize {shlex.join(args)} failed (exit {done.returncode}): "
-                         f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''}")
+    if done.returncode != 0:  # its own one-line error, and its exit code (2: a usage error)
+        last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
+        print(f"amcli optimize {shlex.join(args)} failed: {last}", file=sys.stderr)
+        raise SystemExit(done.returncode)
     metrics = json.loads((folder / "metrics.json").read_text())
     with open(folder / "summary.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
