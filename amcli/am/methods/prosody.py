@@ -70,7 +70,7 @@ class ProsodyOptions:
     #: each item starts from the best of this many edits (each moving one family, spread over
     #: its bounds), by target log-probability minus the size penalty (1: start from no edit);
     #: pitch and tempo gradients are local, so a coarse look first finds where the target lies
-    init_candidates: int = bounded(16, ge=1)
+    init_candidates: int = bounded(64, ge=1)
     #: after the best state, undo every family whose edit the target does not need (the least
     #: sufficient edit; the unpruned one stays in the record); false: report the edit as
     #: optimized, drift in families the model ignores included
