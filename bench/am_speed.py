@@ -43,6 +43,12 @@ from amcli.resources import example_clip
 MEASURES = ("amcli/am", "amcli/models", "checkpoints")
 
 
+def methods(result: dict) -> tuple[str, ...]:
+    """The AM methods the result ran (see views.measures_of): the mask step uses the Mask
+    parameterization, not method=mask; the prosody table runs the prosody method's code."""
+    return ("prosody",) if result.get("prosody") else ()
+
+
 def make_mask(clips: torch.Tensor) -> am.Mask:
     return am.Mask(clips, init=0.5, init_noise=0.5, seeds=range(clips.shape[0]),
                    area_target=0.5).to(clips.device)

@@ -35,6 +35,11 @@ from amcli.resources import example_clip
 MEASURES = ("amcli/am", "amcli/metrics/attribution.py", "amcli/models", "checkpoints", "conf")
 
 
+def methods(result: dict) -> tuple[str, ...]:
+    """The AM methods the result ran (see views.measures_of)."""
+    return ("prosody",)
+
+
 def run(classifier: str, targets: list[str], restarts: int, folder: Path, seed: int = 0,
         extra: list[str] | None = None) -> dict[str, Any]:
     """One attribution run: per target the no-edit baseline and every restart's probability per

@@ -36,6 +36,11 @@ from amcli import am
 #: what the figures depend on: a change here after the result's commit makes it stale
 MEASURES = ("amcli", "checkpoints", "conf")
 
+
+def methods(result: dict) -> tuple[str, ...]:
+    """The AM methods the result ran (see views.measures_of)."""
+    return (result["method"],)
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = "checkpoints/examples"
 #: the command lines the docs quote, by name: `amcli optimize` and these arguments

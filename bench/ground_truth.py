@@ -41,6 +41,11 @@ from amcli.resources import example_clip
 MEASURES = ("amcli/am", "amcli/metrics/ground_truth.py", "amcli/metrics/cues.py",
             "amcli/models", "checkpoints", "conf")
 
+
+def methods(result: dict) -> tuple[str, ...]:
+    """The AM methods the result ran (see views.measures_of): a row's first word."""
+    return tuple(sorted({name.split()[0] for name in result["methods"]}))
+
 GT_MODELS = {"gt_pitch": "pitch", "gt_loudness": "loudness", "gt_tempo": "tempo",
              "gt_voice": "voice"}
 METHODS = ("prosody attribution", "prosody edits", "mask", "input", "latent")

@@ -35,6 +35,11 @@ from amcli.resources import checkpoints_dir
 MEASURES = ("amcli/am", "amcli/models", "amcli/commands/optimize.py", "checkpoints")
 
 
+def methods(result: dict) -> tuple[str, ...]:
+    """The AM methods the result ran (see views.measures_of)."""
+    return ("mask", "input")
+
+
 def settings(model, extra: dict) -> am.RunSettings:
     """The CLI's defaults (steps, threshold, robustness transforms), with ``extra`` fields."""
     return am.RunSettings(transforms=am.default_transforms(sample_rate=model.sample_rate),

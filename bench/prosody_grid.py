@@ -38,6 +38,11 @@ from amcli.resources import example_clip
 #: what the figures depend on: a change here after the result's commit makes it stale
 MEASURES = ("amcli/am", "amcli/models", "checkpoints", "conf")
 
+
+def methods(result: dict) -> tuple[str, ...]:
+    """The AM methods the result ran (see views.measures_of)."""
+    return ("prosody",)
+
 PITCHES_ST = (-4, -3, -2, -1, 0, 1, 2, 3, 4)
 RATES = (0.8, 0.9, 1.0, 1.1, 1.25)
 GAINS_DB = (-9, -6, -3, 0, 3, 6, 9, 12)

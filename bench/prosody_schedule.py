@@ -30,6 +30,11 @@ from amcli.resources import example_clip
 #: what the figures depend on: a change here after the result's commit makes it stale
 MEASURES = ("amcli/am", "amcli/metrics/attribution.py", "amcli/models", "checkpoints", "conf")
 
+
+def methods(result: dict) -> tuple[str, ...]:
+    """The AM methods the result ran (see views.measures_of)."""
+    return ("prosody",)
+
 #: name -> overrides; the first is the reference the others are compared with (every step, as
 #: the prosody method ran before it stopped items whose best state had stopped improving)
 SCHEDULES = {

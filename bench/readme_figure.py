@@ -35,6 +35,11 @@ PICTURE = ROOT / "docs" / "images" / "prosody_neutral_to_angry.png"
 MEASURES = ("amcli/am", "amcli/models", "amcli/report/plots.py", "checkpoints", "conf")
 
 
+def methods(result: dict) -> tuple[str, ...]:
+    """The AM methods the result ran (see views.measures_of)."""
+    return ("prosody",)
+
+
 def readme(result: dict[str, Any]) -> list[str]:
     """The caption under the README's picture."""
     item, target = result["item"], result["target"]

@@ -54,6 +54,11 @@ DIRECTIONS = {
 MEASURES = ("amcli/am", "amcli/metrics", "amcli/models", "amcli/features.py", "checkpoints",
             "conf")
 
+
+def methods(result: dict) -> tuple[str, ...]:
+    """The AM methods the result ran (see views.measures_of): each row's first word."""
+    return tuple(sorted({row["method"].split()[0].rstrip(",") for row in result["rows"]}))
+
 MINIMUM = {"rms_db": 1.0, "f0_mean_st": 0.5, "f0_spread_st": 0.25, "centroid_hz": 50.0}
 
 METHODS = {

@@ -65,6 +65,35 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
+#: The files that run one AM method only. A result whose bench says which methods it ran (a
+#: ``methods(result)`` function beside its MEASURES) does not go stale when another method's
+#: own files change: the methods are plug-ins that never import one another. (The cue
+#: measurement borrows only the pyworld import from amcli/am/prosody; it changes no figure.)
+METHOD_FILES: dict[str, tuple[str, ...]] = {
+    "mask": ("amcli/am/methods/mask.py", "conf/method/mask.yaml"),
+    "input": ("amcli/am/methods/input.py", "conf/method/input.yaml"),
+    "latent": ("amcli/am/methods/latent.py", "conf/method/latent.yaml"),
+    "prosody": ("amcli/am/methods/prosody.py", "conf/method/prosody.yaml", "amcli/am/prosody"),
+}
+
+
+def measures_of(module: ModuleType, result: dict[str, Any]) -> tuple[str, ...]:
+    """The paths one result depends on: its bench's MEASURES, less the own files of every
+    method the result did not run (as git pathspec exclusions), when the bench says which
+    methods it ran."""
+    measures = tuple(getattr(module, "MEASURES", ()))
+    ran = getattr(module, "methods", None)
+    if ran is None or not measures:
+        return measures
+    used = set(ran(result))
+    unknown = used - set(METHOD_FILES)
+    if unknown:
+        raise ValueError(f"{module.__name__}.methods names no AM method: {sorted(unknown)}")
+    others = [path for method, paths in METHOD_FILES.items() if method not in used
+              for path in paths]
+    return (*measures, *(f":(exclude){path}" for path in others))
+
+
 def changed_since(result: dict[str, Any], measures: tuple[str, ...]) -> list[str]:
     """The commits after the result's own ("+dirty" counts as its commit) that changed a path
     the bench measures, newest first ("<hash> <subject>"); [] when git cannot tell."""
@@ -82,7 +111,7 @@ def changed_since(result: dict[str, Any], measures: tuple[str, ...]) -> list[str
 
 def stale_line(result: dict[str, Any], module: ModuleType) -> str | None:
     """A warning for a result older than the code it measures (see bench/run_all.sh)."""
-    changes = changed_since(result, getattr(module, "MEASURES", ()))
+    changes = changed_since(result, measures_of(module, result))
     if not changes:
         return None
     latest = changes[0] if len(changes[0]) <= 90 else changes[0][:87] + "..."
@@ -122,7 +151,7 @@ def index(folder: Path = RESULTS) -> str:
             continue
         result = json.loads(path.read_text())
         module = bench_module(script_of(result))
-        changes = changed_since(result, getattr(module, "MEASURES", ()))
+        changes = changed_since(result, measures_of(module, result))
         state = "pending re-run" if path.stem in pending else \
             (f"out of date ({len(changes)} commits)" if changes else "current")
         seconds = result.get("wall_s")

@@ -140,7 +140,7 @@ def test_no_result_is_older_than_the_code_it_measures(bench_views):
         assert (result.get("commit") or "").split("+")[0], (path.name, "no commit recorded")
         bench = module.bench_module(module.script_of(result))
         assert getattr(bench, "MEASURES", None), (bench.__name__, "declares no MEASURES")
-        changes = module.changed_since(result, bench.MEASURES)
+        changes = module.changed_since(result, module.measures_of(bench, result))
         if changes and path.stem not in pending:
             stale.append(f"{path.name} (measured at {result['commit']}; since: "
                          f"{changes[0][:60]})")
@@ -164,6 +164,45 @@ def test_a_stale_result_says_so_where_it_is_rendered(bench_views):
     assert "re-run `python bench/prosody_fidelity.py --smoke`" in line
     result["commit"] = git("rev-parse", "--short", "HEAD")
     assert module.stale_line(result, module.bench_module("prosody_fidelity")) is None
+
+
+def test_a_change_to_one_methods_files_leaves_the_other_methods_results_current(bench_views):
+    """The rule is scoped by method: a commit that changed only prosody's own files (its
+    module and its YAML) makes the results of prosody runs stale and leaves those of mask runs
+    current, for benches that say which methods a result ran."""
+    module = bench_views
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: the results' commits cannot be compared")
+    prosody_only = git("log", "--format=%h", "-1", "--grep",
+                       "each item starts from the best of 64 one-family candidates")
+    assert prosody_only, "the commit this test names is in main's history"
+    touched = git("show", "--name-only", "--format=", prosody_only).split()
+    assert "conf/method/prosody.yaml" in touched
+    assert not {"amcli/am/methods/mask.py", "conf/method/mask.yaml"} & set(touched)
+    bench = module.bench_module("command_lines")
+    before = git("rev-parse", "--short", f"{prosody_only}^")
+
+    def changed(method: str) -> list[str]:
+        result = {"command": "python bench/command_lines.py", "commit": before,
+                  "method": method}
+        return [line.split()[0] for line in
+                module.changed_since(result, module.measures_of(bench, result))]
+
+    assert prosody_only in changed("prosody")
+    assert prosody_only not in changed("mask")
+    # a bench that does not say which methods it ran keeps its MEASURES whole
+    fidelity = module.bench_module("prosody_fidelity")
+    assert module.measures_of(fidelity, {}) == fidelity.MEASURES
+
+
+def test_a_bench_naming_an_unknown_method_is_refused(bench_views):
+    import types
+
+    bench = types.ModuleType("bench_x")
+    bench.MEASURES = ("amcli/am",)
+    bench.methods = lambda result: ("masks",)
+    with pytest.raises(ValueError, match="names no AM method: \\['masks'\\]"):
+        bench_views.measures_of(bench, {})
 
 
 def git(*args: str) -> str:
@@ -222,7 +261,8 @@ def test_the_index_lists_every_result_with_its_state(tmp_path, bench_views):
             "c": ("python bench/command_lines.py", 3600.0)}
     for name, (command, seconds) in runs.items():
         (tmp_path / f"{name}.json").write_text(json.dumps({**base, "command": command,
-                                                           "wall_s": seconds}))
+                                                           "wall_s": seconds,
+                                                           "method": "mask"}))
     (tmp_path / "pending.json").write_text(json.dumps({"a": "re-run later"}))
     text = bench_views.index(tmp_path)
     rows = table_rows_starting(text, "| `")
