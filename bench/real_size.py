@@ -7,7 +7,8 @@ AST-base, the Whisper-base encoder, and CLAP's HTSAT audio tower as a zero-shot 
 two prompts; CLAP's text tower runs once per run and is not timed) this builds a randomly
 initialized classifier with its feature extractor, loads it the way `classifier=hf` does (the
 feature extraction in torch inside the model), and times, for 3 s clips, one forward and
-backward pass to the waveform per batch (the model's share of every AM step), at batch 1 and 4:
+backward pass to the waveform per batch with the weights frozen, as amcli's loop runs it (the
+model's share of every AM step; weight gradients would add about a third), at batch 1 and 4:
 seconds per item-step and the peak memory each further item adds (resident memory on a CPU,
 allocated memory on CUDA). From the per-item-step time it gives the model's compute in one mask
 run at the defaults (1 item x 200 steps) and in one prosody attribution of one clip (3 targets x
@@ -36,7 +37,7 @@ from typing import Any
 from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
 #: what the figures depend on: a change here after the result's commit makes it stale
-MEASURES = ("amcli/models",)
+MEASURES = ("amcli/models", "amcli/am/frozen.py")
 
 #: model -> (transformers model type, config fields at the published base size)
 BASE: dict[str, tuple[str, dict[str, Any]]] = {
@@ -93,6 +94,7 @@ def measure(name: str, smoke: bool, device: str, batches: list[int], repeats: in
     and the peak memory above what the loaded model holds."""
     import torch
 
+    from amcli.am.frozen import frozen
     from amcli.models import load_classifier
     from amcli.models.clap import init_clap_folder
     from amcli.models.hf import init_hf_folder, load_hf_classifier
@@ -113,34 +115,35 @@ def measure(name: str, smoke: bool, device: str, batches: list[int], repeats: in
     params = sum(p.numel() for p in model.parameters())  # what every step runs through
     rate = model.sample_rate
     found: dict[str, Any] = {"parameters": params, "batches": {}}
-    for batch in batches:
-        wave = (0.1 * torch.randn(batch, int(seconds * rate), device=device)).requires_grad_()
+    with frozen(model):  # as amcli's loop runs it: no weight gradients
+        for batch in batches:
+            wave = (0.1 * torch.randn(batch, int(seconds * rate), device=device)).requires_grad_()
 
-        def step(wave: torch.Tensor = wave) -> None:
-            logits = model(wave)
-            logits[:, 0].sum().backward()
-            wave.grad = None
+            def step(wave: torch.Tensor = wave) -> None:
+                logits = model(wave)
+                logits[:, 0].sum().backward()
+                wave.grad = None
 
-        step()  # warm-up (allocations, lazy initialization)
-        if device == "cuda":
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            base = torch.cuda.memory_allocated()
-        else:
-            before = resident_bytes("VmRSS")
-            peak_known = reset_peak()
-        times = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            step()
+            step()  # warm-up (allocations, lazy initialization)
             if device == "cuda":
                 torch.cuda.synchronize()
-            times.append(time.perf_counter() - started)
-        if device == "cuda":
-            peak = torch.cuda.max_memory_allocated() - base
-        else:
-            peak = resident_bytes("VmHWM") - before if peak_known else None
-        found["batches"][str(batch)] = {"seconds": min(times), "peak_bytes": peak}
+                torch.cuda.reset_peak_memory_stats()
+                base = torch.cuda.memory_allocated()
+            else:
+                before = resident_bytes("VmRSS")
+                peak_known = reset_peak()
+            times = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                step()
+                if device == "cuda":
+                    torch.cuda.synchronize()
+                times.append(time.perf_counter() - started)
+            if device == "cuda":
+                peak = torch.cuda.max_memory_allocated() - base
+            else:
+                peak = resident_bytes("VmHWM") - before if peak_known else None
+            found["batches"][str(batch)] = {"seconds": min(times), "peak_bytes": peak}
     return found
 
 
