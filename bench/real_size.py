@@ -8,7 +8,7 @@ two prompts; CLAP's text tower runs once per run and is not timed) this builds a
 initialized classifier with its feature extractor, loads it the way `classifier=hf` does (the
 feature extraction in torch inside the model), and times, for 3 s clips, one forward and
 backward pass to the waveform per batch with the weights frozen, as amcli's loop runs it (the
-model's share of every AM step; weight gradients would add about a third), at batch 1 and 4:
+model's share of every AM step), and the feature extraction's share of it, at batch 1 and 4:
 seconds per item-step and the peak memory each further item adds (resident memory on a CPU,
 allocated memory on CUDA). From the per-item-step time it gives the model's compute in one mask
 run at the defaults (1 item x 200 steps) and in one prosody attribution of one clip (3 targets x
@@ -143,8 +143,32 @@ def measure(name: str, smoke: bool, device: str, batches: list[int], repeats: in
                 peak = torch.cuda.max_memory_allocated() - base
             else:
                 peak = resident_bytes("VmHWM") - before if peak_known else None
-            found["batches"][str(batch)] = {"seconds": min(times), "peak_bytes": peak}
+            found["batches"][str(batch)] = {"seconds": min(times), "peak_bytes": peak,
+                                            "front_seconds": front_end_seconds(
+                                                model, wave, repeats, device)}
     return found
+
+
+def front_end_seconds(model, wave, repeats: int, device: str) -> float | None:
+    """The forward and backward of the model's feature extraction alone (the transformers
+    front ends amcli computes in torch), best of ``repeats``; None for a model without one."""
+    import torch
+
+    front = next((m.front for m in model.modules()
+                  if isinstance(getattr(m, "front", None), torch.nn.Module)), None)
+    if front is None:
+        return None
+    times = []
+    for _ in range(repeats + 1):  # the first one warms up
+        started = time.perf_counter()
+        out = front(wave)
+        sum(o.float().sum() for o in (out if isinstance(out, tuple) else (out,))
+            if o.requires_grad).backward()
+        wave.grad = None
+        if device == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - started)
+    return min(times[1:])
 
 
 def summarize(found: dict[str, Any], prosody_steps: int) -> dict[str, Any]:
@@ -181,6 +205,42 @@ def table(result: dict[str, Any]) -> list[str]:
                      f"{s['per_item_step_s']:.3f} | {memory} | {duration(s['mask_run_s'])} | "
                      f"{duration(s['attribution_s'])} |")
     return lines
+
+
+#: the waveform transformers the reading compares with crnn_mel
+WAVEFORM = ("wav2vec2-base", "hubert-base", "wavlm-base")
+
+
+def reading(result: dict[str, Any]) -> list[str]:
+    """The view under the table: what a base-size waveform transformer costs against crnn_mel
+    on the machine of the run, and which model is the slowest."""
+    models = result["models"]
+    present = [m for m in WAVEFORM if m in models]
+    if "crnn_mel" not in models or not present:
+        return ["(this run has no crnn_mel or no waveform transformer to compare)"]
+    base = models["crnn_mel"]["summary"]["per_item_step_s"]
+    steps = {m: models[m]["summary"] for m in present}
+    ratios = [s["per_item_step_s"] / base for s in steps.values()]
+    masks = [s["mask_run_s"] for s in steps.values()]
+    attributions = [s["attribution_s"] for s in steps.values()]
+    slowest = max(models, key=lambda m: models[m]["summary"]["per_item_step_s"])
+    slow = models[slowest]["summary"]["per_item_step_s"] / base
+    shares = {m: share for m in models if (share := front_share(models[m])) is not None}
+    front = (f" amcli's feature extraction in torch is at most {max(shares.values()):.1%} of a "
+             f"step ({max(shares, key=shares.get)})." if shares else "")
+    return [f"On this machine ({result['cores']} cores, {result['device']}), a step of a "
+            f"base-size waveform transformer costs {min(ratios):.0f}-{max(ratios):.0f} times a "
+            f"step of crnn_mel per item: one mask run takes {duration(min(masks))}-"
+            f"{duration(max(masks))} and one prosody attribution of one clip "
+            f"{duration(min(attributions))}-{duration(max(attributions))} of model compute. "
+            f"The slowest is {slowest}, at {slow:.0f} times crnn_mel.{front}"]
+
+
+def front_share(found: dict[str, Any]) -> float | None:
+    """The feature extraction's share of a step at the largest batch (None: not measured)."""
+    largest = found["batches"][max(found["batches"], key=int)]
+    front = largest.get("front_seconds")
+    return None if front is None else front / largest["seconds"]
 
 
 def duration(seconds: float) -> str:
