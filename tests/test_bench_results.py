@@ -198,6 +198,23 @@ def test_a_change_to_one_methods_files_leaves_the_other_methods_results_current(
     assert module.measures_of(fidelity, {}) == fidelity.MEASURES
 
 
+def test_the_command_lines_measure_every_module_the_optimize_command_computes_with(bench_views):
+    """command_lines.py lists the optimize pipeline's paths rather than the whole package; every
+    amcli module that amcli/commands/optimize.py imports is among them, except the ones that
+    write no recorded figure (named here, so that a new import has to be placed)."""
+    import ast
+
+    bench = bench_views.bench_module("command_lines")
+    figure_free = {"amcli.errors", "amcli.report.outputs", "amcli.report.sweep"}
+    source = (ROOT / "amcli" / "commands" / "optimize.py").read_text()
+    imported = {node.module for node in ast.walk(ast.parse(source))
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("amcli.")}
+    for module in sorted(imported - figure_free):
+        path = module.replace(".", "/")
+        assert any(path == m or path.startswith(m + "/") or f"{path}.py" == m
+                   for m in bench.MEASURES), (module, "add it to command_lines.MEASURES")
+
+
 def test_a_bench_naming_an_unknown_method_is_refused(bench_views):
     import types
 
