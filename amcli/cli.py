@@ -301,6 +301,34 @@ def _run_command(name: str, args: Sequence[str]) -> int:
     return 0
 
 
+def invoke(name: str, args: Sequence[str]) -> None:
+    """Run command ``name`` with ``args`` (its overrides) in this process, exactly as
+    ``amcli <name> <args>`` would, but let errors rise instead of printing them: a
+    :class:`UserError` for bad input (a config error becomes one, in one line). The Python API
+    (:func:`amcli.api.explain`) runs the CLI's own pipeline through this, so that the same
+    options and seed give the same result."""
+    from hydra.errors import CompactHydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from amcli import run_folder
+
+    module = importlib.import_module(COMMANDS[name].module)
+    args = open_mapping_keys(quote_values(args))
+    prepare = getattr(module, "prepare_args", None)
+    if prepare is not None:
+        args = prepare(args)
+    run_folder.reset()
+    try:
+        with _hydra_argv(args):
+            module.main()
+    except UserErrorInCallback as stop:
+        raise stop.error from None
+    except (CompactHydraException, OmegaConfBaseException) as err:
+        raise UserError(f"config error: {config_error_line(err)}") from None
+    finally:
+        run_folder.release()
+
+
 def _bug(name: str, err: BaseException) -> int:
     """An unexpected failure: its traceback goes into the run's log (printed here when there is
     no run folder), and one line says where; exit 1."""

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "amcli"
 
 #: top to bottom; a module belongs to the layer of its longest matching prefix
 LAYERS: list[tuple[str, ...]] = [
-    ("amcli.__main__", "amcli.cli", "amcli.commands"),
+    ("amcli.__main__", "amcli.cli", "amcli.commands", "amcli.api"),
     ("amcli.report", "amcli.reference"),
     ("amcli.config",),
     ("amcli.am.methods",),  # a method may use the metrics that judge it (its controls)

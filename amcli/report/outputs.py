@@ -1,10 +1,11 @@
-"""The files of an optimize run's items: WAVs and plots, and the terminal summary."""
+"""The files of an optimize run's items: WAVs, plots and the arrays behind the method's plot."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from amcli.audio import write_wav
@@ -28,8 +29,9 @@ def write_item_files(folder: Path, stem: str, wave: torch.Tensor, mel: torch.Ten
                      before: torch.Tensor | None, rate: int, features: FeatureParams,
                      title: str, plot_format: str, method_plot_data: Any = None) -> float:
     """``wav/<stem>.wav`` (level kept, scaled down only if it would clip), the spectrogram
-    plot (input and output, or the output alone) and the method's own plot; returns the WAV's
-    gain."""
+    plot (input and output, or the output alone), the method's own plot and the arrays it is
+    drawn from (``arrays/<stem>.npz``: the mask over time, the F0 contours, ...: the numbers
+    behind the picture, for re-plotting and for other tools); returns the WAV's gain."""
     gain = write_wav(folder / "wav" / f"{stem}.wav", wave, rate)
     plots = folder / "plots"
     out = mel.detach().cpu().numpy()
@@ -42,7 +44,15 @@ def write_item_files(folder: Path, stem: str, wave: torch.Tensor, mel: torch.Ten
     if method_plot_data is not None:
         method_plot(method_plot_data, plots / f"{stem}_{method_plot_data.kind}.{plot_format}",
                     title)
+        write_arrays(folder / "arrays" / f"{stem}.npz", method_plot_data.arrays)
     return gain
+
+
+def write_arrays(path: Path, arrays: dict[str, Any]) -> Path:
+    """The method's plot arrays as one compressed NumPy archive (scalars as 0-d arrays)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **{key: np.asarray(value) for key, value in arrays.items()})
+    return path
 
 
 def input_mels(clips: dict[str, torch.Tensor], features: FeatureParams) -> dict[str, torch.Tensor]:
