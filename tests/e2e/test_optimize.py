@@ -62,7 +62,8 @@ def test_mask_run_writes_every_file_and_metrics_follow_the_design(cli, tmp_path,
     assert info["judge"]["name"] == "judge" and info["judge"]["sha256"]
     overall = metrics["summary"]
     assert set(overall["targets"]) == {"angry", "sad"}
-    assert 0 <= overall["transfer_rate"] <= 1
+    assert overall["transfer_rate"] == pytest.approx(  # the share the judge hears as targeted
+        sum(i["judge_top1"] == i["target"] for i in metrics["items"]) / len(metrics["items"]))
     # an untrained model reaches nothing: every item says so, and faithfulness is left out
     for item in metrics["items"]:
         assert item["verdict"] == "not reached" and item["verdict_reasons"][0].startswith(

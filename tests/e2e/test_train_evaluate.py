@@ -28,7 +28,11 @@ def test_one_epoch_training_run_writes_a_complete_run_folder(cli, tmp_path, corp
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["kind"] == "train-classifier" and metrics["status"] == "done"
     assert metrics["train"]["epochs_run"] == 1
-    assert 0 <= metrics["test"]["accuracy"] <= 1 and metrics["test"]["n"] > 0
+    test = metrics["test"]  # accuracy is the confusion matrix's diagonal share
+    confusion = test["confusion"]
+    assert sum(map(sum, confusion)) == test["n"] > 0
+    assert test["accuracy"] == pytest.approx(
+        sum(confusion[i][i] for i in range(len(confusion))) / test["n"])
     sidecar = json.loads((run / "crnn_mel.json").read_text())
     assert sidecar["metrics"]["test_accuracy"] == metrics["test"]["accuracy"]
     split = sidecar["training"]["split"]
