@@ -28,6 +28,7 @@ benches=(
   "env PYTHONPATH=examples\${PYTHONPATH:+:\$PYTHONPATH} python bench/attribution.py --restarts 2 --seeds 0 1 --classifiers custom --targets low high --label pesto --extra custom.target=pesto_bands.PestoBands 'custom.classes=[low,mid,high]' clip_seconds=0 --name attribution_pesto_r2"
   "python bench/validity.py --methods mask 'input (wave, from noise)' 'latent, prior=gan' 'latent, prior=cgan (condition=target)' 'latent, prior=cgan (condition=neutral)' --name validity_methods"
   "python bench/validity.py --methods 'prosody (neutral clip)' 'prosody, unpruned (neutral clip)' --name validity_prosody"
+  "python bench/validity.py --classifier w2v2_tiny --methods mask --name validity_w2v2_mask"
   "python bench/readme_figure.py"
   "python bench/prosody_grid.py --classifier crnn_mel --targets happy sad angry"
   "python bench/ground_truth.py --methods 'prosody attribution' 'prosody edits' --name ground_truth_prosody"
