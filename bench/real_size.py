@@ -233,7 +233,11 @@ def reading(result: dict[str, Any]) -> list[str]:
             f"step of crnn_mel per item: one mask run takes {duration(min(masks))}-"
             f"{duration(max(masks))} and one prosody attribution of one clip "
             f"{duration(min(attributions))}-{duration(max(attributions))} of model compute. "
-            f"The slowest is {slowest}, at {slow:.0f} times crnn_mel.{front}"]
+            f"The slowest is {slowest}, at {slow:.0f} times crnn_mel.{front}"
+            + ("" if result.get("frozen_weights") else
+               " (This result predates the frozen weights: its steps also computed the weights'"
+               " gradients, which amcli's loop does not, so it overstates time and memory;"
+               " re-run the command.)")]
 
 
 def front_share(found: dict[str, Any]) -> float | None:
@@ -283,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         models[name] = found
         print(f"{name}: {found['summary']['per_item_step_s']:.3f} s per item-step", flush=True)
     result = {"device": args.device, "seconds": args.seconds, "batches": args.batches,
+              "frozen_weights": True,  # the step as amcli's loop runs it (see measure)
               "repeats": args.repeats, "prosody_steps": args.prosody_steps,
               "smoke": args.smoke, "models": models}
     out = write_result(args.name, result, argv, device=args.device, folder=args.out)
