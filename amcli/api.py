@@ -288,13 +288,13 @@ class Explanation:
     @property
     def audio(self) -> torch.Tensor:
         """The output as written (scaled down only where it would clip; the gain is
-        ``record["output_gain"]``), ``[channels, samples]``."""
-        return _read(self.folder / self.record["output"])
+        ``record["output_gain"]``), ``[1, samples]``."""
+        return _read_mono(self.folder / self.record["output"])
 
     @property
     def input_audio(self) -> torch.Tensor | None:
         given = self.record.get("input")
-        return _read(self.folder / given) if given else None
+        return _read_mono(self.folder / given) if given else None
 
     def attribution_map(self) -> torch.Tensor:
         """A mask explanation as an attribution aligned with the input clip, ``[1, samples]``
@@ -325,7 +325,7 @@ class Explanation:
         import matplotlib.pyplot as plt
         from matplotlib.image import imread
 
-        images = [p for p in self._plot_files()]
+        images = self._plot_files()
         if not images:
             raise UserError("this run wrote no plots for the item")
         fig, axes = plt.subplots(len(images), 1, figsize=(9, 3.6 * len(images)), squeeze=False)
@@ -417,11 +417,11 @@ def _copy_run(source: Path, folder: str | Path) -> Path:
     return target
 
 
-def _read(path: Path) -> torch.Tensor:
-    import soundfile
+def _read_mono(path: Path) -> torch.Tensor:
+    """A run's WAV (amcli writes them mono) as ``[1, samples]``."""
+    from amcli.audio import read_audio
 
-    data, _ = soundfile.read(str(path), dtype="float32", always_2d=True)
-    return torch.from_numpy(data.T.copy())
+    return read_audio(path)[0].unsqueeze(0)
 
 
 def _b64(path: Path) -> str:

@@ -65,16 +65,16 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
+#: a method's own package beside its module and YAML (the others have none)
+METHOD_PACKAGES: dict[str, tuple[str, ...]] = {"prosody": ("amcli/am/prosody",)}
 #: The files that run one AM method only. A result whose bench says which methods it ran (a
 #: ``methods(result)`` function beside its MEASURES) does not go stale when another method's
 #: own files change: the methods are plug-ins that never import one another. (The cue
 #: measurement borrows only the pyworld import from amcli/am/prosody; it changes no figure.)
 METHOD_FILES: dict[str, tuple[str, ...]] = {
-    "mask": ("amcli/am/methods/mask.py", "conf/method/mask.yaml"),
-    "input": ("amcli/am/methods/input.py", "conf/method/input.yaml"),
-    "latent": ("amcli/am/methods/latent.py", "conf/method/latent.yaml"),
-    "prosody": ("amcli/am/methods/prosody.py", "conf/method/prosody.yaml", "amcli/am/prosody"),
-}
+    yaml.stem: (f"amcli/am/methods/{yaml.stem}.py", f"conf/method/{yaml.stem}.yaml",
+                *METHOD_PACKAGES.get(yaml.stem, ()))
+    for yaml in sorted((BENCH.parent / "conf" / "method").glob("*.yaml"))}
 
 
 def measures_of(module: ModuleType, result: dict[str, Any]) -> tuple[str, ...]:
