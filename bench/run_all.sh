@@ -7,8 +7,9 @@
 #   bash bench/run_all.sh --list      # the commands only
 #
 # Every result file in bench/results/ is written by one line below (a test checks it), and a
-# result counts as stale once the code it measures changed after its commit (the bench's
-# MEASURES, less the own files of the AM methods the result did not run: its methods(result));
+# result counts as stale once the code it measures changed in substance after its commit (the
+# bench's MEASURES, less the own files of the AM methods the result did not run: its
+# methods(result); bench/substance.py says what counts as substance);
 # tests/test_bench_results.py states the rule: re-run its line. A re-measurement still
 # to come is listed, with its reason, in bench/results/pending.json; its table says it is out of
 # date wherever it is rendered.

@@ -22,6 +22,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import substance  # noqa: E402  (bench/ is not a package)
+
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 
@@ -96,7 +99,9 @@ def measures_of(module: ModuleType, result: dict[str, Any]) -> tuple[str, ...]:
 
 def changed_since(result: dict[str, Any], measures: tuple[str, ...]) -> list[str]:
     """The commits after the result's own ("+dirty" counts as its commit) that changed a path
-    the bench measures, newest first ("<hash> <subject>"); [] when git cannot tell."""
+    the bench measures, newest first ("<hash> <subject>"), when together they changed that code
+    in substance (bench/substance.py: not only docstrings, comments, layout, imports or which
+    measured file holds a definition); [] when they did not, or when git cannot tell."""
     measured_at = (result.get("commit") or "").split("+")[0]
     if not measured_at or not measures:
         return []
@@ -104,9 +109,12 @@ def changed_since(result: dict[str, Any], measures: tuple[str, ...]) -> list[str
         done = subprocess.run(["git", "log", "--format=%h %s", f"{measured_at}..HEAD", "--",
                                *measures], cwd=BENCH.parent, capture_output=True, text=True,
                               check=True)
+        commits = done.stdout.splitlines()
+        if commits and not substance.changed(measured_at, "HEAD", measures):
+            return []
     except (OSError, subprocess.CalledProcessError):
         return []
-    return done.stdout.splitlines()
+    return commits
 
 
 def stale_line(result: dict[str, Any], module: ModuleType) -> str | None:

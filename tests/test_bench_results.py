@@ -124,13 +124,13 @@ def test_every_result_is_remeasured_by_run_all():
 
 
 def test_no_result_is_older_than_the_code_it_measures(bench_views):
-    """The rule: a result is stale when a commit after the one it was measured at (a "+dirty"
-    result counts as measured at its commit) changed a path its bench MEASURES (the package
-    modules, checkpoints and configs its figures depend on; a view's formatting is not among
-    them). Re-run the result's line of bench/run_all.sh and commit the file. A result whose
-    re-measurement is still to come is listed, with the reason, in bench/results/pending.json,
-    and its table carries an "Out of date" line wherever it is rendered; a listed result that
-    is fresh again must leave the list."""
+    """The rule: a result is stale when the commits after the one it was measured at (a
+    "+dirty" result counts as measured at its commit) changed, in substance (bench/substance.py),
+    a path its bench MEASURES (the package modules, checkpoints and configs its figures depend
+    on; a view's formatting is not among them). Re-run the result's line of bench/run_all.sh
+    and commit the file. A result whose re-measurement is still to come is listed, with the
+    reason, in bench/results/pending.json, and its table carries an "Out of date" line wherever
+    it is rendered; a listed result that is fresh again must leave the list."""
     import json
 
     if not (ROOT / ".git").exists():
