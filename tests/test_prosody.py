@@ -376,3 +376,53 @@ def test_an_all_families_item_starts_no_worse_than_its_one_family_siblings(fitte
     assert score[0] >= max(score[1], score[2]) - 1e-5
     edits = param.summary()[0]
     assert edits["families"] == ["pitch", "loudness"]
+
+
+def test_a_prosody_item_does_not_depend_on_the_items_beside_it(fitted):
+    """Per-item seeds, starts and noise: a one-family item's edit and probability are the same
+    alone as in a batch with other restarts and families, and an "all" item's (which starts
+    from the best of its one-family siblings' starts) the same with only its siblings beside
+    it (to float rounding)."""
+    from amcli import am
+    from amcli.am.methods.prosody import METHOD, ProsodyOptions
+    from amcli.models.base import Classifier
+    from amcli.models.custom import UserBody
+
+    wave = fitted["neutral"][0]
+    level = 10 * math.log10(float(wave.pow(2).mean()))
+    model = Classifier(UserBody(LevelModel(level + 5.0)), ["quiet", "loud"], "raw", RATE)
+    model.checkpoint = {"name": "level"}
+    options = ProsodyOptions(attribution=True, init_candidates=4, knots=2)
+    items = am.build_items(["loud"], ["clip"], 2, seed=0, variants=METHOD.variants(options))
+    settings = am.RunSettings(steps=4, threshold=None, record_every=1,
+                              transforms=am.default_transforms())
+
+    def run(subset):
+        return am.run_items(METHOD, options, model, subset, {"clip": wave}, settings,
+                            resources=METHOD.prepare(options, model, ["loud"], "cpu"))
+
+    def same(alone, i, j):
+        assert torch.allclose(alone.result.signal[i], together.result.signal[j], atol=1e-4)
+        assert float(alone.result.target_prob[i]) == pytest.approx(
+            float(together.result.target_prob[j]), abs=1e-4)
+        assert flat(alone.records[i]["prosody"]) == pytest.approx(
+            flat(together.records[j]["prosody"]), abs=1e-3)
+
+    def flat(record: dict, prefix: str = "") -> dict:
+        out = {}
+        for key, value in record.items():
+            if isinstance(value, dict):
+                out.update(flat(value, f"{prefix}{key}."))
+            elif isinstance(value, int | float):
+                out[prefix + key] = value
+        return out
+
+    together = run(items)
+    assert [i.variant for i in items[5:]] == ["all", "pitch", "loudness", "tempo", "voice"]
+    for i in (1, 3, 7):  # one family each
+        same(run([items[i]]), 0, i)
+    second_restart = run(items[5:])
+    for i in range(5):
+        same(second_restart, i, 5 + i)
+    # the restarts differ: the "all" items start from different edits
+    assert not torch.allclose(together.result.signal[0], together.result.signal[5], atol=1e-3)
