@@ -108,7 +108,8 @@ def prosody_param(clip: torch.Tensor, batch: int, rate: int):
     from amcli.am.methods.prosody import synthesis_grid
     from amcli.am.prosody.analysis import analyse
     from amcli.am.prosody.controls import Prosody
-    from amcli.am.prosody.synthesis import fit, white_noise_stft
+    from amcli.am.prosody.fit import fit
+    from amcli.am.prosody.synthesis import white_noise_stft
 
     n_fft, hop = synthesis_grid(rate)
     wave = clip.cpu()

@@ -136,7 +136,9 @@ def sensitivity(name: str, clip: str) -> dict[str, tuple[float, str]]:
 
     from amcli.am.methods.prosody import synthesis_grid
     from amcli.am.prosody.analysis import analyse
-    from amcli.am.prosody.synthesis import Edits, fit, synthesize, white_noise_stft
+    from amcli.am.prosody.fit import fit
+    from amcli.am.prosody.source import Edits
+    from amcli.am.prosody.synthesis import synthesize, white_noise_stft
     from amcli.commands.optimize import load_clips
     from amcli.models import load_classifier
 

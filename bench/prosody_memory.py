@@ -29,7 +29,8 @@ import torch
 from amcli.am.methods.prosody import synthesis_grid
 from amcli.am.prosody.analysis import analyse
 from amcli.am.prosody.controls import Prosody
-from amcli.am.prosody.synthesis import fit, white_noise_stft
+from amcli.am.prosody.fit import fit
+from amcli.am.prosody.synthesis import white_noise_stft
 from amcli.audio import read_audio
 from amcli.models import load_classifier
 from amcli.resources import example_clip

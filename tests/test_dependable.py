@@ -211,7 +211,8 @@ def test_an_item_runs_the_same_whether_the_others_stopped_or_not():
 def test_prosody_renders_a_subset_of_its_items_as_the_whole_batch_does():
     from amcli.am.prosody.analysis import analyse
     from amcli.am.prosody.controls import Prosody
-    from amcli.am.prosody.synthesis import fit, white_noise_stft
+    from amcli.am.prosody.fit import fit
+    from amcli.am.prosody.synthesis import white_noise_stft
     from amcli.audio import read_audio
     from amcli.resources import example_clip
 

@@ -11,7 +11,9 @@ import torch
 
 from amcli.am.prosody.analysis import analyse
 from amcli.am.prosody.controls import FAMILIES, Bounds, Prosody
-from amcli.am.prosody.synthesis import Edits, Source, fit, synthesize, white_noise_stft
+from amcli.am.prosody.fit import fit
+from amcli.am.prosody.source import Edits, Source
+from amcli.am.prosody.synthesis import synthesize, white_noise_stft
 from amcli.audio import read_audio
 from amcli.data.base import crop_or_pad
 from amcli.metrics.cues import measure_cues
@@ -224,7 +226,7 @@ def test_noise_resynthesizes_as_noise_that_pitch_edits_barely_touch():
 def test_the_lobes_written_out_equal_the_plain_expression_and_its_gradients():
     """The harmonic lobes' hand-written gradients (amplitude and frequency) agree with
     autograd through the plain expression (lobe_weights, a complex index_add), images included."""
-    from amcli.am.prosody.synthesis import lobe_weights, lobes
+    from amcli.am.prosody.lobes import lobe_weights, lobes
 
     torch.manual_seed(0)
     shape, n_fft = (2, 3, 17), 32

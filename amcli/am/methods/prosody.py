@@ -85,7 +85,7 @@ class ProsodyOptions:
 class Clip:
     """A clip analysed and fitted once per run, with its unedited resynthesis' probabilities."""
 
-    source: Any  # amcli.am.prosody.synthesis.Source (one row)
+    source: Any  # amcli.am.prosody.source.Source (one row)
     original: torch.Tensor  # [C] the classifier's probabilities of the clip
     resynthesis: torch.Tensor  # [C] ... of its unedited resynthesis
     unedited: torch.Tensor  # [T] the unedited resynthesis
@@ -137,7 +137,9 @@ class ProsodyMethod(AMMethod):
 
     def _clip(self, name: str, wave: torch.Tensor, batch: ItemBatch) -> Clip:
         from amcli.am.prosody.analysis import analyse
-        from amcli.am.prosody.synthesis import Edits, fit, synthesize, white_noise_stft
+        from amcli.am.prosody.fit import fit
+        from amcli.am.prosody.source import Edits
+        from amcli.am.prosody.synthesis import synthesize, white_noise_stft
 
         rate = batch.model.sample_rate
         n_fft, hop = synthesis_grid(rate)
@@ -167,7 +169,8 @@ class ProsodyMethod(AMMethod):
         return max(w.shape[-1] for w in (batch.clip_bank or {}).values())
 
     def build(self, options: ProsodyOptions, batch: ItemBatch, cache: ClipCache) -> Built:
-        from amcli.am.prosody.synthesis import Source, white_noise_stft
+        from amcli.am.prosody.source import Source
+        from amcli.am.prosody.synthesis import white_noise_stft
 
         if cache.length is None:
             cache.length = self._length(batch)
