@@ -148,7 +148,7 @@ def test_a_job_that_ends_before_its_record_gets_a_marker(tmp_path: Path) -> None
 def test_a_failed_sweep_job_exits_by_what_its_record_says(tmp_path: Path, capsys) -> None:
     import json
 
-    from amcli.cli import _failed_job
+    from amcli.cli.outcome import failed_job as _failed_job
 
     sweep = tmp_path / "sweep"
     run_folder.check_sweep(sweep, ["target=angry,sad"], overwrite=False)
