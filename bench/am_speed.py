@@ -40,7 +40,7 @@ from amcli.models import load_classifier
 from amcli.resources import example_clip
 
 #: what the figures depend on: a change here after the result's commit makes it stale
-MEASURES = ("amcli/am", "amcli/models", "checkpoints")
+MEASURES = ("amcli/am", "amcli/activity.py", "amcli/models", "checkpoints")
 
 
 def methods(result: dict) -> tuple[str, ...]:

@@ -36,7 +36,8 @@ from amcli import am
 #: what the figures depend on: a change here after the result's commit makes it stale. The
 #: optimize pipeline and what it computes with; not the dispatcher (amcli/cli/), the Python
 #: API, the plots, the HTML report or the other commands, which write no figure recorded here
-MEASURES = ("amcli/am", "amcli/models", "amcli/metrics", "amcli/features.py", "amcli/audio.py",
+MEASURES = ("amcli/am", "amcli/activity.py",
+            "amcli/models", "amcli/metrics", "amcli/features.py", "amcli/audio.py",
             "amcli/data", "amcli/config.py", "amcli/bounds.py", "amcli/families.py",
             "amcli/reference.py", "amcli/resources.py", "amcli/device.py",
             "amcli/commands/optimize.py", "amcli/commands/optimize_args.py",

@@ -38,7 +38,8 @@ from amcli.metrics import ground_truth as gt
 from amcli.resources import example_clip
 
 #: what the figures depend on: a change here after the result's commit makes it stale
-MEASURES = ("amcli/am", "amcli/metrics/ground_truth.py", "amcli/metrics/cues.py",
+MEASURES = ("amcli/am", "amcli/activity.py",
+            "amcli/metrics/ground_truth.py", "amcli/metrics/cues.py",
             "amcli/models", "checkpoints", "conf")
 
 

@@ -32,7 +32,8 @@ from amcli.models import load_classifier
 from amcli.resources import checkpoints_dir
 
 #: what the figures depend on: a change here after the result's commit makes it stale
-MEASURES = ("amcli/am", "amcli/models", "amcli/commands/optimize.py", "checkpoints")
+MEASURES = ("amcli/am", "amcli/activity.py",
+            "amcli/models", "amcli/commands/optimize.py", "checkpoints")
 
 
 def methods(result: dict) -> tuple[str, ...]:

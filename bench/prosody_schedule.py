@@ -28,7 +28,8 @@ from amcli.metrics.attribution import reading_label
 from amcli.resources import example_clip
 
 #: what the figures depend on: a change here after the result's commit makes it stale
-MEASURES = ("amcli/am", "amcli/metrics/attribution.py", "amcli/models", "checkpoints", "conf")
+MEASURES = ("amcli/am", "amcli/activity.py",
+            "amcli/metrics/attribution.py", "amcli/models", "checkpoints", "conf")
 
 
 def methods(result: dict) -> tuple[str, ...]:

@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PICTURE = ROOT / "docs" / "images" / "prosody_neutral_to_angry.png"
 
 #: what the figures depend on: a change here after the result's commit makes it stale
-MEASURES = ("amcli/am", "amcli/models", "amcli/report/plots.py", "checkpoints", "conf")
+MEASURES = ("amcli/am", "amcli/activity.py",
+            "amcli/models", "amcli/report/plots.py", "checkpoints", "conf")
 
 
 def methods(result: dict) -> tuple[str, ...]:

@@ -51,7 +51,8 @@ DIRECTIONS = {
     "happy": {"f0_mean_st": +1, "f0_spread_st": +1},
 }
 #: what the figures depend on: a change here after the result's commit makes it stale
-MEASURES = ("amcli/am", "amcli/metrics", "amcli/models", "amcli/features.py", "checkpoints",
+MEASURES = ("amcli/am", "amcli/activity.py",
+            "amcli/metrics", "amcli/models", "amcli/features.py", "checkpoints",
             "conf")
 
 

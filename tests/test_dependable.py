@@ -12,7 +12,7 @@ from torch import nn
 
 from amcli import am
 from amcli.am.methods import get_method
-from amcli.am.parameterization import Parameterization
+from amcli.am.params import Parameterization
 from amcli.metrics.attribution import attribution_table, stats_cell
 from amcli.metrics.verdicts import apply_verdicts, count, verdict
 

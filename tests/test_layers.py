@@ -19,8 +19,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("amcli.train",),
     ("amcli.am", "amcli.am.methods.base"),  # the loop, and the interface methods implement
     ("amcli.models", "amcli.data"),
-    ("amcli.features", "amcli.audio", "amcli.bounds", "amcli.run_folder", "amcli.resources",
-     "amcli.device", "amcli.invocation", "amcli.workers", "amcli.families"),
+    ("amcli.features", "amcli.audio", "amcli.activity", "amcli.bounds", "amcli.run_folder",
+     "amcli.resources", "amcli.device", "amcli.invocation", "amcli.workers", "amcli.families"),
     ("amcli.files", "amcli.errors"),
     ("amcli",),  # the package's own __init__ (its version)
 ]

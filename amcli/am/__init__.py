@@ -12,6 +12,7 @@ The methods of ``amcli optimize`` are plug-ins (:mod:`amcli.am.methods`), run on
 by :func:`run_items`.
 """
 
+from amcli.activity import active_frames
 from amcli.am.frozen import frozen, rnn_backward_allowed
 from amcli.am.items import Item, build_items, resolve_targets
 from amcli.am.methods import METHODS, AMMethod, Built, ItemBatch, PlotData, get_method
@@ -26,13 +27,7 @@ from amcli.am.objectives import (
     class_objective,
 )
 from amcli.am.optimize import STOP_REASONS, Result, classify, optimize
-from amcli.am.parameterization import (
-    Input,
-    Latent,
-    Mask,
-    Parameterization,
-    active_frames,
-)
+from amcli.am.params import Input, Latent, Mask, Parameterization
 from amcli.am.random import Draws, item_seed
 from amcli.am.regularizers import (
     L1,

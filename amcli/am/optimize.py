@@ -32,7 +32,7 @@ from torch import nn
 
 from amcli.am.frozen import frozen, rnn_backward_allowed
 from amcli.am.objectives import ClassLogit, Context, Hooks, Objective
-from amcli.am.parameterization import Parameterization
+from amcli.am.params import Parameterization
 from amcli.am.random import Draws
 from amcli.am.regularizers import Regularizer
 from amcli.am.transforms import Transform

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from amcli.am.parameterization import Input, Mask, Parameterization, sorted_area_loss
+from amcli.am.params import Input, Mask, Parameterization, sorted_area_loss
 
 __all__ = ["L1", "L2", "TV", "MaskArea", "Regularizer", "SortedArea", "sorted_area_loss"]
 

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-from amcli.am.parameterization import active_frames
+from amcli.activity import active_frames
 from amcli.features import FeatureParams, LogMel
 from amcli.files import atomic_write, json_text
 from amcli.models.gan import MEL_FRAMES, RAW_SAMPLES, Discriminator, Generator

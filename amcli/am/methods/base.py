@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from amcli.am.parameterization import Parameterization
+from amcli.am.params import Parameterization
 from amcli.am.regularizers import Regularizer
 from amcli.features import FeatureParams
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from amcli.am.methods.base import AMMethod, Built, ItemBatch
-from amcli.am.parameterization import Input
+from amcli.am.params import Input
 from amcli.am.regularizers import L2, TV
 from amcli.bounds import bounded
 from amcli.errors import UserError

@@ -20,7 +20,7 @@ import torch
 
 from amcli.am.methods.base import AMMethod, Built, ItemBatch
 from amcli.am.optimize import classify
-from amcli.am.parameterization import Latent
+from amcli.am.params import Latent
 from amcli.am.regularizers import L1, L2
 from amcli.bounds import bounded
 from amcli.errors import UserError

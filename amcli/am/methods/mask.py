@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from amcli.am.methods.base import AMMethod, Built, ItemBatch, PlotData
-from amcli.am.parameterization import AREA_TOLERANCE, Mask
+from amcli.am.params import AREA_TOLERANCE, Mask
 from amcli.am.regularizers import TV, MaskArea, SortedArea
 from amcli.bounds import bounded
 from amcli.errors import UserError

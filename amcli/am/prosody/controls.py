@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from amcli.am.parameterization import Parameterization, item_seeds
+from amcli.am.params import Parameterization, item_seeds
 from amcli.am.prosody.source import Edits, Source
 from amcli.am.prosody.synthesis import edited_frames, synthesize
 from amcli.am.random import per_item_normal
