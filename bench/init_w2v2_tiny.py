@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 
 from amcli.config import DEFAULT_CLASSES
-from amcli.models.hf import init_hf_folder
+from amcli.models.hf_training import init_hf_folder
 
 SIZES = dict(
     hidden_size=128, num_hidden_layers=4, num_attention_heads=4, intermediate_size=256,

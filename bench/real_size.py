@@ -97,7 +97,8 @@ def measure(name: str, smoke: bool, device: str, batches: list[int], repeats: in
     from amcli.am.frozen import frozen
     from amcli.models import load_classifier
     from amcli.models.clap import init_clap_folder
-    from amcli.models.hf import init_hf_folder, load_hf_classifier
+    from amcli.models.hf import load_hf_classifier
+    from amcli.models.hf_training import init_hf_folder
 
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:

@@ -96,7 +96,7 @@ def spectrogram_transformers(tmp_path_factory) -> dict[str, Path]:
     """{model type: folder} of tiny random AST and Whisper classifiers (neutral, happy, sad)
     with their feature extractors, as save_pretrained writes them."""
     pytest.importorskip("transformers", reason="the dev extra installs transformers")
-    from amcli.models.hf import init_hf_folder
+    from amcli.models.hf_training import init_hf_folder
 
     root = tmp_path_factory.mktemp("spectrogram_transformers")
     return {kind: init_hf_folder(root / kind, kind, ["neutral", "happy", "sad"], **sizes)

@@ -19,7 +19,7 @@ from amcli.device import resolve_device
 from amcli.errors import UserError
 from amcli.metrics.classification import classification_report, format_report, predict
 from amcli.models import ARCHITECTURES, Classifier, build_classifier, save_classifier
-from amcli.models.hf import build_hf_for_training, save_hf_classifier
+from amcli.models.hf_training import build_hf_for_training, save_hf_classifier
 from amcli.report.plots import confusion_png
 from amcli.report.run import run_info, run_record
 from amcli.resources import CONF_PATH

@@ -103,7 +103,7 @@ def test_captums_infidelity_scores_an_amcli_mask_and_prefers_it_to_its_mirror_im
 
 def test_explain_takes_a_transformers_folder_and_several_targets(tmp_path):
     pytest.importorskip("transformers")
-    from amcli.models.hf import init_hf_folder
+    from amcli.models.hf_training import init_hf_folder
 
     folder = init_hf_folder(tmp_path / "w2v2", "wav2vec2", ["calm", "joy", "fear"],
                             hidden_size=32, num_hidden_layers=1, num_attention_heads=2,

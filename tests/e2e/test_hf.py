@@ -17,7 +17,8 @@ import torch
 from amcli.data.synth import write_corpus
 from amcli.errors import UserError
 from amcli.models import load_classifier
-from amcli.models.hf import init_hf_folder, load_hf_classifier
+from amcli.models.hf import load_hf_classifier
+from amcli.models.hf_training import init_hf_folder
 
 transformers = pytest.importorskip("transformers", reason="the dev extra installs transformers")
 
@@ -245,6 +246,6 @@ def test_without_transformers_the_error_names_the_extra(cli, folders, monkeypatc
         "amcli optimize: error: classifier=hf needs the transformers package: "
         "pip install 'amcli[hf]' (from a clone: pip install -e '.[hf]')"]
     with pytest.raises(UserError, match="model=hf needs the transformers package"):
-        from amcli.models.hf import build_hf_for_training
+        from amcli.models.hf_training import build_hf_for_training
 
         build_hf_for_training(folders["wav2vec2"], CLASSES)
