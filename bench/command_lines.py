@@ -38,7 +38,7 @@ from amcli import am
 #: API, the plots, the HTML report or the other commands, which write no figure recorded here
 MEASURES = ("amcli/am", "amcli/activity.py",
             "amcli/models", "amcli/metrics", "amcli/features.py", "amcli/audio.py",
-            "amcli/data", "amcli/config.py", "amcli/bounds.py", "amcli/families.py",
+            "amcli/data", "amcli/config.py", "amcli/config", "amcli/bounds.py", "amcli/families.py",
             "amcli/reference.py", "amcli/resources.py", "amcli/device.py",
             "amcli/commands/optimize.py", "amcli/commands/optimize_args.py",
             "amcli/commands/common.py", "amcli/report/items.py", "amcli/report/run.py",

@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 from amcli.bounds import check_bounds
 from amcli.commands.aliases import rewrite_aliases
 from amcli.commands.common import done_before, load_model, overrides, run_dir, to_schema
-from amcli.config import EvaluateConfig
+from amcli.config.evaluate import EvaluateConfig
 from amcli.data.base import ClipDataset, load_waves
 from amcli.data.spec import classes_without_clips, dataset_name, list_items, make_splits
 from amcli.device import resolve_device

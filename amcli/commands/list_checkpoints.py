@@ -11,7 +11,7 @@ import hydra
 from omegaconf import DictConfig
 
 from amcli.commands.common import to_schema
-from amcli.config import ListConfig
+from amcli.config.report import ListConfig
 from amcli.errors import UserError
 from amcli.models.hf import SIDECAR, WEIGHTS
 from amcli.resources import CONF_PATH, checkpoints_dir

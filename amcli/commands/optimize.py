@@ -23,7 +23,7 @@ from amcli.audio import read_audio
 from amcli.bounds import check_bounds
 from amcli.commands.common import done_before, load_model, overrides, run_dir, to_schema
 from amcli.commands.optimize_args import prepare_args
-from amcli.config import OptimizeConfig
+from amcli.config.optimize import OptimizeConfig
 from amcli.data.base import AUDIO_SUFFIXES, crop_or_pad
 from amcli.device import resolve_device
 from amcli.errors import UserError

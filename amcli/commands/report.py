@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from amcli.am.methods import METHODS
 from amcli.commands.common import to_schema
-from amcli.config import ReportConfig
+from amcli.config.report import ReportConfig
 from amcli.data.base import AUDIO_SUFFIXES
 from amcli.errors import UserError
 from amcli.files import atomic_write

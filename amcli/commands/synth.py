@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from amcli.bounds import check_bounds
-from amcli.config import SynthConfig
+from amcli.config.synth import SynthConfig
 from amcli.data.synth.corpus import check_output, validate_request, write_corpus
 from amcli.resources import CONF_PATH
 

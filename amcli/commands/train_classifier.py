@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 
 from amcli.bounds import check_bounds
 from amcli.commands.common import done_before, overrides, run_dir, to_schema
-from amcli.config import TrainClassifierConfig
+from amcli.config.train_classifier import TrainClassifierConfig
 from amcli.data.base import ClipDataset, load_waves
 from amcli.data.spec import dataset_name, describe_split, make_splits, require_every_class
 from amcli.device import resolve_device

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from amcli.audio import write_wav
 from amcli.bounds import check_bounds
 from amcli.commands.common import done_before, overrides, run_dir, to_schema
-from amcli.config import TrainPriorConfig
+from amcli.config.train_prior import TrainPriorConfig
 from amcli.data.base import load_waves
 from amcli.data.spec import dataset_name, describe_split, make_splits
 from amcli.device import resolve_device
