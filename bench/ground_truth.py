@@ -191,22 +191,27 @@ def sensitivity_table(result: dict[str, Any]) -> list[str]:
 
 
 def table(result: dict[str, Any]) -> list[str]:
-    """The verdicts per model and method, then what each family reaches alone (the view the
-    docs render from the result file)."""
+    """How far each family's edits move each model, the verdicts per model and method, then
+    what each family reaches alone (the view the docs render from the result file)."""
     lines = ["How far one edit near its bounds moves each model (the largest change of any class "
              "probability, and the edit):", "", *sensitivity_table(result), ""]
-    if not result["models"]:
-        return lines
-    lines += ["| model | true family | method | trained model: identified (margin) | "
-              "randomized copy |", "|---|---|---|---|---|"]
+    return [*lines, *verdicts(result)] if result["models"] else lines
+
+
+def verdicts(result: dict[str, Any]) -> list[str]:
+    """The verdicts per model and method, and what each family reaches alone (prosody
+    attribution): :func:`table` without the models' sensitivity, which every result of the
+    benchmark repeats."""
+    lines = ["| model | true family | method | trained model: identified (margin) | "
+             "randomized copy |", "|---|---|---|---|---|"]
     alone = ["| model | copy | " + " | ".join(f"{f} alone" for f in gt.FAMILIES) + " |",
              "|---|---|" + "---|" * len(gt.FAMILIES)]
     for name, found in result["models"].items():
         family = found["family"]
-        for method, verdicts in found["verdicts"].items():
+        for method, by_copy in found["verdicts"].items():
             lines.append(f"| {name} | {family} | {method} | "
-                         f"{cell(verdicts['trained'], family)} | "
-                         f"{cell(verdicts['randomized'], family)} |")
+                         f"{cell(by_copy['trained'], family)} | "
+                         f"{cell(by_copy['randomized'], family)} |")
         for copy in ("trained", "randomized"):
             reached = found[copy].get("prosody attribution")
             if reached:

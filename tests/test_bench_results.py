@@ -289,3 +289,13 @@ def test_the_index_lists_every_result_with_its_state(tmp_path, bench_views):
     assert [row.split(" | ")[0] for row in rows] == ["| `a`", "| `b`", "| `c`"]
     assert "pending re-run" in rows[0] and "| current |" in rows[2]
     assert "ran for 1.2 h" in text  # 10 min + the longer of the two command_lines files
+
+
+def test_the_benchmarks_page_has_no_typed_table():
+    """Every table of docs/benchmarks.md comes from a result file (an ``amcli:bench`` marker the
+    docs build renders); a Markdown table row in the page's source was typed by hand."""
+    page = ROOT / "docs" / "benchmarks.md"
+    typed = [f"line {i}: {line[:60]}" for i, line in enumerate(page.read_text().splitlines(), 1)
+             if line.lstrip().startswith("|")]
+    assert not typed, "tables typed into docs/benchmarks.md: " + "; ".join(typed[:5])
+    assert page.read_text().count("<!-- amcli:bench ") >= 10
