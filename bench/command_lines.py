@@ -29,20 +29,15 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from pipeline import OPTIMIZE
 from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
 from amcli import am
 
 #: what the figures depend on: a change here after the result's commit makes it stale. The
-#: optimize pipeline and what it computes with; not the dispatcher (amcli/cli/), the Python
-#: API, the plots, the HTML report or the other commands, which write no figure recorded here
-MEASURES = ("amcli/am", "amcli/activity.py",
-            "amcli/models", "amcli/metrics", "amcli/features.py", "amcli/audio.py",
-            "amcli/data", "amcli/config.py", "amcli/config", "amcli/bounds.py", "amcli/families.py",
-            "amcli/reference.py", "amcli/resources.py", "amcli/device.py",
-            "amcli/commands/optimize.py", "amcli/commands/optimize_args.py",
-            "amcli/commands/common.py", "amcli/report/items.py", "amcli/report/run.py",
-            "amcli/report/terminal.py", "checkpoints", "conf")
+#: optimize command and every module it imports (bench/pipeline.py); not the dispatcher
+#: (amcli/cli/), the Python API, the plots or the HTML report, which write no figure recorded here
+MEASURES = OPTIMIZE
 
 
 def methods(result: dict) -> tuple[str, ...]:

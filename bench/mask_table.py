@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pipeline import OPTIMIZE
 from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
 from amcli import am
@@ -32,8 +33,7 @@ from amcli.models import load_classifier
 from amcli.resources import checkpoints_dir
 
 #: what the figures depend on: a change here after the result's commit makes it stale
-MEASURES = ("amcli/am", "amcli/activity.py",
-            "amcli/models", "amcli/commands/optimize.py", "checkpoints")
+MEASURES = OPTIMIZE
 
 
 def methods(result: dict) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pipeline import OPTIMIZE
 from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
 from amcli.audio import read_audio
@@ -36,7 +37,7 @@ from amcli.models import load_classifier
 from amcli.resources import example_clip
 
 #: what the figures depend on: a change here after the result's commit makes it stale
-MEASURES = ("amcli/am", "amcli/activity.py", "amcli/models", "checkpoints", "conf")
+MEASURES = OPTIMIZE
 
 
 def methods(result: dict) -> tuple[str, ...]:

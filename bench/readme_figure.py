@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from pipeline import OPTIMIZE
 from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
 from amcli.am.methods.prosody import edit_words
@@ -32,8 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PICTURE = ROOT / "docs" / "images" / "prosody_neutral_to_angry.png"
 
 #: what the figures depend on: a change here after the result's commit makes it stale
-MEASURES = ("amcli/am", "amcli/activity.py",
-            "amcli/models", "amcli/report/plots.py", "checkpoints", "conf")
+MEASURES = (*OPTIMIZE, "amcli/report/plots.py")
 
 
 def methods(result: dict) -> tuple[str, ...]:

@@ -5,7 +5,9 @@ path-based rule alone also condemns every result after a change that cannot move
 docstring reworded, a comment in a YAML file, a module split in two. Those are the changes a
 codebase needs most often, so the rule would make tidying the core cost hours of re-measuring.
 
-This module compares the *substance* of the measured files at two commits:
+This module compares the *substance* of the measured files at two commits, each found at its
+own commit (a bench's ``module:NAME`` entries are the files of the modules NAME runs *then*: see
+bench/closure.py), so a module renamed or split between them is followed:
 
 - Python: every statement of every measured module, with docstrings, comments, formatting and
   import statements left out, as a multiset of AST dumps. Which file of the measured paths holds a
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import subprocess
+import sys
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +33,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "bench") not in sys.path:  # bench/ is not a package; its scripts import siblings
+    sys.path.insert(0, str(ROOT / "bench"))
+from closure import closure  # noqa: E402
 
 #: the substance of some files: a multiset of (kind, path or "", text) entries
 Substance = Counter
@@ -39,28 +45,46 @@ def _git(*args: str, root: Path = ROOT) -> bytes:
     return subprocess.run(["git", *args], cwd=root, capture_output=True, check=True).stdout
 
 
-def _selected(path: str, measures: tuple[str, ...]) -> bool:
-    """Whether ``path`` is under one of ``measures`` and under none of its exclusions (git
-    pathspecs of the form ":(exclude)PATH", the only magic bench/views.measures_of writes)."""
-    def under(prefix: str) -> bool:
-        prefix = prefix.rstrip("/")
-        return path == prefix or path.startswith(prefix + "/")
-
-    included = [m for m in measures if not m.startswith(":(exclude)")]
-    excluded = [m[len(":(exclude)"):] for m in measures if m.startswith(":(exclude)")]
-    return any(under(m) for m in included) and not any(under(m) for m in excluded)
+def _under(path: str, prefix: str) -> bool:
+    prefix = prefix.rstrip("/")
+    return path == prefix or path.startswith(prefix + "/")
 
 
-def _tree(commit: str, measures: tuple[str, ...], root: Path) -> list[tuple[str, str]]:
-    """(path, blob id) of every measured file at ``commit``."""
+@lru_cache(maxsize=64)
+def _listing(commit: str, root: Path) -> dict[str, str]:
+    """Every file of ``commit`` (a full hash): path -> blob id."""
     listing = _git("ls-tree", "-r", "--full-tree", commit, root=root).decode()
-    files = []
+    files = {}
     for line in listing.splitlines():
         meta, _, path = line.partition("\t")
         _mode, kind, blob = meta.split()
-        if kind == "blob" and _selected(path, measures):
-            files.append((path, blob))
+        if kind == "blob":
+            files[path] = blob
     return files
+
+
+@lru_cache(maxsize=8192)
+def _text(blob: str, root: Path) -> str:
+    return _git("cat-file", "blob", blob, root=root).decode("utf-8", errors="replace")
+
+
+def files(commit: str, measures: tuple[str, ...], root: Path = ROOT) -> dict[str, str]:
+    """The measured files at ``commit`` (path -> blob id). ``measures`` holds path prefixes,
+    ``module:NAME`` entries (the files of the modules NAME runs, found at that commit: see
+    bench/closure.py) and ``:(exclude)PATH`` exclusions (git's pathspec magic, the only one
+    bench/views.measures_of writes), which also stop the closure from following a module."""
+    full = _git("rev-parse", f"{commit}^{{commit}}", root=root).decode().strip()
+    listing = _listing(full, root)
+    excluded = [m[len(":(exclude)"):] for m in measures if m.startswith(":(exclude)")]
+    modules = [m[len("module:"):] for m in measures if m.startswith("module:")]
+    prefixes = [m for m in measures if not m.startswith((":(exclude)", "module:"))]
+
+    def skip(path: str) -> bool:
+        return any(_under(path, e) for e in excluded)
+
+    reached = closure(modules, set(listing), lambda path: _text(listing[path], root), skip)
+    return {path: blob for path, blob in listing.items()
+            if (path in reached or any(_under(path, p) for p in prefixes)) and not skip(path)}
 
 
 def _is_docstring(stmt: ast.stmt) -> bool:
@@ -101,18 +125,17 @@ def python_substance(source: str) -> list[str]:
     return entries
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=8192)
 def _entries(path: str, blob: str, root: Path) -> tuple[tuple[str, str, str], ...]:
     """The substance entries of one file (a blob id names its content, so it caches)."""
     if path.endswith(".py"):
         try:
-            return tuple(("python", "", dump) for dump in
-                         python_substance(_git("cat-file", "blob", blob, root=root).decode()))
+            return tuple(("python", "", dump) for dump in python_substance(_text(blob, root)))
         except (SyntaxError, UnicodeDecodeError):
             pass
     elif path.endswith((".yaml", ".yml")):
         try:
-            data = yaml.safe_load(_git("cat-file", "blob", blob, root=root).decode())
+            data = yaml.safe_load(_text(blob, root))
             return (("yaml", path, repr(data)),)
         except (yaml.YAMLError, UnicodeDecodeError):
             pass
@@ -122,7 +145,7 @@ def _entries(path: str, blob: str, root: Path) -> tuple[tuple[str, str, str], ..
 def substance(commit: str, measures: tuple[str, ...], root: Path = ROOT) -> Substance:
     """The substance of the measured files at ``commit`` (see the module's docstring)."""
     found: Substance = Counter()
-    for path, blob in _tree(commit, measures, root):
+    for path, blob in files(commit, measures, root).items():
         found.update(_entries(path, blob, root))
     return found
 

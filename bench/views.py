@@ -106,10 +106,12 @@ def changed_since(result: dict[str, Any], measures: tuple[str, ...]) -> list[str
     if not measured_at or not measures:
         return []
     try:
+        paths = sorted(set(substance.files(measured_at, measures)) |
+                       set(substance.files("HEAD", measures)))
         done = subprocess.run(["git", "log", "--format=%h %s", f"{measured_at}..HEAD", "--",
-                               *measures], cwd=BENCH.parent, capture_output=True, text=True,
-                              check=True)
-        commits = done.stdout.splitlines()
+                               *paths], cwd=BENCH.parent, capture_output=True, text=True,
+                              check=True) if paths else None
+        commits = done.stdout.splitlines() if done else []
         if commits and not substance.changed(measured_at, "HEAD", measures):
             return []
     except (OSError, subprocess.CalledProcessError):

@@ -198,21 +198,26 @@ def test_a_change_to_one_methods_files_leaves_the_other_methods_results_current(
     assert module.measures_of(fidelity, {}) == fidelity.MEASURES
 
 
-def test_the_command_lines_measure_every_module_the_optimize_command_computes_with(bench_views):
-    """command_lines.py lists the optimize pipeline's paths rather than the whole package; every
-    amcli module that amcli/commands/optimize.py imports is among them, except the ones that
-    write no recorded figure (named here, so that a new import has to be placed)."""
-    import ast
+def test_the_benches_that_run_optimize_measure_every_module_it_imports(bench_views):
+    """The optimize command's import closure (bench/closure.py: lazy imports and the method
+    plug-ins included), less the modules bench/pipeline.py names figure-free, lies under the
+    paths the benches that run it measure; so does what a method alone imports, for the
+    results of that method."""
+    import pipeline
+    import substance
 
-    bench = bench_views.bench_module("command_lines")
-    figure_free = {"amcli.errors", "amcli.report.outputs", "amcli.report.sweep"}
-    source = (ROOT / "amcli" / "commands" / "optimize.py").read_text()
-    imported = {node.module for node in ast.walk(ast.parse(source))
-                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("amcli.")}
-    for module in sorted(imported - figure_free):
-        path = module.replace(".", "/")
-        assert any(path == m or path.startswith(m + "/") or f"{path}.py" == m
-                   for m in bench.MEASURES), (module, "add it to command_lines.MEASURES")
+    figure_free = tuple(f":(exclude){p}" for p in pipeline.FIGURE_FREE)
+    imported = substance.files("HEAD", ("module:amcli.commands.optimize", *figure_free))
+    measured = substance.files("HEAD", pipeline.OPTIMIZE)
+    assert not sorted(set(imported) - set(measured)), "add to bench/pipeline.OPTIMIZE"
+    for path in ("amcli/commands/optimize.py", "amcli/features.py", "amcli/metrics/masks.py",
+                 "amcli/am/prosody/synthesis.py", "amcli/activity.py"):
+        assert path in imported, path
+    assert "conf/optimize.yaml" in measured
+    assert not any(p.startswith(("amcli/cli/", "amcli/api.py")) for p in imported)
+    for name in ("attribution", "command_lines", "ground_truth", "mask_table", "prosody_grid",
+                 "prosody_schedule", "readme_figure", "validity"):
+        assert set(pipeline.OPTIMIZE) <= set(bench_views.bench_module(name).MEASURES), name
 
 
 def test_a_bench_naming_an_unknown_method_is_refused(bench_views):

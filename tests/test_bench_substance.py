@@ -119,3 +119,31 @@ def test_moving_code_between_measured_files_keeps_the_substance(substance, tmp_p
     assert not substance.changed(first, retrained, ("pkg", "conf"), root=tmp_path)
     assert not substance.changed(first, retrained, ("pkg", "conf", "weights.bin",
                                                     ":(exclude)weights.bin"), root=tmp_path)
+
+
+def test_the_closure_follows_lazy_imports_packages_and_plugins(tmp_path):
+    """bench/closure.py: what an entry module runs includes what it imports inside functions,
+    the packages above each module, and every module of a package that discovers its modules;
+    a skipped file is neither counted nor followed; a module nobody imports is not counted."""
+    spec = importlib.util.spec_from_file_location("amcli_bench_closure",
+                                                  ROOT / "bench" / "closure.py")
+    closure = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(closure)
+    files = {
+        "amcli/__init__.py": "",
+        "amcli/cmd.py": "from amcli.core import run\ndef main():\n    from .lazy import x\n",
+        "amcli/core/__init__.py": "from .loop import run\n",
+        "amcli/core/loop.py": "import amcli.plugins\n",
+        "amcli/lazy.py": "x = 1\n",
+        "amcli/plugins/__init__.py": "import pkgutil\nfor i in pkgutil.iter_modules(__path__):\n"
+                                     "    pass\n",
+        "amcli/plugins/a.py": "from amcli.only_a import y\n",
+        "amcli/plugins/b.py": "",
+        "amcli/only_a.py": "y = 2\n",
+        "amcli/unused.py": "",
+    }
+    found = closure.closure(["amcli.cmd"], set(files), files.__getitem__)
+    assert found == set(files) - {"amcli/unused.py"}
+    skipping_a = closure.closure(["amcli.cmd"], set(files), files.__getitem__,
+                                 skip=lambda path: path == "amcli/plugins/a.py")
+    assert skipping_a == set(files) - {"amcli/unused.py", "amcli/plugins/a.py", "amcli/only_a.py"}

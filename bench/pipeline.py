@@ -1,0 +1,22 @@
+"""What the benches that run ``amcli optimize`` measure: the paths of the optimize command's
+import closure (bench/closure.py), as path prefixes that a module moved or split within them
+stays under; tests/test_bench_results.py checks that they cover the closure, less the modules
+named figure-free here."""
+
+from __future__ import annotations
+
+#: the optimize command and every module it imports
+OPTIMIZE = ("amcli/am", "amcli/activity.py", "amcli/models", "amcli/metrics", "amcli/features.py",
+            "amcli/audio.py", "amcli/data", "amcli/config.py", "amcli/config", "amcli/train",
+            "amcli/bounds.py", "amcli/families.py", "amcli/resources.py", "amcli/device.py",
+            "amcli/workers.py", "amcli/commands/__init__.py", "amcli/commands/aliases.py",
+            "amcli/commands/optimize.py", "amcli/commands/optimize_args.py",
+            "amcli/commands/common.py", "amcli/report/__init__.py", "amcli/report/items.py",
+            "amcli/report/run.py", "amcli/report/terminal.py", "checkpoints", "conf")
+
+#: imported by the optimize command, but they write no figure a bench records: the package's
+#: version and lazy exports, errors, the run folder's files, markers and log, the sweep summary
+#: and the HTML report
+FIGURE_FREE = ("amcli/__init__.py", "amcli/errors.py", "amcli/files.py", "amcli/invocation.py",
+               "amcli/run_folder.py", "amcli/report/outputs.py", "amcli/report/sweep.py",
+               "amcli/report/html.py", "amcli/report/plots.py")
