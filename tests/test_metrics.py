@@ -161,7 +161,7 @@ def test_option_ranges_are_declared_once_and_checked_with_the_key():
 
 def test_the_cue_families_are_one_list_everywhere():
     from amcli.am.methods.prosody import Family as ProsodyFamily
-    from amcli.config import Family as ConfigFamily
+    from amcli.config.synth import Family as ConfigFamily
     from amcli.data.synth.cues import FAMILY_CUES
     from amcli.families import FAMILIES, Family
 
