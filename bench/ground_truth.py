@@ -58,6 +58,8 @@ def optimize(folder: Path, classifier: str, targets: list[str], args: argparse.N
             f"hydra.run.dir={folder}", *extra]
     if args.steps:
         argv.append(f"steps={args.steps}")
+    if args.smoke and "method=prosody" in extra:  # seconds, not a measurement
+        argv.append("prosody.init_candidates=4")
     if amcli(argv) != 0:
         print(f"  (skipped: amcli {' '.join(argv)} failed)", file=sys.stderr)
         return None

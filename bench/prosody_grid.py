@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     axes, extra = (PITCHES_ST, RATES, GAINS_DB), []
     if args.smoke:
-        axes, extra, args.restarts = SMOKE_GRID, ["steps=3", "min_steps=1"], 1
+        axes, args.restarts = SMOKE_GRID, 1
+        extra = ["steps=3", "min_steps=1", "prosody.init_candidates=4"]
     clip_wide = grid(args.classifier, args.clip, args.targets, axes)
     with tempfile.TemporaryDirectory() as work:
         optimized = {mode: prosody(args.classifier, args.clip, args.targets, args.restarts,

@@ -46,9 +46,11 @@ SCHEDULES = {
 
 
 #: --smoke: two schedules of a few steps, to check that the script runs
-SMOKE_SCHEDULES = {"3 steps": ["steps=3", "min_steps=1", "prosody.families=[loudness,voice]"],
+SMOKE_SCHEDULES = {"3 steps": ["steps=3", "min_steps=1", "prosody.families=[loudness,voice]",
+                               "prosody.init_candidates=4"],
                    "patience 1": ["steps=3", "min_steps=1", "patience=1",
-                                  "prosody.families=[loudness,voice]"]}
+                                  "prosody.families=[loudness,voice]",
+                                  "prosody.init_candidates=4"]}
 
 
 def run(classifier: str, targets: list[str], restarts: int, seed: int, extra: list[str],

@@ -37,7 +37,8 @@ def test_the_attribution_bench_writes_a_result_its_view_renders(tmp_path, bench_
     """bench/attribution.py in a smoke size: the file it writes renders as its printed table."""
     result = bench("attribution.py", "--classifiers", "crnn_mel", "--targets", "sad", "--seeds",
                    "0", "1", "--restarts", "1", "--extra", "steps=2", "min_steps=1",
-                   "prosody.families=[loudness,voice]", "--out", str(tmp_path), "--name",
+                   "prosody.families=[loudness,voice]", "prosody.init_candidates=4", "--out",
+                   str(tmp_path), "--name",
                    "smoke")
     table = table_rows(bench_views.render("smoke", tmp_path), "|")
     assert table == [line for line in result.stdout.splitlines() if line.startswith("| ")

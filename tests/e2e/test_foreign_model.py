@@ -33,7 +33,7 @@ def test_prosody_attribution_names_pitch_for_a_pretrained_pitch_model(cli, tmp_p
 
     result = cli("optimize", *CUSTOM, "method=prosody", f"input={example_clip('neutral')}",
                  "target=[low,high]", "prosody.attribution=true",
-                 "prosody.families=[pitch,loudness]", "steps=24",
+                 "prosody.families=[pitch,loudness]", "steps=12",
                  "record_every=4")
     assert result.code == 0, result.err
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
