@@ -163,3 +163,29 @@ def test_a_failed_sweep_job_exits_by_what_its_record_says(tmp_path: Path, capsys
     assert _failed_job("optimize", text) == 2
     err = capsys.readouterr().err
     assert "a sweep job failed: ValueError: in the job" in err
+
+
+def test_a_sweep_with_unfinished_jobs_ends_with_one_line_and_exit_1(tmp_path: Path,
+                                                                    capsys) -> None:
+    """The dispatcher's closing line names the jobs of the sweep this invocation launched
+    that did not end DONE; the next invocation starts with no sweep of its own."""
+    from amcli.cli.outcome import sweep_outcome
+
+    sweep = tmp_path / "sweep"
+    run_folder.reset()
+    run_folder.check_sweep(sweep, ["target=angry,sad,happy"], overwrite=False)
+    for job, marker in (("0", "DONE"), ("1", "INTERRUPTED"), ("2", None)):
+        (sweep / job / ".hydra").mkdir(parents=True)
+        if marker:
+            (sweep / job / marker).write_text("\n")
+    assert sweep_outcome("optimize") == 1
+    err = capsys.readouterr().err
+    assert "2 sweep job(s) did not finish: 1 interrupted, 2 running" in err
+    assert str(sweep / "summary.csv") in err
+    for job in ("1", "2"):
+        (sweep / job / "INTERRUPTED").unlink(missing_ok=True)
+        (sweep / job / "DONE").write_text("\n")
+    assert sweep_outcome("optimize") == 0
+    (sweep / "1" / "DONE").unlink()
+    run_folder.reset()  # a new invocation: the earlier sweep is not its outcome
+    assert sweep_outcome("optimize") == 0

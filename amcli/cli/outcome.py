@@ -47,18 +47,22 @@ def config_error_line(err: BaseException) -> str:
 
 
 def sweep_outcome(name: str) -> int:
-    """After a sweep: 0 when every job ended DONE, else one line naming the others and 1."""
-    from amcli.report.sweep import LAST_SWEEP, unfinished
+    """After a sweep: 0 when every job ended DONE, else one line naming the others and 1. The
+    sweep is the one this invocation launched (:func:`amcli.run_folder.current_sweep`, reset
+    at the start of every command)."""
+    from amcli import run_folder
+    from amcli.report.sweep import unfinished
 
-    if not LAST_SWEEP:
+    sweep = run_folder.current_sweep()
+    if sweep is None:
         return 0
-    rows = unfinished(LAST_SWEEP[0])
+    rows = unfinished(sweep)
     if not rows:
         return 0
     jobs = ", ".join(f"{r['job']} {r['status']}" + (f" ({r['error']})" if r["error"] else "")
                      for r in rows)
     print(f"{PROG} {name}: {len(rows)} sweep job(s) did not finish: {jobs}; run the same "
-          f"command again to redo only those (see {LAST_SWEEP[0] / 'summary.csv'})",
+          f"command again to redo only those (see {sweep / 'summary.csv'})",
           file=sys.stderr)
     return 1
 

@@ -180,17 +180,11 @@ def failed_error_kinds(sweep: Path | None) -> list[str]:
     return kinds
 
 
-#: The sweep folder of the last multirun that ended in this process (for the dispatcher's
-#: closing line).
-LAST_SWEEP: list[Path] = []
-
-
 class SweepSummary(Callback):
     """Hydra callback: rewrite the sweep's summary.csv when the sweep ends (each job's end
     rewrites it too, from run_record)."""
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         sweep = Path(config.hydra.sweep.dir)
-        LAST_SWEEP[:] = [sweep]
         if sweep.is_dir():
             write_summary(sweep)
