@@ -6,10 +6,14 @@ named figure-free here."""
 from __future__ import annotations
 
 #: the optimize command and every module it imports
-OPTIMIZE = ("amcli/am", "amcli/activity.py", "amcli/models", "amcli/metrics", "amcli/features.py",
-            "amcli/audio.py", "amcli/data", "amcli/config.py", "amcli/config", "amcli/train",
-            "amcli/bounds.py", "amcli/families.py", "amcli/resources.py", "amcli/device.py",
-            "amcli/workers.py", "amcli/commands/__init__.py", "amcli/commands/aliases.py",
+OPTIMIZE = ("amcli/am", "amcli/activity.py", "amcli/models", "amcli/metrics/__init__.py",
+            "amcli/metrics/attribution.py", "amcli/metrics/cues.py",
+            "amcli/metrics/faithfulness.py", "amcli/metrics/frechet.py", "amcli/metrics/judge.py",
+            "amcli/metrics/masks.py", "amcli/metrics/sanity.py", "amcli/metrics/summary.py",
+            "amcli/metrics/verdicts.py", "amcli/features.py", "amcli/audio.py", "amcli/data",
+            "amcli/config.py", "amcli/config", "amcli/train", "amcli/bounds.py",
+            "amcli/families.py", "amcli/resources.py", "amcli/device.py", "amcli/workers.py",
+            "amcli/commands/__init__.py", "amcli/commands/aliases.py",
             "amcli/commands/optimize.py", "amcli/commands/optimize_args.py",
             "amcli/commands/common.py", "amcli/report/__init__.py", "amcli/report/items.py",
             "amcli/report/run.py", "amcli/report/terminal.py", "checkpoints", "conf")
