@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     schedules = {name: SCHEDULES[name] for name in args.schedules}
     if args.smoke:
-        schedules, args.targets, args.restarts = SMOKE_SCHEDULES, ["sad"], 1
+        schedules, args.targets, args.restarts, args.seeds = SMOKE_SCHEDULES, ["sad"], 1, [0]
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as work:
         for name, overrides in schedules.items():

@@ -14,7 +14,8 @@ bench/closure.py), so a module renamed or split between them is followed:
   definition does not matter, so moving a function from one measured module to another keeps its
   substance; any change to a body, a default, a constant or a class does not.
 - YAML: the parsed data, by path (a comment is not substance; a value is).
-- Anything else (checkpoints, ...): the file's content, by path.
+- Anything else (checkpoints, ...): the file's content, by path; a new one (a checkpoint added
+  after the result) cannot have been measured and does not count.
 
 What it leaves out, knowingly: an import statement that binds the same name to a different
 object (for example ``from a import f`` changed to ``from b import f``) counts as no change; a
@@ -142,15 +143,29 @@ def _entries(path: str, blob: str, root: Path) -> tuple[tuple[str, str, str], ..
     return (("file", path, blob),)
 
 
-def substance(commit: str, measures: tuple[str, ...], root: Path = ROOT) -> Substance:
-    """The substance of the measured files at ``commit`` (see the module's docstring)."""
+#: files whose additions count: code and configuration, which a new file can change (a method
+#: plug-in is found by listing its package); any other file that appears after a result was
+#: measured cannot have been read by it
+COUNTS_WHEN_ADDED = (".py", ".yaml", ".yml")
+
+
+def _substance(selected: dict[str, str], root: Path) -> Substance:
     found: Substance = Counter()
-    for path, blob in files(commit, measures, root).items():
+    for path, blob in selected.items():
         found.update(_entries(path, blob, root))
     return found
 
 
+def substance(commit: str, measures: tuple[str, ...], root: Path = ROOT) -> Substance:
+    """The substance of the measured files at ``commit`` (see the module's docstring)."""
+    return _substance(files(commit, measures, root), root)
+
+
 def changed(before: str, after: str, measures: tuple[str, ...], root: Path = ROOT) -> bool:
     """Whether the measured code differs in substance between the two commits of the git
-    repository at ``root``."""
-    return substance(before, measures, root) != substance(after, measures, root)
+    repository at ``root``. A data file (a checkpoint, a clip) added after ``before`` does not
+    count: the measurement cannot have read it; changing or removing one does."""
+    old, new = files(before, measures, root), files(after, measures, root)
+    new = {path: blob for path, blob in new.items()
+           if path in old or path.endswith(COUNTS_WHEN_ADDED)}
+    return _substance(old, root) != _substance(new, root)

@@ -112,6 +112,17 @@ def test_moving_code_between_measured_files_keeps_the_substance(substance, tmp_p
         assert substance.changed(first, edited, measures, root=tmp_path), path
         (tmp_path / path).write_text(text)
         commit_all(tmp_path, f"undo {path}")
+    # a new weight file cannot have been read by a result measured before it existed
+    (tmp_path / "new_model.bin").write_bytes(b"\x07")
+    added = commit_all(tmp_path, "a new model")
+    assert not substance.changed(first, added, ("pkg", "conf", "weights.bin", "new_model.bin"),
+                                 root=tmp_path)
+    # new code does count: a plug-in is found by listing its package
+    (tmp_path / "pkg" / "plugin.py").write_text("def extra():\n    return 1\n")
+    plugin = commit_all(tmp_path, "a plug-in")
+    assert substance.changed(added, plugin, measures, root=tmp_path)
+    (tmp_path / "pkg" / "plugin.py").unlink()
+    commit_all(tmp_path, "no plug-in")
     (tmp_path / "weights.bin").write_bytes(b"\x00\x02")
     retrained = commit_all(tmp_path, "retrain")
     assert substance.changed(first, retrained, measures, root=tmp_path)
