@@ -289,6 +289,31 @@ def test_max_batch_never_changes_a_result(cli, tmp_path, tiny):
     assert len({hashlib.sha256(w.read_bytes()).hexdigest() for w in wavs}) == 4  # restarts differ
 
 
+def test_attribution_chunks_of_whole_restarts_give_what_one_batch_gives(cli, tmp_path, tiny):
+    """The workaround docs/reading-results.md gives: with prosody.attribution=true, a max_batch
+    that is a multiple of the variants (all + each family) keeps each restart's variants in one
+    chunk, so the "all" item still starts from its siblings' best start, as in one batch."""
+    from amcli.resources import example_clip
+
+    args = ["optimize", f"classifier={tiny / 'crnn_mel.json'}", "method=prosody",
+            f"input={example_clip('neutral')}", "target=angry", "restarts=2", "steps=3",
+            "min_steps=1", "record_every=1", "prosody.attribution=true",
+            "prosody.families=[loudness,voice]", "prosody.init_candidates=4", "cues=false",
+            "judge=null", "quiet=true"]
+    chunked = cli(*args, "max_batch=3", f"hydra.run.dir={tmp_path / 'chunked'}")
+    whole = cli(*args, "max_batch=0", f"hydra.run.dir={tmp_path / 'whole'}")
+    assert chunked.code == whole.code == 0, chunked.err + whole.err
+    records = [json.loads((tmp_path / d / "metrics.json").read_text())
+               for d in ("chunked", "whole")]
+    assert records[0]["run"]["batch"] == 3 and records[1]["run"]["batch"] == 6
+    assert [i["variant"] for i in records[1]["items"]] == ["all", "loudness", "voice"] * 2
+    for a, b in zip(records[0]["items"], records[1]["items"], strict=True):
+        assert a["output"] == b["output"] and a["seed"] == b["seed"]
+        assert a["target_prob"] == pytest.approx(b["target_prob"], abs=1e-4)
+        assert a["prosody"]["gain_db"]["mean"] == pytest.approx(b["prosody"]["gain_db"]["mean"],
+                                                                abs=1e-3)
+
+
 def write_user_model(tmp_path: Path, classes: list[str]) -> list[str]:
     """A user's package with a GRU model whose head is registered before its body, saved."""
     from safetensors.torch import save_file
