@@ -47,8 +47,10 @@ def _git(*args: str, root: Path = ROOT) -> bytes:
 
 
 def _under(path: str, prefix: str) -> bool:
+    """Whether ``path`` is ``prefix``, in it, or the module ``prefix`` names (``a/b`` covers
+    ``a/b.py`` as well as the package ``a/b/``: a module turned into a package stays measured)."""
     prefix = prefix.rstrip("/")
-    return path == prefix or path.startswith(prefix + "/")
+    return path in (prefix, prefix + ".py") or path.startswith(prefix + "/")
 
 
 @lru_cache(maxsize=64)

@@ -22,11 +22,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import substance  # noqa: E402  (bench/ is not a package)
-
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
+if str(BENCH) not in sys.path:  # bench/ is not a package: the scripts import their siblings
+    sys.path.insert(0, str(BENCH))
+import substance  # noqa: E402
 
 
 def load_result(name: str, folder: Path = RESULTS) -> dict[str, Any]:
@@ -43,8 +43,6 @@ def script_of(result: dict[str, Any]) -> str:
 
 def bench_module(stem: str) -> ModuleType:
     """A bench script as a module (the scripts import their siblings, as when run)."""
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))
     name = f"amcli_bench_{stem}"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, BENCH / f"{stem}.py")

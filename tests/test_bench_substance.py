@@ -158,3 +158,20 @@ def test_the_closure_follows_lazy_imports_packages_and_plugins(tmp_path):
     skipping_a = closure.closure(["amcli.cmd"], set(files), files.__getitem__,
                                  skip=lambda path: path == "amcli/plugins/a.py")
     assert skipping_a == set(files) - {"amcli/unused.py", "amcli/plugins/a.py", "amcli/only_a.py"}
+
+
+def test_a_module_turned_into_a_package_stays_measured(substance, tmp_path):
+    """A measured path without its suffix names the module and the package alike, so a module
+    split into a package of the same name keeps its substance."""
+    (tmp_path / "pkg").mkdir()
+    git(tmp_path, "init", "-q")
+    (tmp_path / "pkg" / "shapes.py").write_text(MODULE)
+    first = commit_all(tmp_path, "a module")
+    head, _, circle = MODULE.partition("class Circle:")
+    (tmp_path / "pkg" / "shapes.py").unlink()
+    (tmp_path / "pkg" / "shapes").mkdir()
+    (tmp_path / "pkg" / "shapes" / "__init__.py").write_text(head)
+    (tmp_path / "pkg" / "shapes" / "circle.py").write_text("class Circle:" + circle)
+    split = commit_all(tmp_path, "a package")
+    assert set(substance.files(first, ("pkg/shapes",), root=tmp_path)) == {"pkg/shapes.py"}
+    assert not substance.changed(first, split, ("pkg/shapes",), root=tmp_path)
