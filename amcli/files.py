@@ -108,6 +108,10 @@ def take_lock(path: str | os.PathLike, wait: bool) -> int | None:
 #: the file that says amcli made a folder (its content: what kind of folder, which version)
 MARKER = ".amcli"
 
+#: the listing of an amcli synth corpus, one row per clip; written last, so a corpus that has it
+#: is complete (here, beside the marker, so that the readers of corpora do not import the writer)
+METADATA = "metadata.csv"
+
 
 def write_marker(folder: str | os.PathLike, kind: str, **fields: Any) -> None:
     """Say that amcli made ``folder`` (a corpus, a run, a sweep), with what else the owner

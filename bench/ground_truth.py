@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import soundfile as sf
-from pipeline import OPTIMIZE
+from pipeline import CORPUS, OPTIMIZE
 from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
 from amcli.am.methods.prosody import ProsodyOptions
@@ -39,7 +39,7 @@ from amcli.metrics import ground_truth as gt
 from amcli.resources import example_clip
 
 #: what the figures depend on: a change here after the result's commit makes it stale
-MEASURES = (*OPTIMIZE, "amcli/metrics/ground_truth.py")
+MEASURES = (*OPTIMIZE, *CORPUS, "amcli/metrics/ground_truth.py")
 
 
 def methods(result: dict) -> tuple[str, ...]:

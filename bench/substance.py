@@ -17,6 +17,11 @@ bench/closure.py), so a module renamed or split between them is followed:
 - Anything else (checkpoints, ...): the file's content, by path; a new one (a checkpoint added
   after the result) cannot have been measured and does not count.
 
+A ``:(exclude-def)NAME`` entry leaves out the top-level class or function ``NAME`` wherever the
+measured files hold it: a definition a measured module carries but the measured command never
+runs (another command's schema, registered in the same config package). Excluding its file
+instead would fail for the results measured while it still shared a file with measured code.
+
 What it leaves out, knowingly: an import statement that binds the same name to a different
 object (for example ``from a import f`` changed to ``from b import f``) counts as no change; a
 rename of a module that code looks up by name at run time (``importlib``) is not seen.
@@ -80,7 +85,7 @@ def files(commit: str, measures: tuple[str, ...], root: Path = ROOT) -> dict[str
     listing = _listing(full, root)
     excluded = [m[len(":(exclude)"):] for m in measures if m.startswith(":(exclude)")]
     modules = [m[len("module:"):] for m in measures if m.startswith("module:")]
-    prefixes = [m for m in measures if not m.startswith((":(exclude)", "module:"))]
+    prefixes = [m for m in measures if not m.startswith((":(exclude", "module:"))]
 
     def skip(path: str) -> bool:
         return any(_under(path, e) for e in excluded)
@@ -158,9 +163,24 @@ def _substance(selected: dict[str, str], root: Path) -> Substance:
     return found
 
 
+#: the measures entry that leaves a top-level definition out, by name
+EXCLUDE_DEF = ":(exclude-def)"
+
+
+def _without_definitions(found: Substance, measures: tuple[str, ...]) -> Substance:
+    """``found`` less the top-level classes and functions the ``:(exclude-def)`` entries name."""
+    names = [m[len(EXCLUDE_DEF):] for m in measures if m.startswith(EXCLUDE_DEF)]
+    heads = tuple(f"{kind}({name!r}," for name in names
+                  for kind in ("ClassDef", "FunctionDef", "AsyncFunctionDef"))
+    if not heads:
+        return found
+    return Counter({entry: n for entry, n in found.items()
+                    if not (entry[0] == "python" and entry[2].startswith(heads))})
+
+
 def substance(commit: str, measures: tuple[str, ...], root: Path = ROOT) -> Substance:
     """The substance of the measured files at ``commit`` (see the module's docstring)."""
-    return _substance(files(commit, measures, root), root)
+    return _without_definitions(_substance(files(commit, measures, root), root), measures)
 
 
 def changed(before: str, after: str, measures: tuple[str, ...], root: Path = ROOT) -> bool:
@@ -170,4 +190,5 @@ def changed(before: str, after: str, measures: tuple[str, ...], root: Path = ROO
     old, new = files(before, measures, root), files(after, measures, root)
     new = {path: blob for path, blob in new.items()
            if path in old or path.endswith(COUNTS_WHEN_ADDED)}
-    return _substance(old, root) != _substance(new, root)
+    return _without_definitions(_substance(old, root), measures) \
+        != _without_definitions(_substance(new, root), measures)

@@ -30,13 +30,14 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from pipeline import CORPUS
 from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
 from amcli.data.synth import write_corpus
 from amcli.metrics.cues import measure_cues
 
 #: what the figures depend on: a change here after the result's commit makes it stale
-MEASURES = ("amcli/data/synth", "amcli/metrics/cues.py")
+MEASURES = (*CORPUS, "amcli/metrics/cues.py")
 
 CLASSES = ("neutral", "happy", "sad", "angry")
 #: The intended direction (+1 up, -1 down) of each cue's shift from neutral, as the corpus is

@@ -39,7 +39,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from pipeline import OPTIMIZE
+from pipeline import CORPUS, OPTIMIZE
 from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
 from amcli.cli import main as amcli
@@ -52,7 +52,7 @@ DIRECTIONS = {
     "happy": {"f0_mean_st": +1, "f0_spread_st": +1},
 }
 #: what the figures depend on: a change here after the result's commit makes it stale
-MEASURES = OPTIMIZE
+MEASURES = (*OPTIMIZE, *CORPUS)
 
 
 def methods(result: dict) -> tuple[str, ...]:

@@ -175,3 +175,24 @@ def test_a_module_turned_into_a_package_stays_measured(substance, tmp_path):
     split = commit_all(tmp_path, "a package")
     assert set(substance.files(first, ("pkg/shapes",), root=tmp_path)) == {"pkg/shapes.py"}
     assert not substance.changed(first, split, ("pkg/shapes",), root=tmp_path)
+
+
+def test_an_excluded_definition_is_left_out_wherever_it_lives(substance, tmp_path):
+    """Another command's schema, registered in a measured package, is left out by name: its
+    edits and its move to a file of its own change nothing; the code around it still counts."""
+    (tmp_path / "pkg").mkdir()
+    git(tmp_path, "init", "-q")
+    config = ("class RunConfig:\n    steps: int = 300\n\n\n"
+              "class SynthConfig:\n    clips: int = 100\n")
+    (tmp_path / "pkg" / "config.py").write_text(config)
+    first = commit_all(tmp_path, "one file")
+    measures = ("pkg", ":(exclude-def)SynthConfig")
+    (tmp_path / "pkg" / "config.py").write_text("class RunConfig:\n    steps: int = 300\n")
+    (tmp_path / "pkg" / "synth.py").write_text(
+        "class SynthConfig:\n    clips: int = 100\n    stretch: float = 0.3\n")
+    moved = commit_all(tmp_path, "own module, new field")
+    assert not substance.changed(first, moved, measures, root=tmp_path)
+    assert substance.changed(first, moved, ("pkg",), root=tmp_path)
+    (tmp_path / "pkg" / "config.py").write_text("class RunConfig:\n    steps: int = 200\n")
+    edited = commit_all(tmp_path, "run default")
+    assert substance.changed(first, edited, measures, root=tmp_path)

@@ -14,6 +14,8 @@ from tqdm import tqdm
 from amcli.bounds import check_bounds
 from amcli.config.synth import SynthConfig
 from amcli.data.synth.corpus import check_output, validate_request, write_corpus
+from amcli.data.synth.stretch import check_stretch, write_stretched_corpus
+from amcli.errors import UserError
 from amcli.resources import CONF_PATH
 
 log = logging.getLogger(__name__)
@@ -27,12 +29,21 @@ def run_synth(cfg: SynthConfig, default_out: Path) -> Path:
     classes, _, _ = validate_request(cfg.engine.value, cfg.classes, cfg.n_per_class,
                                      cfg.speakers, cfg.jitter, cfg.sample_rate, cfg.sentences,
                                      isolate, cfg.others.value)
+    if cfg.stretch is not None:
+        check_stretch(isolate, cfg.engine.value, cfg.stretch, cfg.stretch_at)
+    elif cfg.stretch_at is not None:
+        raise UserError("stretch_at is where a stretch starts; give stretch=S as well (the "
+                        "share of each clip's speech that carries the class cue)")
     check_output(out, cfg.overwrite)
     total = cfg.n_per_class * len(classes)
     started = time.perf_counter()
     with tqdm(total=total, desc=f"synth ({cfg.engine.value})", unit="clip",
               disable=cfg.quiet) as bar:
-        rows = write_corpus(
+        write, extra = write_corpus, {}
+        if cfg.stretch is not None:
+            write = write_stretched_corpus
+            extra = {"stretch": cfg.stretch, "stretch_at": cfg.stretch_at}
+        rows = write(
             out,
             engine=cfg.engine.value,
             classes=list(cfg.classes),
@@ -47,6 +58,7 @@ def run_synth(cfg: SynthConfig, default_out: Path) -> Path:
             progress=bar.update,
             isolate=isolate,
             others=cfg.others.value,
+            **extra,
         )
     seconds = sum(float(r["duration_s"]) for r in rows)
     log.info(

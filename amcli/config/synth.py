@@ -57,6 +57,13 @@ class SynthConfig:
     #: alike for all classes, so a model trained on the corpus learns to ignore them; neutral
     #: keeps them at the neutral profile's narrow spread
     others: OtherCues = OtherCues.varied
+    #: with isolate: the share (0-1) of each clip's speech where the isolated families carry the
+    #: class; outside that stretch they keep neutral values, so only the stretch tells the
+    #: classes apart (its place in seconds is in metadata.csv); null: the whole clip
+    stretch: float | None = bounded(None, gt=0, lt=1, hint="a share of the speech")
+    #: with stretch: where it starts, as a share of the speech (0 to 1 - stretch); null: a
+    #: random place per clip
+    stretch_at: float | None = bounded(None, ge=0, lt=1, hint="a share of the speech")
     #: Replace an existing corpus in `out`.
     overwrite: bool = False
     #: no progress bar

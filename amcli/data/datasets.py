@@ -13,6 +13,7 @@ from pathlib import Path
 
 from amcli.data.base import AUDIO_SUFFIXES, RawItem
 from amcli.errors import UserError
+from amcli.files import METADATA
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +117,6 @@ def list_synth(root: Path) -> list[RawItem]:
     """The corpus of ``amcli synth`` via its metadata.csv. The split group is the voice
     variant (``m3`` for en-m3 and en-us-m3, which share a voice), so held-out speakers are
     really unheard voices."""
-    from amcli.data.synth.corpus import METADATA
-
     path = root / METADATA
     if not path.is_file():
         raise UserError(

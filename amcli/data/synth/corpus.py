@@ -33,7 +33,7 @@ from amcli.data.synth.cues import (
 )
 from amcli.data.synth.speakers import Speaker, select_speakers
 from amcli.errors import UserError
-from amcli.files import atomic_write, folder_kind, write_marker
+from amcli.files import METADATA, atomic_write, folder_kind, write_marker
 from amcli.workers import process_context, resolve_workers
 
 #: A dozen short sentences (about 1.5 to 2.5 s at a neutral rate).
@@ -53,7 +53,6 @@ SENTENCES = (
 )
 
 ENGINES = ("espeak", "numpy")
-METADATA = "metadata.csv"
 #: the kind of folder amcli synth makes (amcli.files.MARKER)
 CORPUS_KIND = "synth-corpus"
 CUE_COLUMNS = ("pitch_pct", "range_pct", "rate_pct", "gain_db", "level_db", "drive", "lowpass_hz")
