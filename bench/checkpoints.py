@@ -6,7 +6,7 @@ on its held-out voices when they wrote it, into its sidecar (`metrics`), beside 
 trained it (`training.command`) and the split. This script collects those figures into one result
 file so that the docs render their tables from it, and counts parameters (of each model as amcli
 loads it) and weight file sizes. Re-run it after re-training (bench/train_demo.sh, train_gt.sh,
-train_priors.sh).
+train_gt_where.sh, train_priors.sh).
 
     python bench/checkpoints.py
     python bench/checkpoints.py --smoke     # the same (it takes a second)
@@ -33,7 +33,8 @@ MEASURES = ("checkpoints",)
 DEMO = ("cnn_mel", "crnn_mel", "cnn_raw", "crnn_raw", "w2v2_tiny", "judge")
 #: the ground-truth models and the one cue family each was trained to use
 GROUND_TRUTH = {"gt_pitch": "pitch", "gt_loudness": "loudness", "gt_tempo": "tempo",
-                "gt_voice": "voice"}
+                "gt_voice": "voice", "gt_loudness_where": "loudness, in one stretch",
+                "gt_pitch_where": "pitch, in one stretch"}
 PRIORS = ("gan_mel", "cgan_mel", "gan_raw", "cgan_raw")
 
 

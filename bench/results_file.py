@@ -37,7 +37,7 @@ def _started() -> float:
 STARTED = _started()
 
 #: the packages whose versions change the figures
-PACKAGES = ("amcli", "torch", "torchaudio", "numpy", "pyworld", "transformers")
+PACKAGES = ("amcli", "torch", "torchaudio", "numpy", "pyworld", "transformers", "captum")
 
 
 def commit() -> str | None:

@@ -153,6 +153,23 @@ def test_the_ground_truth_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
     assert row.split("|")[4].strip().split()[0] in ("yes", "no:")
 
 
+def test_the_where_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
+    """bench/ground_truth_where.py renders held-out stretched clips, runs every method on them
+    and scores each clip; its table has a row per method with a share out of the clips."""
+    smoke("ground_truth_where.py", tmp_path, "--name", "where_smoke")
+    result = json.loads((tmp_path / "where_smoke.json").read_text())
+    scored = result["models"]["gt_loudness_where"]["trained"]
+    assert set(scored) == {"mask", "prosody edits", "integrated gradients", "saliency x input",
+                           "occlusion"}
+    for method, found in scored.items():
+        assert found["summary"]["n"] == len(found["clips"]) == 1, method
+        clip = found["clips"][0]
+        assert clip["share"] == pytest.approx(0.3, abs=0.05), method  # the stretch's share
+    text = bench_views.render("where_smoke", tmp_path)
+    rows = table_rows(text, "| gt_loudness_where (loudness) |")
+    assert len(rows) == 5 and all(re.search(r"\| [01]/1 \(", r) for r in rows)
+
+
 def test_the_command_line_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
     """bench/command_lines.py runs the real CLI and keeps what its metrics.json says."""
     import json

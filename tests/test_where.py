@@ -10,6 +10,7 @@ from amcli.metrics.where import (
     PLACED_RATIO,
     edit_mass,
     mask_mass,
+    placed_share,
     stretch_frames,
     to_frames,
     where_score,
@@ -97,3 +98,15 @@ def test_no_evidence_scores_nothing_and_says_why():
     silent[:10] = True
     off = where_score(np.ones(FRAMES), DURATION, *STRETCH, active=silent)
     assert off["reason"] == "no active frame in the stretch" and off["ratio"] is None
+
+
+def test_the_placed_share_carries_its_wilson_interval():
+    # 8 of 10: Wilson's 95% interval, worked by hand: centre (0.8 + 0.192) / 1.384 = 0.7168,
+    # half-width 1.96 * sqrt(0.016 + 0.0096) / 1.384 = 0.2266
+    share = placed_share([True] * 8 + [False] * 2)
+    assert (share["n"], share["placed"], share["share"]) == (10, 8, 0.8)
+    assert share["low"] == pytest.approx(0.4902, abs=1e-3)
+    assert share["high"] == pytest.approx(0.9433, abs=1e-3)
+    every = placed_share([True] * 12)  # all placed: the interval still says how sure
+    assert every["high"] == 1.0 and every["low"] == pytest.approx(0.7575, abs=1e-3)
+    assert placed_share([])["share"] is None

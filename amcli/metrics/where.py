@@ -21,7 +21,7 @@ and would otherwise dilute both the mass and the share.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -104,3 +104,18 @@ def edit_mass(contours: Mapping[str, Any], bounds: Mapping[str, float],
         distance = np.abs(values - (neutral or {}).get(name, 0.0)) / bound
         sizes.append(np.broadcast_to(distance, (n,)))
     return np.mean(sizes, axis=0)
+
+
+def placed_share(placed: Sequence[bool], z: float = 1.96) -> dict[str, Any]:
+    """How many clips had their evidence placed in the stretch, of how many, the share, and its
+    Wilson score interval (95% for the default ``z``): a share of a dozen clips is uncertain by
+    tens of points, and the interval says by how many (it stays inside [0, 1] and is not
+    degenerate at 0 or n, unlike the normal approximation)."""
+    n, k = len(placed), int(sum(bool(p) for p in placed))
+    if n == 0:
+        return {"n": 0, "placed": 0, "share": None, "low": None, "high": None}
+    share = k / n
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return {"n": n, "placed": k, "share": share, "low": max(0.0, centre - half),
+            "high": min(1.0, centre + half)}
