@@ -151,3 +151,14 @@ def test_the_cli_writes_a_stretched_corpus_and_refuses_a_stretch_without_isolate
     refused = cli("synth", "engine=numpy", f"out={tmp_path / 'd'}", "stretch_at=0.3")
     assert refused.code == 2 and "give stretch=S as well" in refused.err
     assert not (tmp_path / "d").exists()
+
+
+def test_a_stretched_corpus_is_the_same_whatever_the_number_of_workers(tmp_path):
+    kwargs = dict(engine="numpy", classes=["sad", "angry"], n_per_class=2, seed=9)
+    one = write_stretched_corpus(tmp_path / "a", ["loudness"], 0.3, workers=1, **kwargs)
+    two = write_stretched_corpus(tmp_path / "b", ["loudness"], 0.3, workers=2, **kwargs)
+    assert one == two
+    for row in one:
+        a, _ = sf.read(tmp_path / "a" / row["path"], dtype="int16")
+        b, _ = sf.read(tmp_path / "b" / row["path"], dtype="int16")
+        np.testing.assert_array_equal(a, b)

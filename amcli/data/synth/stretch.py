@@ -21,10 +21,8 @@ random place per clip drawn from the clip's seed, or at ``stretch_at`` (a share 
 
 from __future__ import annotations
 
-import csv
 import os
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -41,9 +39,9 @@ from amcli.data.synth.corpus import (
     validate_request,
 )
 from amcli.data.synth.cues import FAMILY_CUES, CueParams, sample_cues
+from amcli.data.synth.writing import run_jobs, write_metadata
 from amcli.errors import UserError
-from amcli.files import METADATA, atomic_write
-from amcli.workers import process_context, resolve_workers
+from amcli.files import METADATA
 
 #: the metadata columns a stretched corpus adds: where the stretch lies (seconds), its share of
 #: the clip's speech, and the isolated cues outside it
@@ -170,12 +168,6 @@ def _render_and_write(job: tuple[StretchPlan, str, int, str]) -> dict[str, objec
     }
 
 
-def _worker_init() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-
-
 def write_stretched_corpus(
     out: str | os.PathLike,
     isolate: Sequence[str],
@@ -211,30 +203,9 @@ def write_stretched_corpus(
                                        sentence_ids, isolate, others),
                            isolate, stretch, stretch_at, jitter)
     jobs = [(plan, engine, sample_rate, str(out)) for plan in plans]
-    count = resolve_workers(workers, len(jobs))
-    rows: list[dict[str, object]] = []
-
-    def collect(results: Iterable[dict[str, object]]) -> None:
-        for row in results:
-            rows.append(row)
-            if progress:
-                progress(1)
-
-    if count == 1:
-        collect(map(_render_and_write, jobs))
-    else:
-        with ProcessPoolExecutor(count, mp_context=process_context(),
-                                 initializer=_worker_init) as pool:
-            collect(pool.map(_render_and_write, jobs, chunksize=4))
+    rows = run_jobs(_render_and_write, jobs, workers, progress)
     for row in rows:
         row["isolate"] = "+".join(isolate)
         row["others"] = others
-
-    def write(tmp: str) -> None:
-        with open(tmp, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=(*COLUMNS, *STRETCH_COLUMNS))
-            writer.writeheader()
-            writer.writerows(rows)
-
-    atomic_write(out / METADATA, write)
+    write_metadata(out / METADATA, rows, (*COLUMNS, *STRETCH_COLUMNS))
     return rows
