@@ -12,7 +12,9 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from amcli.bounds import check_bounds
+from amcli.config.classes import DEFAULT_CLASSES
 from amcli.config.synth import SynthConfig
+from amcli.data.synth.combine import check_combination, chosen_classes, write_combined_corpus
 from amcli.data.synth.corpus import check_output, validate_request, write_corpus
 from amcli.data.synth.stretch import check_stretch, write_stretched_corpus
 from amcli.errors import UserError
@@ -26,9 +28,20 @@ def run_synth(cfg: SynthConfig, default_out: Path) -> Path:
     check_bounds(cfg)
     out = Path(cfg.out).expanduser() if cfg.out else default_out
     isolate = [family.value for family in cfg.isolate or ()]
-    classes, _, _ = validate_request(cfg.engine.value, cfg.classes, cfg.n_per_class,
-                                     cfg.speakers, cfg.jitter, cfg.sample_rate, cfg.sentences,
-                                     isolate, cfg.others.value)
+    combine = [family.value for family in cfg.combine or ()]
+    if combine:
+        if isolate or cfg.stretch is not None:
+            raise UserError("combine makes its own classes from two families; leave out "
+                            "isolate and stretch (they describe another kind of corpus)")
+        check_combination(combine)
+        given = None if list(cfg.classes) == list(DEFAULT_CLASSES) else list(cfg.classes)
+        classes = chosen_classes(combine, given)
+        validate_request(cfg.engine.value, ["neutral"], cfg.n_per_class, cfg.speakers,
+                         cfg.jitter, cfg.sample_rate, cfg.sentences)
+    else:
+        classes, _, _ = validate_request(cfg.engine.value, cfg.classes, cfg.n_per_class,
+                                         cfg.speakers, cfg.jitter, cfg.sample_rate,
+                                         cfg.sentences, isolate, cfg.others.value)
     if cfg.stretch is not None:
         check_stretch(isolate, cfg.engine.value, cfg.stretch, cfg.stretch_at)
     elif cfg.stretch_at is not None:
@@ -39,14 +52,16 @@ def run_synth(cfg: SynthConfig, default_out: Path) -> Path:
     started = time.perf_counter()
     with tqdm(total=total, desc=f"synth ({cfg.engine.value})", unit="clip",
               disable=cfg.quiet) as bar:
-        write, extra = write_corpus, {}
+        write, extra = write_corpus, {"isolate": isolate}
         if cfg.stretch is not None:
             write = write_stretched_corpus
-            extra = {"stretch": cfg.stretch, "stretch_at": cfg.stretch_at}
+            extra = {"isolate": isolate, "stretch": cfg.stretch, "stretch_at": cfg.stretch_at}
+        if combine:
+            write, extra = write_combined_corpus, {"combine": combine}
         rows = write(
             out,
             engine=cfg.engine.value,
-            classes=list(cfg.classes),
+            classes=classes,
             n_per_class=cfg.n_per_class,
             speakers=cfg.speakers,
             sentences=cfg.sentences,
@@ -56,7 +71,6 @@ def run_synth(cfg: SynthConfig, default_out: Path) -> Path:
             workers=cfg.workers,
             overwrite=cfg.overwrite,
             progress=bar.update,
-            isolate=isolate,
             others=cfg.others.value,
             **extra,
         )

@@ -57,6 +57,10 @@ class SynthConfig:
     #: alike for all classes, so a model trained on the corpus learns to ignore them; neutral
     #: keeps them at the neutral profile's narrow spread
     others: OtherCues = OtherCues.varied
+    #: two cue families whose levels combine into four classes ([pitch,loudness]: low_soft,
+    #: low_loud, high_soft, high_loud); the other families vary alike for every class (see
+    #: others); classes, if given, a subset of those four
+    combine: list[Family] | None = None
     #: with isolate: the share (0-1) of each clip's speech where the isolated families carry the
     #: class; outside that stretch they keep neutral values, so only the stretch tells the
     #: classes apart (its place in seconds is in metadata.csv); null: the whole clip
