@@ -34,7 +34,8 @@ DEMO = ("cnn_mel", "crnn_mel", "cnn_raw", "crnn_raw", "w2v2_tiny", "judge")
 #: the ground-truth models and the one cue family each was trained to use
 GROUND_TRUTH = {"gt_pitch": "pitch", "gt_loudness": "loudness", "gt_tempo": "tempo",
                 "gt_voice": "voice", "gt_loudness_where": "loudness, in one stretch",
-                "gt_pitch_where": "pitch, in one stretch"}
+                "gt_pitch_where": "pitch, in one stretch",
+                "gt_pitch_loudness": "pitch and loudness, together"}
 PRIORS = ("gan_mel", "cgan_mel", "gan_raw", "cgan_raw")
 
 

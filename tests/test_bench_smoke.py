@@ -170,6 +170,21 @@ def test_the_where_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
     assert len(rows) == 5 and all(re.search(r"\| [01]/1 \(", r) for r in rows)
 
 
+def test_the_together_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
+    """bench/ground_truth_together.py edits held-out combination clips towards the class at the
+    other level of both families and scores each clip's attribution row."""
+    smoke("ground_truth_together.py", tmp_path, "--name", "together_smoke")
+    result = json.loads((tmp_path / "together_smoke.json").read_text())
+    found = result["models"]["gt_pitch_loudness"]
+    clips = found["trained"]["clips"]
+    assert len(clips) == found["trained"]["summary"]["names_both"]["n"] == 2
+    assert {(c["clip"].split("_en")[0], c["target"]) for c in clips} == \
+        {("low_soft", "high_loud"), ("low_loud", "high_soft")}
+    assert all(set(c["alone"]) == {"pitch", "loudness"} for c in clips)
+    text = bench_views.render("together_smoke", tmp_path)
+    assert len(table_rows(text, "| gt_pitch_loudness (pitch + loudness) | trained |")) == 1
+
+
 def test_the_command_line_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
     """bench/command_lines.py runs the real CLI and keeps what its metrics.json says."""
     import json

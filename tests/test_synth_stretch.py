@@ -66,6 +66,7 @@ def test_a_loudness_stretch_is_its_class_gain_above_the_neutral_one():
             assert abs(wanted) > 3
 
 
+@pytest.mark.slow
 def test_a_pitch_stretch_moves_f0_by_the_class_ratio_and_the_clip_keeps_its_length():
     for plan in stretch_plans("pitch", ["happy", "sad"]):
         outside = render_clip(replace(plan.clip, cues=plan.outside), "numpy", RATE)
@@ -153,6 +154,7 @@ def test_the_cli_writes_a_stretched_corpus_and_refuses_a_stretch_without_isolate
     assert not (tmp_path / "d").exists()
 
 
+@pytest.mark.slow
 def test_a_stretched_corpus_is_the_same_whatever_the_number_of_workers(tmp_path):
     kwargs = dict(engine="numpy", classes=["sad", "angry"], n_per_class=2, seed=9)
     one = write_stretched_corpus(tmp_path / "a", ["loudness"], 0.3, workers=1, **kwargs)
