@@ -264,7 +264,8 @@ def ratio(summary: dict[str, Any] | None) -> str:
 
 def table(result: dict[str, Any]) -> list[str]:
     """Per model and method: the clips whose evidence is placed in the stretch (ratio >= 2),
-    with the 95% interval, and the median ratio, for the trained model and its randomized copy."""
+    with the 95% interval, and the median ratio, for the trained model and its randomized copy;
+    then the trained model's per class of the clip."""
     lines = ["| model (family) | method | trained: placed (95% CI) | median ratio | "
              "randomized: placed (95% CI) | median ratio |", "|---|---|---|---|---|---|"]
     for name, found in result["models"].items():
@@ -273,6 +274,28 @@ def table(result: dict[str, Any]) -> list[str]:
             shuffled = (found["randomized"].get(method) or {}).get("summary")
             lines.append(f"| {name} ({found['family']}) | {method} | {cell(trained)} | "
                          f"{ratio(trained)} | {cell(shuffled)} | {ratio(shuffled)} |")
+    return [*lines, "", "The trained models, per class of the clip:", "", *by_class(result)]
+
+
+def label_of(clip: str) -> str:
+    """A corpus clip's class, from its name (<label>_<speaker>_s<NN>_<KKKK>.wav)."""
+    return clip.rsplit("_", 3)[0]
+
+
+def by_class(result: dict[str, Any]) -> list[str]:
+    """Per model and method, the trained model's clips placed out of each class's: a class
+    whose stretch is louder (or higher) and one whose stretch is quieter (or lower) can tell
+    different stories."""
+    lines = ["| model (family) | method | placed, per class of the clip |", "|---|---|---|"]
+    for name, found in result["models"].items():
+        for method in result["methods"]:
+            clips = (found["trained"].get(method) or {}).get("clips") or []
+            counts: dict[str, list[bool]] = {}
+            for clip in clips:
+                counts.setdefault(label_of(clip["clip"]), []).append(clip["placed"])
+            cells = ", ".join(f"{label} {sum(v)}/{len(v)}"
+                              for label, v in sorted(counts.items()))
+            lines.append(f"| {name} ({found['family']}) | {method} | {cells or '-'} |")
     return lines
 
 
