@@ -167,7 +167,9 @@ def test_the_where_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
         assert clip["share"] == pytest.approx(0.3, abs=0.05), method  # the stretch's share
     text = bench_views.render("where_smoke", tmp_path)
     rows = table_rows(text, "| gt_loudness_where (loudness) |")
-    assert len(rows) == 5 and all(re.search(r"\| [01]/1 \(", r) for r in rows)
+    shares = [r for r in rows if re.search(r"\| [01]/1 \(", r)]  # placed (95% CI)
+    per_class = [r for r in rows if re.search(r"\| sad [01]/1 \|$", r)]  # the smoke's class
+    assert len(shares) == len(per_class) == 5 and len(rows) == 10
 
 
 def test_the_together_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
