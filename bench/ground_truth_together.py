@@ -53,6 +53,8 @@ def methods(result: dict) -> tuple[str, ...]:
 
 
 TOGETHER_MODELS = {"gt_pitch_loudness": ("pitch", "loudness")}
+#: the probability at which a target counts as reached (amcli.metrics.together's default)
+REACHED = 0.9
 #: the held-out voice variants of bench/train_gt_together.sh, and the corpus seed
 HELD_OUT = ["en-m4", "en-us-m4", "en-f2", "en-us-f2"]
 CORPUS_SEED = 7002
@@ -127,18 +129,43 @@ def cell(share: dict[str, Any] | None) -> str:
 def table(result: dict[str, Any]) -> list[str]:
     """Per model and copy: how many clips' attribution names both families (and no other), and
     how many show that neither family alone reaches the target while together they do."""
-    lines = ["| model (families) | copy | names both, no other (95% CI) | neither alone "
-             "reaches, together does (95% CI) | other families counted |",
-             "|---|---|---|---|---|"]
+    lines = ["| model (families) | copy | names both, no other (95% CI) | all together reach "
+             "the target (95% CI) | neither alone reaches, together does (95% CI) | "
+             "other families counted |", "|---|---|---|---|---|---|"]
     for name, found in result["models"].items():
         for copy in ("trained", "randomized"):
             summary = (found.get(copy) or {}).get("summary")
             if not summary:
                 continue
+            reached = placed_share([(c["all"] or 0.0) >= REACHED for c in found[copy]["clips"]])
             lines.append(f"| {name} ({' + '.join(found['families'])}) | {copy} | "
-                         f"{cell(summary['names_both'])} | "
+                         f"{cell(summary['names_both'])} | {cell(reached)} | "
                          f"{cell(summary['neither_alone_reaches'])} | "
                          f"{', '.join(summary['extra']) or 'none'} |")
+    return [*lines, "", "The trained models' target probability, median over the clips of each "
+            "target:", "", *by_target(result)]
+
+
+def by_target(result: dict[str, Any]) -> list[str]:
+    """The trained models' probabilities per target (median over its clips): all families
+    together, and each true family alone."""
+    from statistics import median
+
+    lines = []
+    for name, found in result["models"].items():
+        families = found["families"]
+        lines += [f"| {name}: target (from) | clips | all together | "
+                  + " | ".join(f"{f} alone" for f in families) + " |",
+                  "|---|---|---|" + "---|" * len(families)]
+        targets: dict[str, list[dict[str, Any]]] = {}
+        for clip in found["trained"]["clips"]:
+            targets.setdefault(clip["target"], []).append(clip)
+        for target, clips in targets.items():
+            start = clips[0]["clip"].split("_en-")[0].split("_np-")[0]
+            lines.append(f"| {target} ({start}) | {len(clips)} | "
+                         f"{median(c['all'] or 0.0 for c in clips):.2f} | " + " | ".join(
+                             f"{median(c['alone'][f] for c in clips):.2f}" for f in families)
+                         + " |")
     return lines
 
 
