@@ -187,6 +187,20 @@ def test_the_together_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
     assert len(table_rows(text, "| gt_pitch_loudness (pitch + loudness) | trained |")) == 1
 
 
+def test_the_together_bench_runs_leave_one_out_in_its_smoke_mode(tmp_path, bench_views):
+    """--leave-one-out edits each clip with every family and without each true one."""
+    smoke("ground_truth_together.py", tmp_path, "--leave-one-out", "--name", "loo_smoke")
+    result = json.loads((tmp_path / "loo_smoke.json").read_text())
+    clips = result["models"]["gt_pitch_loudness"]["trained"]["clips"]
+    assert len(clips) == 2
+    for clip in clips:
+        assert set(clip["without"]) == {"pitch", "loudness"}
+        assert clip["all_reaches"] == (clip["all"] >= 0.9)
+        assert set(clip["needed"]) <= {"pitch", "loudness"}
+    text = bench_views.render("loo_smoke", tmp_path)
+    assert len(table_rows(text, "| gt_pitch_loudness (pitch + loudness) | trained |")) == 1
+
+
 def test_the_command_line_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
     """bench/command_lines.py runs the real CLI and keeps what its metrics.json says."""
     import json
