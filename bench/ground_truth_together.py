@@ -39,13 +39,12 @@ from pipeline import OPTIMIZE
 from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
 from amcli.metrics.attribution import attribution_table
-from amcli.metrics.necessity import needed_families
 from amcli.metrics.together import together_verdict
 from amcli.metrics.where import placed_share
 
 #: what the figures depend on: a change here after the result's commit makes it stale
 MEASURES = (*OPTIMIZE, "module:amcli.data.synth.combine", ":(exclude)amcli/__init__.py",
-            "amcli/metrics/together.py", "amcli/metrics/where.py", "amcli/metrics/necessity.py")
+            "amcli/metrics/together.py", "amcli/metrics/where.py")
 
 
 def methods(result: dict) -> tuple[str, ...]:
@@ -113,56 +112,6 @@ def attribute(classifier: str, clips: list[dict[str, Any]], families: list[str],
     return verdicts
 
 
-#: every family the prosody edit has (amcli.families)
-FAMILIES = ("pitch", "loudness", "tempo", "voice")
-
-
-def leave_one_out(classifier: str, clips: list[dict[str, Any]], families: list[str],
-                  args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
-    """Each clip edited towards its opposite class with every family, then with every family
-    but each true one (amcli.metrics.necessity): which families the target needs."""
-    verdicts = []
-    for label in dict.fromkeys(c["label"] for c in clips):
-        chosen = [c for c in clips if c["label"] == label]
-        target = opposite(label)
-        extra = ["prosody.init_candidates=4"] if args.smoke else []
-
-        def best(items: list[dict[str, Any]], clip: dict[str, Any]) -> float:
-            return max(i["target_prob"] for i in items if i["clip"] is clip)
-
-        runs = {"all": run_optimize(work / label / "all", classifier, chosen, target, args,
-                                    "method=prosody", f"restarts={args.restarts}", *extra)}
-        for family in families:
-            kept = ",".join(f for f in FAMILIES if f != family)
-            runs[family] = run_optimize(work / label / f"without_{family}", classifier, chosen,
-                                        target, args, "method=prosody",
-                                        f"prosody.families=[{kept}]",
-                                        f"restarts={args.restarts}", *extra)
-        for clip in chosen:
-            without = {f: best(runs[f], clip) for f in families}
-            found = needed_families(best(runs["all"], clip), without, REACHED)
-            verdicts.append({"clip": Path(clip["path"]).name, "target": target,
-                             "all": best(runs["all"], clip), "without": without, **found,
-                             "names_both": found["needed"] == sorted(families)})
-    return verdicts
-
-
-def loo_table(result: dict[str, Any]) -> list[str]:
-    """Leave-one-out: per model and copy, the clips where every family together reaches the
-    target, and those where each true family is needed (the target is lost without it)."""
-    lines = ["| model (families) | copy | all together reach the target (95% CI) | both "
-             "needed: lost without either (95% CI) |", "|---|---|---|---|"]
-    for name, found in result["models"].items():
-        for copy in ("trained", "randomized"):
-            clips = (found.get(copy) or {}).get("clips")
-            if not clips:
-                continue
-            lines.append(f"| {name} ({' + '.join(found['families'])}) | {copy} | "
-                         f"{cell(placed_share([c['all_reaches'] for c in clips]))} | "
-                         f"{cell(placed_share([c['names_both'] for c in clips]))} |")
-    return lines
-
-
 def summarize(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
     return {"names_both": placed_share([v["names_both"] for v in verdicts]),
             "neither_alone_reaches": placed_share([bool(v["neither_alone_reaches"])
@@ -179,10 +128,7 @@ def cell(share: dict[str, Any] | None) -> str:
 
 def table(result: dict[str, Any]) -> list[str]:
     """Per model and copy: how many clips' attribution names both families (and no other), and
-    how many show that neither family alone reaches the target while together they do (with
-    --leave-one-out: :func:`loo_table`)."""
-    if result.get("leave_one_out"):
-        return loo_table(result)
+    how many show that neither family alone reaches the target while together they do."""
     lines = ["| model (families) | copy | names both, no other (95% CI) | all together reach "
              "the target (95% CI) | neither alone reaches, together does (95% CI) | "
              "other families counted |", "|---|---|---|---|---|---|"]
@@ -235,10 +181,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="default: the method's own")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-randomized", action="store_true")
-    parser.add_argument("--leave-one-out", action="store_true",
-                        help="instead of attribution one family at a time: edit with every "
-                        "family, then without each true one; a family is needed when the "
-                        "target is lost without it")
     parser.add_argument("--smoke", action="store_true",
                         help="one clip per class, 2 steps, one restart, no randomized copy")
     parser.add_argument("--name", default="ground_truth_together", help="result file name")
@@ -253,7 +195,6 @@ def main(argv: list[str] | None = None) -> int:
     from amcli.models import load_classifier
 
     result: dict[str, Any] = {"clips_per_class": args.clips, "restarts": args.restarts,
-                              "leave_one_out": args.leave_one_out,
                               "seed": args.seed, "steps": args.steps, "smoke": args.smoke,
                               "models": {}}
     with tempfile.TemporaryDirectory() as tmp:
@@ -270,14 +211,10 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_randomized:
                 copies["randomized"] = randomized(name, work)
             for copy, classifier in copies.items():
-                if args.leave_one_out:
-                    found[copy] = {"clips": leave_one_out(classifier, clips, list(families),
-                                                          args, work / copy)}
-                    continue
                 verdicts = attribute(classifier, clips, list(families), args, work / copy)
                 found[copy] = {"summary": summarize(verdicts), "clips": verdicts}
             result["models"][Path(name).stem] = found
-            print("\n".join(table({**result, "models": {Path(name).stem: found}})), flush=True)
+            print("\n".join(table({"models": {Path(name).stem: found}})), flush=True)
     print(f"wrote {write_result(args.name, result, argv, folder=args.out)}")
     return 0
 

@@ -36,7 +36,7 @@ benches=(
   "python bench/ground_truth.py --methods mask input latent --name ground_truth_others"
   "python bench/ground_truth_where.py"
   "python bench/ground_truth_together.py"
-  "python bench/ground_truth_together.py --leave-one-out --name ground_truth_together_loo"
+  "python bench/ground_truth_needed.py"
   "python bench/synth_cues.py --n-per-class 100"
   "python bench/synth_cues.py --engine numpy --isolate pitch loudness tempo voice --n-per-class 60"
   "python bench/synth_cues.py --engine numpy --isolate pitch loudness tempo voice --n-per-class 60 --others neutral"

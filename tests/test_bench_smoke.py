@@ -187,9 +187,10 @@ def test_the_together_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
     assert len(table_rows(text, "| gt_pitch_loudness (pitch + loudness) | trained |")) == 1
 
 
-def test_the_together_bench_runs_leave_one_out_in_its_smoke_mode(tmp_path, bench_views):
-    """--leave-one-out edits each clip with every family and without each true one."""
-    smoke("ground_truth_together.py", tmp_path, "--leave-one-out", "--name", "loo_smoke")
+def test_the_needed_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
+    """bench/ground_truth_needed.py edits each clip with every family and without each true
+    one (leave-one-out)."""
+    smoke("ground_truth_needed.py", tmp_path, "--name", "loo_smoke")
     result = json.loads((tmp_path / "loo_smoke.json").read_text())
     clips = result["models"]["gt_pitch_loudness"]["trained"]["clips"]
     assert len(clips) == 2
