@@ -39,6 +39,7 @@ from ground_truth_where import run_optimize
 from pipeline import OPTIMIZE
 from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
+from amcli.families import FAMILIES
 from amcli.metrics.necessity import needed_families
 from amcli.metrics.where import placed_share
 
@@ -50,10 +51,6 @@ MEASURES = (*OPTIMIZE, "module:amcli.data.synth.combine", ":(exclude)amcli/__ini
 def methods(result: dict) -> tuple[str, ...]:
     """The AM methods the result ran (see views.measures_of)."""
     return ("prosody",)
-
-
-#: every family the prosody edit has (amcli.families)
-FAMILIES = ("pitch", "loudness", "tempo", "voice")
 
 
 def leave_one_out(classifier: str, clips: list[dict[str, Any]], families: list[str],
