@@ -96,6 +96,30 @@ def table(result: dict[str, Any]) -> list[str]:
             lines.append(f"| {name} ({' + '.join(found['families'])}) | {copy} | "
                          f"{cell(placed_share([c['all_reaches'] for c in clips]))} | "
                          f"{cell(placed_share([c['names_both'] for c in clips]))} |")
+    return [*lines, "", "The trained models' target probability, median over the clips of each "
+            "target:", "", *by_target(result)]
+
+
+def by_target(result: dict[str, Any]) -> list[str]:
+    """The trained models' target probability per target (median over its clips): every family
+    together, and without each true family."""
+    from statistics import median
+
+    lines = []
+    for name, found in result["models"].items():
+        families = found["families"]
+        lines += [f"| {name}: target (from) | clips | all together | "
+                  + " | ".join(f"without {f}" for f in families) + " |",
+                  "|---|---|---|" + "---|" * len(families)]
+        targets: dict[str, list[dict[str, Any]]] = {}
+        for clip in found["trained"]["clips"]:
+            targets.setdefault(clip["target"], []).append(clip)
+        for target, clips in targets.items():
+            start = clips[0]["clip"].split("_en-")[0].split("_np-")[0]
+            lines.append(f"| {target} ({start}) | {len(clips)} | "
+                         f"{median(c['all'] for c in clips):.2f} | " + " | ".join(
+                             f"{median(c['without'][f] for c in clips):.2f}" for f in families)
+                         + " |")
     return lines
 
 
