@@ -22,22 +22,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from ground_truth import randomized
 from ground_truth_together import (
     REACHED,
-    TOGETHER_MODELS,
     cell,
-    corpus_clips,
-    held_out_clips,
+    command_line,
+    medians_by_target,
     opposite,
+    run_models,
 )
 from ground_truth_where import run_optimize
 from pipeline import OPTIMIZE
-from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
 from amcli.families import FAMILIES
 from amcli.metrics.necessity import needed_families
@@ -103,74 +100,19 @@ def table(result: dict[str, Any]) -> list[str]:
 def by_target(result: dict[str, Any]) -> list[str]:
     """The trained models' target probability per target (median over its clips): every family
     together, and without each true family."""
-    from statistics import median
-
-    lines = []
-    for name, found in result["models"].items():
-        families = found["families"]
-        lines += [f"| {name}: target (from) | clips | all together | "
-                  + " | ".join(f"without {f}" for f in families) + " |",
-                  "|---|---|---|" + "---|" * len(families)]
-        targets: dict[str, list[dict[str, Any]]] = {}
-        for clip in found["trained"]["clips"]:
-            targets.setdefault(clip["target"], []).append(clip)
-        for target, clips in targets.items():
-            start = clips[0]["clip"].split("_en-")[0].split("_np-")[0]
-            lines.append(f"| {target} ({start}) | {len(clips)} | "
-                         f"{median(c['all'] for c in clips):.2f} | " + " | ".join(
-                             f"{median(c['without'][f] for c in clips):.2f}" for f in families)
-                         + " |")
-    return lines
+    return medians_by_target(result, lambda families: {
+        "all together": lambda c: c["all"],
+        **{f"without {f}": (lambda c, f=f: c["without"][f]) for f in families}})
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--classifier", help="your model (a checkpoint or folder), with "
-                        "--families and --corpus")
-    parser.add_argument("--families", nargs=2, help="the two families your classes combine")
-    parser.add_argument("--corpus", type=Path, help="a combination corpus of held-out clips "
-                        "(default: rendered for the shipped model)")
-    parser.add_argument("--clips", type=int, default=3, help="clips per class")
-    parser.add_argument("--restarts", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=None, help="default: the method's own")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-randomized", action="store_true")
-    parser.add_argument("--smoke", action="store_true",
-                        help="one clip of two classes, 2 steps, one restart, no randomized copy")
-    parser.add_argument("--name", default="ground_truth_needed", help="result file name")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the result file")
-    args = parser.parse_args(argv)
-    if bool(args.classifier) != bool(args.families):
-        parser.error("--classifier and --families go together")
-    models = {args.classifier: tuple(args.families)} if args.classifier else TOGETHER_MODELS
-    if args.smoke:
-        args.clips, args.steps, args.restarts, args.no_randomized = 1, 2, 1, True
+    args = command_line("ground_truth_needed", __doc__, argv)
 
-    from amcli.models import load_classifier
+    def score(classifier: str, clips: list[dict[str, Any]], families: list[str],
+              args: argparse.Namespace, work: Path) -> dict[str, Any]:
+        return {"clips": leave_one_out(classifier, clips, families, args, work)}
 
-    result: dict[str, Any] = {"clips_per_class": args.clips, "restarts": args.restarts,
-                              "seed": args.seed, "steps": args.steps, "smoke": args.smoke,
-                              "models": {}}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, families in models.items():
-            model = load_classifier(name)
-            seconds = float(model.checkpoint["meta"].get("clip_seconds") or 3.0)
-            work = Path(tmp) / Path(name).stem
-            clips = corpus_clips(args.corpus, args.clips, seconds) if args.corpus \
-                else held_out_clips(list(families), args.clips, seconds, work / "corpus")
-            if args.smoke:
-                clips = clips[:2]
-            found: dict[str, Any] = {"families": list(families), "clips": len(clips)}
-            copies = {"trained": name}
-            if not args.no_randomized:
-                copies["randomized"] = randomized(name, work)
-            for copy, classifier in copies.items():
-                found[copy] = {"clips": leave_one_out(classifier, clips, list(families), args,
-                                                      work / copy)}
-            result["models"][Path(name).stem] = found
-            print("\n".join(table({"models": {Path(name).stem: found}})), flush=True)
-    print(f"wrote {write_result(args.name, result, argv, folder=args.out)}")
-    return 0
+    return run_models(args, argv, score, table)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ import argparse
 import csv
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from ground_truth import randomized
@@ -146,31 +148,38 @@ def table(result: dict[str, Any]) -> list[str]:
             "target:", "", *by_target(result)]
 
 
-def by_target(result: dict[str, Any]) -> list[str]:
-    """The trained models' probabilities per target (median over its clips): all families
-    together, and each true family alone."""
-    from statistics import median
-
+def medians_by_target(result: dict[str, Any],
+                      columns: Callable[[list[str]], dict[str, Callable[[dict], float]]]
+                      ) -> list[str]:
+    """Per model, one row per target of the trained model's clips: the median over those clips
+    of each column (``columns(families)``: header -> the figure of one clip)."""
     lines = []
     for name, found in result["models"].items():
-        families = found["families"]
-        lines += [f"| {name}: target (from) | clips | all together | "
-                  + " | ".join(f"{f} alone" for f in families) + " |",
-                  "|---|---|---|" + "---|" * len(families)]
+        figures = columns(found["families"])
+        lines += [f"| {name}: target (from) | clips | " + " | ".join(figures) + " |",
+                  "|---|---|" + "---|" * len(figures)]
         targets: dict[str, list[dict[str, Any]]] = {}
         for clip in found["trained"]["clips"]:
             targets.setdefault(clip["target"], []).append(clip)
         for target, clips in targets.items():
             start = clips[0]["clip"].split("_en-")[0].split("_np-")[0]
-            lines.append(f"| {target} ({start}) | {len(clips)} | "
-                         f"{median(c['all'] or 0.0 for c in clips):.2f} | " + " | ".join(
-                             f"{median(c['alone'][f] for c in clips):.2f}" for f in families)
-                         + " |")
+            lines.append(f"| {target} ({start}) | {len(clips)} | " + " | ".join(
+                f"{median(figure(c) for c in clips):.2f}" for figure in figures.values())
+                + " |")
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def by_target(result: dict[str, Any]) -> list[str]:
+    """The trained models' probabilities per target (median over its clips): all families
+    together, and each true family alone."""
+    return medians_by_target(result, lambda families: {
+        "all together": lambda c: c["all"] or 0.0,
+        **{f"{f} alone": (lambda c, f=f: c["alone"][f]) for f in families}})
+
+
+def command_line(name: str, doc: str, argv: list[str] | None) -> argparse.Namespace:
+    """The options of the combination benches (this one and bench/ground_truth_needed.py)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--classifier", help="your model (a checkpoint or folder), with "
                         "--families and --corpus")
     parser.add_argument("--families", nargs=2, help="the two families your classes combine")
@@ -182,18 +191,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-randomized", action="store_true")
     parser.add_argument("--smoke", action="store_true",
-                        help="one clip per class, 2 steps, one restart, no randomized copy")
-    parser.add_argument("--name", default="ground_truth_together", help="result file name")
+                        help="one clip of two classes, 2 steps, one restart, no randomized copy")
+    parser.add_argument("--name", default=name, help="result file name")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the result file")
     args = parser.parse_args(argv)
     if bool(args.classifier) != bool(args.families):
         parser.error("--classifier and --families go together")
-    models = {args.classifier: tuple(args.families)} if args.classifier else TOGETHER_MODELS
     if args.smoke:
         args.clips, args.steps, args.restarts, args.no_randomized = 1, 2, 1, True
+    return args
 
+
+def run_models(args: argparse.Namespace, argv: list[str] | None,
+               score: Callable[..., dict[str, Any]],
+               view: Callable[[dict[str, Any]], list[str]]) -> int:
+    """Held-out clips for every model (or the user's corpus), ``score(classifier, clips,
+    families, args, work)`` on the trained model and its randomized copy, each model's ``view``
+    printed as it finishes, and the result file."""
     from amcli.models import load_classifier
 
+    models = {args.classifier: tuple(args.families)} if args.classifier else TOGETHER_MODELS
     result: dict[str, Any] = {"clips_per_class": args.clips, "restarts": args.restarts,
                               "seed": args.seed, "steps": args.steps, "smoke": args.smoke,
                               "models": {}}
@@ -211,12 +228,22 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_randomized:
                 copies["randomized"] = randomized(name, work)
             for copy, classifier in copies.items():
-                verdicts = attribute(classifier, clips, list(families), args, work / copy)
-                found[copy] = {"summary": summarize(verdicts), "clips": verdicts}
+                found[copy] = score(classifier, clips, list(families), args, work / copy)
             result["models"][Path(name).stem] = found
-            print("\n".join(table({"models": {Path(name).stem: found}})), flush=True)
+            print("\n".join(view({"models": {Path(name).stem: found}})), flush=True)
     print(f"wrote {write_result(args.name, result, argv, folder=args.out)}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = command_line("ground_truth_together", __doc__, argv)
+
+    def score(classifier: str, clips: list[dict[str, Any]], families: list[str],
+              args: argparse.Namespace, work: Path) -> dict[str, Any]:
+        verdicts = attribute(classifier, clips, families, args, work)
+        return {"summary": summarize(verdicts), "clips": verdicts}
+
+    return run_models(args, argv, score, table)
 
 
 if __name__ == "__main__":
