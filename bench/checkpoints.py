@@ -6,7 +6,7 @@ on its held-out voices when they wrote it, into its sidecar (`metrics`), beside 
 trained it (`training.command`) and the split. This script collects those figures into one result
 file so that the docs render their tables from it, and counts parameters (of each model as amcli
 loads it) and weight file sizes. Re-run it after re-training (bench/train_demo.sh, train_gt.sh,
-train_gt_where.sh, train_priors.sh).
+train_gt_where.sh, train_gt_together.sh, train_gt_w2v2.sh, train_priors.sh).
 
     python bench/checkpoints.py
     python bench/checkpoints.py --smoke     # the same (it takes a second)
@@ -35,7 +35,8 @@ DEMO = ("cnn_mel", "crnn_mel", "cnn_raw", "crnn_raw", "w2v2_tiny", "judge")
 GROUND_TRUTH = {"gt_pitch": "pitch", "gt_loudness": "loudness", "gt_tempo": "tempo",
                 "gt_voice": "voice", "gt_loudness_where": "loudness, in one stretch",
                 "gt_pitch_where": "pitch, in one stretch",
-                "gt_pitch_loudness": "pitch and loudness, together"}
+                "gt_pitch_loudness": "pitch and loudness, together",
+                "gt_pitch_w2v2": "pitch", "gt_tempo_w2v2": "tempo", "gt_voice_w2v2": "voice"}
 PRIORS = ("gan_mel", "cgan_mel", "gan_raw", "cgan_raw")
 
 
@@ -107,11 +108,13 @@ def demo_table(result: dict) -> list[str]:
 
 
 def ground_truth_table(result: dict) -> list[str]:
-    lines = ["| checkpoint | family | classes | weights | test accuracy | macro-F1 | "
-             "validation accuracy | test clips |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| checkpoint | family | architecture | classes | weights | test accuracy | "
+             "macro-F1 | validation accuracy | test clips |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for row in result["ground_truth"]:
         m = row["metrics"]
-        lines.append(f"| `{row['name']}` | {row['family']} | {', '.join(row['classes'])} | "
+        lines.append(f"| `{row['name']}` | {row['family']} | {_architecture(row)} | "
+                     f"{', '.join(row['classes'])} | "
                      f"{row['weights_mb']:.2f} MB | {m['test_accuracy']:.3f} | "
                      f"{m['macro_f1']:.3f} | {m['val_accuracy']:.3f} | {m.get('test_clips')} |")
     return lines

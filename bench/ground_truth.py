@@ -93,14 +93,20 @@ def strengths(classifier: str, targets: list[str], clip: str, spread: dict[str, 
 
 
 def randomized(classifier: str, folder: Path) -> str:
-    """A copy of the classifier with every layer re-initialized, saved as a checkpoint."""
+    """A copy of the classifier with every layer re-initialized, saved as a checkpoint (a
+    transformers folder for a transformer)."""
     from amcli.metrics.sanity import randomized_copy
     from amcli.models import load_classifier, save_classifier
 
     model = load_classifier(classifier)
     copy = randomized_copy(model, "all", seed=0).model
     stem = folder / f"{Path(classifier).stem}_randomized"
-    save_classifier(copy, stem, model.checkpoint["meta"]["clip_seconds"])
+    seconds = model.checkpoint["meta"]["clip_seconds"]
+    if model.checkpoint["meta"]["arch"] == "hf":
+        from amcli.models.hf_training import save_hf_classifier
+
+        return str(save_hf_classifier(copy, stem, seconds))
+    save_classifier(copy, stem, seconds)
     return str(stem) + ".json"
 
 

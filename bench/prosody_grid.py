@@ -51,22 +51,30 @@ GAINS_DB = (-9, -6, -3, 0, 3, 6, 9, 12)
 SMOKE_GRID = ((0, 2), (1.0,), (0, 6))
 
 
+def edit(wave: np.ndarray, sample_rate: int, length: int, pitch_st: float = 0.0,
+         rate: float = 1.0, gain_db: float = 0.0) -> torch.Tensor:
+    """One clip-wide edit of ``wave``: librosa's pitch_shift (formants move with the pitch),
+    then its time_stretch, then a gain; clipped to [-1, 1] and padded to at least ``length``."""
+    import librosa
+
+    edited = librosa.effects.pitch_shift(wave, sr=sample_rate, n_steps=pitch_st) \
+        if pitch_st else wave
+    edited = librosa.effects.time_stretch(edited, rate=rate) if rate != 1.0 else edited
+    edited = torch.from_numpy(np.asarray(edited * 10 ** (gain_db / 20), dtype=np.float32))
+    return crop_or_pad(edited.clamp(-1, 1), max(length, edited.shape[-1]), offset=0)
+
+
 def grid(classifier: str, clip: str, targets: list[str],
          axes: tuple[tuple, tuple, tuple] = (PITCHES_ST, RATES, GAINS_DB)
          ) -> dict[str, tuple[float, str]]:
     """Best target probability over the grid, with its edits, per target."""
-    import librosa
-
     model = load_classifier(classifier).eval()
     rate = model.sample_rate
     length = int(model.checkpoint["meta"].get("clip_seconds", 3.0) * rate)
     wave = read_audio(example_clip(clip), rate)[0].numpy()
     best = {t: (0.0, "") for t in targets}
     for pitch, speed, gain in itertools.product(*axes):
-        edited = librosa.effects.pitch_shift(wave, sr=rate, n_steps=pitch) if pitch else wave
-        edited = librosa.effects.time_stretch(edited, rate=speed) if speed != 1.0 else edited
-        edited = torch.from_numpy(np.asarray(edited * 10 ** (gain / 20), dtype=np.float32))
-        edited = crop_or_pad(edited.clamp(-1, 1), max(length, edited.shape[-1]), offset=0)
+        edited = edit(wave, rate, length, pitch_st=pitch, rate=speed, gain_db=gain)
         with torch.no_grad():
             probs = torch.softmax(model(edited[None]), -1)[0]
         for target in targets:

@@ -37,6 +37,7 @@ benches=(
   "python bench/ground_truth_where.py"
   "python bench/ground_truth_together.py"
   "python bench/ground_truth_needed.py"
+  "python bench/ground_truth_which.py --models gt_tempo_w2v2 gt_voice_w2v2 --name ground_truth_which_w2v2"
   "python bench/synth_cues.py --n-per-class 100"
   "python bench/synth_cues.py --engine numpy --isolate pitch loudness tempo voice --n-per-class 60"
   "python bench/synth_cues.py --engine numpy --isolate pitch loudness tempo voice --n-per-class 60 --others neutral"

@@ -202,6 +202,27 @@ def test_the_needed_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
     assert len(table_rows(text, "| gt_pitch_loudness (pitch + loudness) | trained |")) == 1
 
 
+def test_the_which_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
+    """bench/ground_truth_which.py edits held-out neutral clips towards the model's other
+    classes in turn and scores prosody attribution and the one-axis grid on each clip."""
+    from amcli.metrics.ground_truth import verdict
+
+    smoke("ground_truth_which.py", tmp_path, "--name", "which_smoke")
+    found = json.loads((tmp_path / "which_smoke.json").read_text())["models"]["gt_tempo"]
+    attribution = found["trained"]["prosody attribution"]["clips"]
+    grid = found["trained"]["clip-wide grid"]["clips"]
+    assert [c["target"] for c in attribution] == [c["target"] for c in grid] == ["sad", "angry"]
+    assert all(c["clip"].startswith("neutral_en-") for c in attribution)
+    assert all(set(c["strengths"]) == {"pitch", "loudness", "tempo", "voice"}
+               for c in attribution)
+    assert all(set(c["strengths"]) == {"pitch", "loudness", "tempo"} for c in grid)
+    for clip in attribution + grid:  # the rule's verdict, recomputed from the strengths
+        assert clip["named"] == verdict(clip["strengths"], "tempo").identified
+    assert found["trained"]["clip-wide grid"]["named"]["placed"] == sum(c["named"] for c in grid)
+    text = bench_views.render("which_smoke", tmp_path)
+    assert len(table_rows(text, "| gt_tempo (tempo) |")) == 2
+
+
 def test_the_command_line_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
     """bench/command_lines.py runs the real CLI and keeps what its metrics.json says."""
     import json

@@ -121,10 +121,11 @@ def test_demo_prior_loads_is_small_matches_the_readme_and_fits_its_classifiers(n
     assert logits.shape == (2, 4) and torch.isfinite(logits).all()
 
 
-#: the ground-truth models (bench/train_gt.sh): each trained on a corpus where only its family
-#: of cues differs between classes
+#: the ground-truth models (bench/train_gt.sh, and the transformers of bench/train_gt_w2v2.sh):
+#: each trained on a corpus where only its family of cues differs between classes
 GROUND_TRUTH = {"gt_pitch": "pitch", "gt_loudness": "loudness", "gt_tempo": "tempo",
-                "gt_voice": "voice"}
+                "gt_voice": "voice", "gt_pitch_w2v2": "pitch", "gt_tempo_w2v2": "tempo",
+                "gt_voice_w2v2": "voice"}
 
 
 @pytest.mark.parametrize("name", GROUND_TRUTH)
@@ -133,7 +134,7 @@ def test_ground_truth_models_are_small_isolated_and_match_their_table(name):
 
     family = GROUND_TRUTH[name]
     model = load_classifier(name)
-    assert weights_file(name).stat().st_size < 1e6
+    assert weights_file(name).stat().st_size < (3e6 if name.endswith("_w2v2") else 1e6)
     assert model.classes == isolated_classes([family])
     meta = model.checkpoint["meta"]
     assert not set(meta["training"]["split"]["test"]["groups"]) & set(
@@ -141,4 +142,5 @@ def test_ground_truth_models_are_small_isolated_and_match_their_table(name):
     metrics = meta["metrics"]
     row = table_row(name)
     assert row[1] == family
-    assert row[4] == f"{metrics['test_accuracy']:.3f}" and row[5] == f"{metrics['macro_f1']:.3f}"
+    assert row[2].startswith("wav2vec2" if name.endswith("_w2v2") else "cnn_mel")
+    assert row[5] == f"{metrics['test_accuracy']:.3f}" and row[6] == f"{metrics['macro_f1']:.3f}"
