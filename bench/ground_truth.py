@@ -14,6 +14,13 @@ on a copy of each model with every layer re-initialized give the chance baseline
     python bench/ground_truth.py --classifier my_model.json --family loudness --input clip.wav
     python bench/ground_truth.py --smoke                           # seconds: the script runs
 
+It is also the one entry to every question of the ground truth: ``python bench/ground_truth.py
+QUESTION [options]`` runs that question's script with the options that follow (each takes
+--classifier and --corpus for your own model and held-out clips; ``QUESTION --help`` lists
+them): ``clips`` (which family, over many held-out clips: bench/ground_truth_which.py),
+``where`` (bench/ground_truth_where.py), ``together`` (bench/ground_truth_together.py) and
+``needed`` (bench/ground_truth_needed.py).
+
 The second form is the benchmark on your own model and corpus: name the family your classes
 should differ in (a corpus built with amcli synth isolate=[family], or your own data).
 ``--methods "prosody attribution"`` runs only the methods named (the prosody run gives both of
@@ -233,8 +240,28 @@ def verdicts(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+#: ``python bench/ground_truth.py QUESTION ...``: the script that answers each other question
+QUESTIONS = {"clips": "ground_truth_which", "where": "ground_truth_where",
+             "together": "ground_truth_together", "needed": "ground_truth_needed"}
+
+
+def ask(question: str, options: list[str]) -> int:
+    """Run the script of ``question`` with ``options``, as if it had been started itself (its
+    result file records its own command line)."""
+    import importlib
+
+    script = QUESTIONS[question]
+    sys.argv = [str(Path(__file__).with_name(f"{script}.py")), *options]
+    return importlib.import_module(script).main(None)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    given = sys.argv[1:] if argv is None else argv
+    if given and given[0] in QUESTIONS:
+        return ask(given[0], given[1:])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog="questions: " + ", ".join(QUESTIONS) + " (see the "
+                                     "module's docstring)")
     parser.add_argument("--classifier", help="your model (a checkpoint or folder), with --family")
     parser.add_argument("--family", choices=gt.FAMILIES)
     parser.add_argument("--input", default=str(example_clip("neutral")),

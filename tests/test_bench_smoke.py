@@ -204,11 +204,15 @@ def test_the_needed_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
 
 def test_the_which_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
     """bench/ground_truth_which.py edits held-out neutral clips towards the model's other
-    classes in turn and scores prosody attribution and the one-axis grid on each clip."""
+    classes in turn and scores prosody attribution and the one-axis grid on each clip; run here
+    through the ground truth's one entry (bench/ground_truth.py clips), which records the
+    script's own command line."""
     from amcli.metrics.ground_truth import verdict
 
-    smoke("ground_truth_which.py", tmp_path, "--name", "which_smoke")
-    found = json.loads((tmp_path / "which_smoke.json").read_text())["models"]["gt_tempo"]
+    bench("ground_truth.py", "clips", "--smoke", "--name", "which_smoke", "--out", str(tmp_path))
+    result = json.loads((tmp_path / "which_smoke.json").read_text())
+    assert result["command"].startswith("python bench/ground_truth_which.py --smoke --name")
+    found = result["models"]["gt_tempo"]
     attribution = found["trained"]["prosody attribution"]["clips"]
     grid = found["trained"]["clip-wide grid"]["clips"]
     assert [c["target"] for c in attribution] == [c["target"] for c in grid] == ["sad", "angry"]
