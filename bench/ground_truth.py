@@ -55,6 +55,8 @@ def methods(result: dict) -> tuple[str, ...]:
 
 GT_MODELS = {"gt_pitch": "pitch", "gt_loudness": "loudness", "gt_tempo": "tempo",
              "gt_voice": "voice"}
+#: the transformer ground-truth models (bench/train_gt_w2v2.sh), chosen with --models
+GT_TRANSFORMERS = {"gt_pitch_w2v2": "pitch", "gt_tempo_w2v2": "tempo", "gt_voice_w2v2": "voice"}
 METHODS = ("prosody attribution", "prosody edits", "mask", "input", "latent")
 
 
@@ -264,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
                                      "module's docstring)")
     parser.add_argument("--classifier", help="your model (a checkpoint or folder), with --family")
     parser.add_argument("--family", choices=gt.FAMILIES)
+    parser.add_argument("--models", nargs="+", choices=[*GT_MODELS, *GT_TRANSFORMERS],
+                        default=list(GT_MODELS),
+                        help="shipped ground-truth models (default: the four cnn_mel ones)")
     parser.add_argument("--input", default=str(example_clip("neutral")),
                         help="the clip that mask and prosody start from")
     parser.add_argument("--targets", nargs="+", help="default: every class but neutral")
@@ -282,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if bool(args.classifier) != bool(args.family):
         parser.error("--classifier and --family go together")
-    models = {args.classifier: args.family} if args.classifier else GT_MODELS
+    shipped = {**GT_MODELS, **GT_TRANSFORMERS}
+    models = {args.classifier: args.family} if args.classifier else {
+        m: shipped[m] for m in args.models}
     if args.smoke:
         models, args.methods, args.steps = {"gt_loudness": "loudness"}, METHODS[:1], 2
         args.restarts, args.no_randomized, args.spread_clips = 1, True, 4

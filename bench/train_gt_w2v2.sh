@@ -35,6 +35,6 @@ for family in tempo voice pitch; do
     data=synth data.root="$corpus" data.classes="[${classes[$family]}]" seed=0 quiet=true \
     $split hydra.run.dir="$work/$name"
   rm -rf "checkpoints/$name" && cp -r "$work/$name/$name" checkpoints/
-  amcli evaluate classifier="$name" data=synth data.root="$corpus" \
+  [ -f "$work/evaluate_$name/DONE" ] || amcli evaluate classifier="$name" data=synth data.root="$corpus" \
     data.classes="[${classes[$family]}]" quiet=true hydra.run.dir="$work/evaluate_$name"
 done
