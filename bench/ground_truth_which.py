@@ -168,8 +168,8 @@ def table(result: dict[str, Any]) -> list[str]:
     """Per model, copy and explainer: the share of clips on which the true family is named (the
     rule), how often amcli's reading names it as the leader, and what was named instead."""
     lines = ["| model (true family) | explainer | trained: named (95% CI) | amcli's reading "
-             "leads with it | named instead | randomized: named (95% CI) |",
-             "|---|---|---|---|---|---|"]
+             "leads with it | named instead | randomized: named (95% CI) | randomized: amcli's "
+             "reading names a leader |", "|---|---|---|---|---|---|---|"]
     for name, found in result["models"].items():
         family = found["family"]
         for explainer in EXPLAINERS:
@@ -180,8 +180,20 @@ def table(result: dict[str, Any]) -> list[str]:
             lines.append(f"| {name} ({family}) | {explainer} | {cell(trained['named'])} | "
                          f"{cell(trained.get('leads'))} | "
                          f"{strongest_others(trained['clips'], family)} | "
-                         f"{cell(shuffled['named']) if shuffled else '-'} |")
+                         f"{cell(shuffled['named']) if shuffled else '-'} | "
+                         f"{leaders(shuffled['clips']) if shuffled else '-'} |")
     return lines
+
+
+def leaders(rows: list[dict[str, Any]]) -> str:
+    """How many clips amcli's reading names a leader on (any family), and which: on a
+    randomized copy every one is a false finding."""
+    named = [r["leader"] for r in rows if r.get("leader")]
+    if "leader" not in (rows[0] if rows else {}):
+        return "-"
+    counts = {f: named.count(f) for f in dict.fromkeys(named)}
+    return f"{len(named)}/{len(rows)}" + (" (" + ", ".join(
+        f"{f} {n}" for f, n in counts.items()) + ")" if counts else "")
 
 
 def main(argv: list[str] | None = None) -> int:
