@@ -4,6 +4,7 @@ the shipped example clips (a held-out speaker)."""
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 TABLES = ROOT / "docs" / "benchmarks.md"
 
 
+@cache
 def page_as_built() -> str:
     """The benchmarks page as the docs build renders it (its tables filled from bench/results by
-    the MkDocs hook, as a reader sees them)."""
+    the MkDocs hook, as a reader sees them). Rendered once: every view checks its result's age
+    through git, seconds per page."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("amcli_mkdocs_hooks",
