@@ -188,9 +188,9 @@ def table(result: dict[str, Any]) -> list[str]:
 def leaders(rows: list[dict[str, Any]]) -> str:
     """How many clips amcli's reading names a leader on (any family), and which: on a
     randomized copy every one is a false finding."""
-    named = [r["leader"] for r in rows if r.get("leader")]
-    if "leader" not in (rows[0] if rows else {}):
+    if not rows or "leader" not in rows[0]:
         return "-"
+    named = [r["leader"] for r in rows if r["leader"]]
     counts = {f: named.count(f) for f in dict.fromkeys(named)}
     return f"{len(named)}/{len(rows)}" + (" (" + ", ".join(
         f"{f} {n}" for f, n in counts.items()) + ")" if counts else "")
@@ -218,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not (bool(args.classifier) == bool(args.family) == bool(args.corpus)):
         parser.error("--classifier, --family and --corpus go together")
+    if args.corpus and not (args.corpus / "metadata.csv").is_file():
+        parser.error(f"--corpus {args.corpus} has no metadata.csv: give a corpus folder written "
+                     "by amcli synth (or one laid out like it)")
     models = {args.classifier: args.family} if args.classifier else {
         m: WHICH_MODELS[m] for m in args.models}
     if args.smoke:
@@ -239,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
                          if c["label"] == args.start]
             else:
                 clips = held_out_clips(family, args.clips, seconds, work / "corpus")
+            if args.start not in model.classes or not clips:
+                parser.error(f"no clips of class {args.start!r} for {name} (its classes: "
+                             f"{', '.join(model.classes)}): choose one with --start")
             targets = [c for c in model.classes if c != args.start]
             clips = with_targets(clips, targets)
             found: dict[str, Any] = {"family": family, "targets": targets, "clips": len(clips)}

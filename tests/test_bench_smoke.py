@@ -240,3 +240,18 @@ def test_the_command_line_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
     assert (item["verdict"] == "reached") == (item["reasons"] == [])
     rows = table_rows(bench_views.render("command_line_smoke", tmp_path), "| sad | 1 |")
     assert len(rows) == 1 and f"{result['items'][0]['target_prob']:.3f}" in rows[0]
+
+
+def test_the_which_bench_refuses_a_corpus_it_cannot_use_in_one_line(tmp_path):
+    """Your own corpus: a folder without metadata.csv, or one without clips of the start class,
+    is one line and exit 2, before anything runs."""
+    from amcli.data.synth import write_corpus
+
+    write_corpus(tmp_path / "sad_only", engine="numpy", classes=["sad"], n_per_class=2, seed=1)
+    for corpus, words in ((tmp_path / "none", "has no metadata.csv"),
+                          (tmp_path / "sad_only", "no clips of class 'neutral'")):
+        done = subprocess.run([sys.executable, "bench/ground_truth_which.py", "--classifier",
+                               "gt_tempo", "--family", "tempo", "--corpus", str(corpus)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 2 and words in done.stderr
+        assert "Traceback" not in done.stderr
