@@ -158,8 +158,10 @@ def prosody_rows(model, clip: torch.Tensor, args) -> list[dict]:
     return rows
 
 
-def speed_rows(model, clip: torch.Tensor, args) -> list[dict]:
-    """Sample-steps per second of the three loops per mode, precision and batch."""
+def speed_rows(model, clip: torch.Tensor, args, on_row=lambda rows: None) -> list[dict]:
+    """Sample-steps per second of the three loops per mode, precision and batch; ``on_row``
+    gets the rows so far after each one (the caller writes them: a run cut short by a time
+    limit keeps what it measured)."""
     rows = []
     for mode in args.modes:
         compile = mode == "compiled"
@@ -186,12 +188,15 @@ def speed_rows(model, clip: torch.Tensor, args) -> list[dict]:
                                                                targets, precision, compile)})
                 print(f"{mode} {precision} batch {batch}: amcli / bare "
                       f"{rows[-1]['amcli'] / rows[-1]['bare']:.2f}x", flush=True)
+                on_row(rows)
     return rows
 
 
 def table(result: dict) -> list[str]:
     """The speed table (sample-steps per second), or the prosody-against-mask table."""
     smoke = " Smoke run: not a measurement." if result.get("smoke") else ""
+    if result.get("partial"):
+        smoke += " Cut short: only the rows measured before the run stopped."
     lines = [f"{result['classifier']} on {result['hardware']}; {result['steps']} steps, 3 s "
              f"clips, best of {result['repeats']}.{smoke}", ""]
     if result.get("prosody"):
@@ -243,12 +248,21 @@ def main(argv: list[str] | None = None) -> int:
         f"CPU, {torch.get_num_threads()} threads"
     result = {"classifier": args.classifier, "hardware": hardware, "steps": args.steps,
               "repeats": args.repeats, "smoke": args.smoke}
+    name = args.name or f"am_speed_{device.type}" + ("_prosody" if args.prosody else "")
+
+    def write(partial: bool):
+        return write_result(name, {**result, "partial": partial}, argv, device=str(device),
+                            folder=args.out)
+
+    def keep(rows: list[dict]) -> None:
+        result["speed"] = rows
+        write(partial=True)
+
     if args.prosody:
         result["prosody"] = prosody_rows(model, clip, args)
     else:
-        result["speed"] = speed_rows(model, clip, args)
-    name = args.name or f"am_speed_{device.type}" + ("_prosody" if args.prosody else "")
-    out = write_result(name, result, argv, device=str(device), folder=args.out)
+        result["speed"] = speed_rows(model, clip, args, on_row=keep)
+    out = write(partial=False)
     print("\n".join(["", *table(result), "", f"written: {out}"]))
     return 0
 

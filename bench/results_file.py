@@ -42,7 +42,11 @@ PACKAGES = ("amcli", "torch", "torchaudio", "numpy", "pyworld", "transformers", 
 
 def commit() -> str | None:
     """The checked-out commit (with "+dirty" when code has uncommitted changes; bench results
-    and the pictures benches write do not count)."""
+    and the pictures benches write do not count). A copy of the tree without its git history
+    (a GPU machine's, say) names its commit in AMCLI_BENCH_COMMIT, set by whoever copied a
+    clean checkout of that commit."""
+    if os.environ.get("AMCLI_BENCH_COMMIT"):
+        return os.environ["AMCLI_BENCH_COMMIT"]
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, check=True, cwd=Path(__file__).parent).stdout.strip()
