@@ -116,7 +116,8 @@ def prosody_param(clip: torch.Tensor, batch: int, rate: int):
     one = fit(analyse(wave, rate, hop=hop, n_fft=n_fft), wave)
     source = one.select(torch.zeros(batch, dtype=torch.long)).to(clip.device)
     white = white_noise_stft(list(range(batch)), wave.shape[-1], n_fft, hop, clip.device)
-    return lambda: Prosody(source, white, wave.shape[-1], seeds=list(range(batch)))
+    return lambda: Prosody(source, white, wave.shape[-1],
+                           seeds=list(range(batch))).to(clip.device)
 
 
 def step_runs(model, clips, targets, make_prosody, steps: int) -> dict:
