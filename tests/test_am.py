@@ -166,6 +166,27 @@ def test_a_nonfinite_item_is_stopped_and_reported_while_the_others_finish():
     assert torch.isfinite(param.values).all()
 
 
+def test_every_item_turning_nonfinite_at_once_ends_the_run_with_its_last_good_state():
+    """When no item is left running, the last check asks the parameterization for no signal
+    (the prosody resynthesis cannot make one of no items) and keeps the states it has."""
+    class AllPoisoned(Toy):
+        def forward(self, wave):
+            logits = super().forward(wave)
+            return logits + (math.nan if torch.is_grad_enabled() else 0.0)
+
+    class AskedForRows(am.Input):
+        def signal_rows(self, rows):
+            assert rows.numel() > 0, "asked for the signal of no items"
+            return super().signal_rows(rows)
+
+    param = AskedForRows(3, 400, seeds=range(3), noise_std=0.1)
+    before = param.values.detach().clone()
+    result = am.optimize(AllPoisoned(), param, [0, 1, 1], steps=50, lr=0.05, threshold=0.99)
+    assert result.stop_reason == ["nonfinite"] * 3
+    assert torch.equal(param.values.detach(), before)
+    assert torch.isfinite(result.probs).all()
+
+
 def test_stopped_items_are_frozen():
     model = Toy()
     param = am.Input(2, 400, seeds=range(2), noise_std=0.1)

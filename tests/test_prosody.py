@@ -178,6 +178,18 @@ def test_gradients_reach_every_control(fitted):
         assert grad[:, part].abs().sum() > 0, name
 
 
+def test_no_step_of_the_backward_pass_makes_a_nan(fitted):
+    """Anomaly mode fails on a NaN in any backward step, not only one that reaches a
+    parameter: torch.sqrt's infinite gradient at 0 (silent frames, frames without aspiration)
+    times a zero gave NaNs that torch 2.14 dropped and torch 2.11 passed on to every control,
+    so each prosody item stopped as non-finite at its first step."""
+    for name in ("happy", "sad"):
+        param = prosody(fitted[name][1])
+        with torch.autograd.detect_anomaly(check_nan=True):
+            param.signal().pow(2).sum().backward()
+        assert torch.isfinite(param.raw.grad).all(), name
+
+
 def test_bounds_hold_and_switched_off_families_do_not_move(fitted):
     bounds = Bounds(pitch_st=4.0, range_scale=1.5, gain_db=6.0, rate=1.2,
                     tilt_db_per_octave=3.0, breathiness=0.5)

@@ -248,6 +248,10 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
         already computed; of the items at ``rows`` only, when given)."""
         if logits is None:
             rows = active_rows()
+        if rows is not None and rows.numel() == 0:  # nothing runs: nothing changed to check
+            logits = clean["logits"]
+            rows = None
+        if logits is None:
             with torch.no_grad():
                 signal = param.signal() if rows is None else param.signal_rows(rows)
                 logits = classify(model, signal, param.domain, precision, forward)

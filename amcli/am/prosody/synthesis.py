@@ -168,6 +168,15 @@ def edited_frames(source: Source, edits: Edits) -> dict[str, torch.Tensor]:
             "aspiration_density": handed, "level": level}
 
 
+def _root(x: torch.Tensor) -> torch.Tensor:
+    """sqrt(x) where x > 0, else 0, with a zero gradient where the root is 0. torch.sqrt's
+    gradient at 0 is infinite, and infinity times the zero gradient that flows back there is
+    NaN: silent frames and frames without aspiration would give every control a NaN gradient
+    (torch 2.11 lets it reach the parameters, so each item stopped as non-finite at step 1)."""
+    positive = x > 0
+    return torch.where(positive, torch.where(positive, x, 1.0).sqrt(), 0.0)
+
+
 def _interp_spectra(values: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
     """Complex STFT frames [B, N, K] at fractional positions [B, M]: the power interpolated
     linearly, the phase that of the linear mix (no gradient). Mixing two frames of noise as
@@ -178,7 +187,7 @@ def _interp_spectra(values: torch.Tensor, position: torch.Tensor) -> torch.Tenso
         mixed = _interp_frames(values, position)
         phase = torch.where(mixed.abs() > 0, mixed / mixed.abs().clamp_min(1e-30),
                             torch.ones_like(mixed))
-    return phase * power.clamp_min(0.0).sqrt()
+    return phase * _root(power)
 
 
 def source_filter_amplitude(f0: torch.Tensor, freq: torch.Tensor, density: torch.Tensor,
@@ -269,8 +278,7 @@ def noise_stft(frames: dict[str, torch.Tensor], source: Source,
     """The rest of the STFT [B, M, K]: the clip's residual as edited, plus the aspiration a
     breathier voice adds, drawn from the unit white noise ``white`` [B, M, K] (white noise of
     variance s^2 has the one-sided density 2 s^2 / rate)."""
-    aspiration = white * torch.sqrt((frames["aspiration_density"] * (source.sample_rate / 2.0))
-                                    .clamp_min(0.0))
+    aspiration = white * _root(frames["aspiration_density"] * (source.sample_rate / 2.0))
     return frames["residual"] + aspiration
 
 
