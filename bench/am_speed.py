@@ -33,6 +33,7 @@ import torch
 from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
 from amcli import am
+from amcli.am.optimize import compiled_forward  # the loop's own compile mode
 from amcli.audio import read_audio
 from amcli.data.base import crop_or_pad
 from amcli.device import resolve_device
@@ -58,7 +59,7 @@ def bare_loop(model, clips, targets, steps: int, precision: str, compile: bool) 
     mask = make_mask(clips)
     area, tv = am.SortedArea(0.5, 1.0), am.TV(0.05)
     opt = torch.optim.Adam(mask.parameters(), lr=0.1)
-    forward = torch.compile(model) if compile else model
+    forward = compiled_forward(model, "wave", clips.device) if compile else model
     for step in range(steps):
         with torch.autocast(clips.device.type, dtype=torch.bfloat16,
                             enabled=precision == "bf16"):
@@ -240,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.batches, args.steps, args.repeats, args.sequential_max = [1, 2], 2, 1, 2
     device = resolve_device(args.device)
+    if "compiled" in args.modes:
+        # one process compiles for every batch size, precision and loop: dynamo's default
+        # limit (8 compilations of one function) would send the later rows back to eager
+        torch._dynamo.config.recompile_limit = 64
     model = load_classifier(args.classifier, device)
     for p in model.parameters():
         p.requires_grad_(False)

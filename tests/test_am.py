@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 import torch
@@ -241,6 +242,27 @@ def test_compiled_classifier_gives_the_same_optimization():
     eager, compiled = run(False), run(True)
     assert torch.allclose(eager.signal, compiled.signal, atol=1e-5)
     assert torch.allclose(eager.probs, compiled.probs, atol=1e-5)
+
+
+def test_the_compiled_forward_only_runs_with_gradients(monkeypatch):
+    """The no-grad checks run the eager model: a compiled forward called in both grad modes
+    compiles twice per batch size, and dynamo's recompile limit (8) then sends it back to
+    eager for good (seen on an H200 timing four batch sizes in two precisions)."""
+    seen: list[bool] = []
+
+    def recorder(model, domain, device):
+        def forward(signal):
+            seen.append(torch.is_grad_enabled())
+            return model(signal)
+        return forward
+
+    loop = sys.modules["amcli.am.optimize"]  # the module (the package exports its function)
+    monkeypatch.setattr(loop, "compiled_forward", recorder)
+    # transforms make the loop check each state with a separate no-grad forward
+    transforms = am.Compose([am.RandomGain(3.0)])
+    am.optimize(Toy(), am.Input(2, 400, seeds=range(2), noise_std=0.1), [0, 1], steps=6,
+                lr=0.05, threshold=None, record_every=2, transforms=transforms, compile=True)
+    assert len(seen) == 6 and all(seen)
 
 
 def test_chunk_size_fits_the_free_memory():

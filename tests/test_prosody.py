@@ -178,6 +178,15 @@ def test_gradients_reach_every_control(fitted):
         assert grad[:, part].abs().sum() > 0, name
 
 
+def test_a_prosody_is_built_on_the_device_of_its_noise(fitted):
+    """Built from tensors on a GPU, every buffer and the parameters are there too (the default
+    family mask was made on the CPU, and the first step failed on CUDA); "meta" stands in."""
+    rows = fitted["happy"][1].select(torch.zeros(2, dtype=torch.long))
+    white = white_noise_stft([0, 1], LENGTH, N_FFT, HOP).to("meta")
+    param = Prosody(rows, white, LENGTH, seeds=[0, 1])
+    assert {t.device.type for t in [*param.buffers(), *param.parameters()]} == {"meta"}
+
+
 def test_no_step_of_the_backward_pass_makes_a_nan(fitted):
     """Anomaly mode fails on a NaN in any backward step, not only one that reaches a
     parameter: torch.sqrt's infinite gradient at 0 (silent frames, frames without aspiration)

@@ -254,7 +254,9 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
         if logits is None:
             with torch.no_grad():
                 signal = param.signal() if rows is None else param.signal_rows(rows)
-                logits = classify(model, signal, param.domain, precision, forward)
+                # eager: a compiled forward would compile again for no-grad mode (and, with
+                # each batch size, soon reach dynamo's recompile limit and fall back to eager)
+                logits = classify(model, signal, param.domain, precision)
         logits = logits.detach().float()
         if rows is None:
             clean["logits"] = logits

@@ -79,14 +79,18 @@ class Prosody(Parameterization):
         batch = source.log_f0.shape[0]
         self.source, self.bounds, self.length = source, bounds, int(length)
         self.frames = self.length // source.hop + 1
-        self.register_buffer("seeds", item_seeds(seeds, batch))
+        # every buffer starts on the noise's device: a Prosody built from tensors on a GPU
+        # runs there without a further .to()
+        seeds = item_seeds(seeds, batch)
+        self.register_buffer("seeds", seeds.to(white.device))
         self.register_buffer("white", white)
         mask = torch.ones(batch, len(FAMILIES), dtype=torch.bool) if families is None \
             else families.bool()
+        mask = mask.to(white.device)
         self.register_buffer("families", mask)
         shapes = {"pitch": (knots,), "range": (1,), "gain": (knots,), "rate": (tempo_knots,),
                   "tilt": (1,), "breath": (1,)}
-        start = per_item_normal(self.seeds.tolist(), (sum(s[0] for s in shapes.values()),))
+        start = per_item_normal(seeds.tolist(), (sum(s[0] for s in shapes.values()),))
         start = init_noise * start.to(white.device)
         self._slices, offset = {}, 0
         for name, (size,) in shapes.items():
