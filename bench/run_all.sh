@@ -4,7 +4,8 @@
 # render their tables from them). The figures that measure time run last, each alone.
 #
 #   bash bench/run_all.sh             # everything; prints each bench's time and the total
-#   bash bench/run_all.sh --list      # the commands only
+#   bash bench/run_all.sh --list      # the commands only (the GPU ones too)
+#   bash bench/run_all.sh --gpu       # the GPU benches only, on a machine with CUDA
 #
 # Every result file in bench/results/ is written by one line below (a test checks it), and a
 # result counts as stale once the code it measures changed in substance after its commit (the
@@ -54,9 +55,18 @@ benches=(
   "python bench/io_speed.py --clips 200"
 )
 
+# on a CUDA GPU (each alone; CI and the CPU run above never have one)
+gpu_benches=(
+  "python bench/am_speed.py --device cuda --batches 1 32 512 2048 --precisions fp32 bf16 --sequential-max 8"
+  "python bench/am_speed.py --device cuda --prosody --batches 1 4 12 32 128 --steps 10 --repeats 3"
+)
+
 if [ "${1:-}" = "--list" ]; then
-  printf '%s\n' "${benches[@]}"
+  printf '%s\n' "${benches[@]}" "${gpu_benches[@]}"
   exit 0
+fi
+if [ "${1:-}" = "--gpu" ]; then
+  benches=("${gpu_benches[@]}")
 fi
 started=$(date +%s)
 for command in "${benches[@]}"; do
