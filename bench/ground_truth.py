@@ -19,7 +19,9 @@ QUESTION [options]`` runs that question's script with the options that follow (e
 --classifier and --corpus for your own model and held-out clips; ``QUESTION --help`` lists
 them): ``clips`` (which family, over many held-out clips: bench/ground_truth_which.py),
 ``where`` (bench/ground_truth_where.py), ``together`` (bench/ground_truth_together.py) and
-``needed`` (bench/ground_truth_needed.py).
+``needed`` (bench/ground_truth_needed.py). ``python bench/ground_truth.py tables [--results DIR]``
+prints one section per question with the table of each result file there (the shipped results,
+or yours, written with each question's ``--out DIR``).
 
 The second form is the benchmark on your own model and corpus: name the family your classes
 should differ in (a corpus built with amcli synth isolate=[family], or your own data).
@@ -257,13 +259,70 @@ def ask(question: str, options: list[str]) -> int:
     return importlib.import_module(script).main(None)
 
 
+#: the questions in the order their tables print, each with the script that answers it
+TABLES = {"How far each family's edits move each model": "ground_truth --sensitivity-only",
+          "Which family, from one clip": "ground_truth",
+          "Which family, clip after clip": "ground_truth_which",
+          "Where in time": "ground_truth_where",
+          "Which families together": "ground_truth_together",
+          "Needed": "ground_truth_needed"}
+
+
+def question_of(result: dict[str, Any]) -> str:
+    """The TABLES entry a result answers (a sensitivity-only run has no models)."""
+    import views
+
+    script = views.script_of(result)
+    return f"{script} --sensitivity-only" if script == "ground_truth" and \
+        not result.get("models") else script
+
+
+def tables(options: list[str]) -> int:
+    """``python bench/ground_truth.py tables [--results DIR]``: one section per question, with
+    the table of every result file in DIR that the question's script wrote (the shipped ones,
+    or yours: run each question with ``--out DIR`` first)."""
+    parser = argparse.ArgumentParser(prog="ground_truth.py tables", description=tables.__doc__)
+    parser.add_argument("--results", type=Path, default=RESULTS,
+                        help="folder of result files (default: bench/results)")
+    args = parser.parse_args(options)
+    import views
+
+    if not args.results.is_dir():
+        print(f"ground_truth.py tables: {args.results} is not a folder of result files; "
+              "give --results the folder your runs wrote with --out", file=sys.stderr)
+        return 2
+    found = {}
+    for path in sorted(args.results.glob("*.json")):
+        try:
+            found[path.stem] = question_of(json.loads(path.read_text()))
+        except (ValueError, KeyError, TypeError):  # pending.json and other files
+            continue
+    shown = 0
+    for title, question in TABLES.items():
+        names = [n for n, q in found.items() if q == question]
+        print(f"## {title} (bench/{question.split()[0]}.py)\n")
+        if not names:
+            print("No result yet.\n")
+        for name in names:
+            print(f"### {name}\n\n{views.render(name, args.results)}")
+            shown += 1
+    if not shown:
+        print(f"ground_truth.py tables: no result of the ground truth in {args.results}; run "
+              "a question with --out there first", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
+    if given and given[0] == "tables":
+        return tables(given[1:])
     if given and given[0] in QUESTIONS:
         return ask(given[0], given[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     epilog="questions: " + ", ".join(QUESTIONS) + " (see the "
-                                     "module's docstring)")
+                                     epilog="questions: " + ", ".join(QUESTIONS) + "; tables "
+                                     "prints every question's tables (see the module's "
+                                     "docstring)")
     parser.add_argument("--classifier", help="your model (a checkpoint or folder), with --family")
     parser.add_argument("--family", choices=gt.FAMILIES)
     parser.add_argument("--models", nargs="+", choices=[*GT_MODELS, *GT_TRANSFORMERS],

@@ -225,6 +225,19 @@ def test_the_which_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
     assert found["trained"]["clip-wide grid"]["named"]["placed"] == sum(c["named"] for c in grid)
     text = bench_views.render("which_smoke", tmp_path)
     assert len(table_rows(text, "| gt_tempo (tempo) |")) == 2
+    # one section per question, each with the tables of the results found there
+    shown = bench("ground_truth.py", "tables", "--results", str(tmp_path)).stdout
+    sections = shown.split("\n## ")
+    assert len(sections) == 6
+    which = next(s for s in sections if s.startswith("Which family, clip after clip"))
+    assert "### which_smoke" in which and len(table_rows(which, "| gt_tempo (tempo) |")) == 2
+    assert sum("No result yet." in s for s in sections) == 5
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = subprocess.run([sys.executable, "bench/ground_truth.py", "tables", "--results",
+                              str(empty)], cwd=ROOT, capture_output=True, text=True)
+    assert nothing.returncode == 2 and "--out" in nothing.stderr
+    assert "Traceback" not in nothing.stderr
 
 
 def test_the_command_line_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
