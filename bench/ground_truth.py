@@ -62,6 +62,26 @@ GT_TRANSFORMERS = {"gt_pitch_w2v2": "pitch", "gt_tempo_w2v2": "tempo", "gt_voice
 METHODS = ("prosody attribution", "prosody edits", "mask", "input", "latent")
 
 
+def question_options(parser: argparse.ArgumentParser, *, name: str, pairs: str,
+                     corpus: str, clips: int, clips_help: str, smoke: str,
+                     restarts: bool = True) -> None:
+    """The options every ground-truth question takes (bench/ground_truth_which.py, _where,
+    _together and _needed): your model and held-out corpus, how many clips, the optimization's
+    size, the randomized copy, the smoke size and where the result goes. ``pairs`` names the
+    options that go with --classifier."""
+    parser.add_argument("--classifier", help=f"your model (a checkpoint or folder), with {pairs}")
+    parser.add_argument("--corpus", type=Path, help=corpus)
+    parser.add_argument("--clips", type=int, default=clips, help=clips_help)
+    if restarts:
+        parser.add_argument("--restarts", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=None, help="default: the method's own")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-randomized", action="store_true")
+    parser.add_argument("--smoke", action="store_true", help=smoke)
+    parser.add_argument("--name", default=name, help="result file name")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the result file")
+
+
 def optimize(folder: Path, classifier: str, targets: list[str], args: argparse.Namespace,
              *extra: str) -> dict | None:
     argv = ["optimize", f"classifier={classifier}", f"target=[{','.join(targets)}]",

@@ -35,10 +35,10 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from ground_truth import randomized
+from ground_truth import question_options, randomized
 from ground_truth_where import run_optimize
 from pipeline import OPTIMIZE
-from results_file import RESULTS, write_result  # bench/ is the script's own folder
+from results_file import write_result  # bench/ is the script's own folder
 
 from amcli.metrics.attribution import attribution_table
 from amcli.metrics.together import together_verdict
@@ -180,20 +180,11 @@ def by_target(result: dict[str, Any]) -> list[str]:
 def command_line(name: str, doc: str, argv: list[str] | None) -> argparse.Namespace:
     """The options of the combination benches (this one and bench/ground_truth_needed.py)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--classifier", help="your model (a checkpoint or folder), with "
-                        "--families and --corpus")
+    question_options(parser, name=name, pairs="--families and --corpus",
+                     corpus="a combination corpus of held-out clips (default: rendered for the "
+                     "shipped model)", clips=3, clips_help="clips per class",
+                     smoke="one clip of two classes, 2 steps, one restart, no randomized copy")
     parser.add_argument("--families", nargs=2, help="the two families your classes combine")
-    parser.add_argument("--corpus", type=Path, help="a combination corpus of held-out clips "
-                        "(default: rendered for the shipped model)")
-    parser.add_argument("--clips", type=int, default=3, help="clips per class")
-    parser.add_argument("--restarts", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=None, help="default: the method's own")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-randomized", action="store_true")
-    parser.add_argument("--smoke", action="store_true",
-                        help="one clip of two classes, 2 steps, one restart, no randomized copy")
-    parser.add_argument("--name", default=name, help="result file name")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the result file")
     args = parser.parse_args(argv)
     if bool(args.classifier) != bool(args.families):
         parser.error("--classifier and --families go together")

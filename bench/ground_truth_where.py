@@ -45,9 +45,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from ground_truth import randomized
+from ground_truth import question_options, randomized
 from pipeline import OPTIMIZE
-from results_file import RESULTS, write_result  # bench/ is the script's own folder
+from results_file import write_result  # bench/ is the script's own folder
 
 from amcli.activity import active_frames, frame_energy_db
 from amcli.am.methods.prosody import ProsodyOptions
@@ -301,23 +301,17 @@ def by_class(result: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--classifier", help="your model (a checkpoint or folder), with --family")
+    question_options(parser, name="ground_truth_where", pairs="--family",
+                     corpus="a stretched corpus of held-out clips (default: rendered for the "
+                     "shipped where-models)", clips=6, clips_help="clips per class (not neutral)",
+                     smoke="one model, one clip per class, 2 steps, no randomized copy",
+                     restarts=False)
     parser.add_argument("--family", choices=("loudness", "pitch", "voice"))
-    parser.add_argument("--corpus", type=Path, help="a stretched corpus of held-out clips "
-                        "(default: rendered for the shipped where-models)")
-    parser.add_argument("--clips", type=int, default=6, help="clips per class (not neutral)")
-    parser.add_argument("--steps", type=int, default=None, help="default: each method's own")
     parser.add_argument("--mask-area", type=float, default=0.2,
                         help="the share of the clip the mask keeps: below the stretch's, so that a "
                         "mask wholly inside it can be placed (at 0.5, the default of method=mask, "
                         "the best a 0.3 stretch allows is a ratio of exactly 2)")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
-    parser.add_argument("--no-randomized", action="store_true")
-    parser.add_argument("--smoke", action="store_true",
-                        help="one model, one clip per class, 2 steps, no randomized copy")
-    parser.add_argument("--name", default="ground_truth_where", help="result file name")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the result file")
     args = parser.parse_args(argv)
     if bool(args.classifier) != bool(args.family):
         parser.error("--classifier and --family go together")

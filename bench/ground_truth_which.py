@@ -38,12 +38,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ground_truth import randomized
+from ground_truth import question_options, randomized
 from ground_truth_together import cell, corpus_clips
 from ground_truth_where import run_optimize
 from pipeline import CORPUS, OPTIMIZE
 from prosody_grid import edit
-from results_file import RESULTS, write_result  # bench/ is the script's own folder
+from results_file import write_result  # bench/ is the script's own folder
 
 from amcli.metrics import ground_truth as gt
 from amcli.metrics.attribution import attribution_table
@@ -200,21 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", choices=WHICH_MODELS, default=list(WHICH_MODELS),
                         help="shipped ground-truth models (default: all)")
-    parser.add_argument("--classifier", help="your model (a checkpoint or folder), with "
-                        "--family and --corpus")
+    question_options(parser, name="ground_truth_which", pairs="--family and --corpus",
+                     corpus="held-out clips of your model's classes", clips=10,
+                     clips_help="clips per model",
+                     smoke="gt_tempo, two clips, 2 steps, one restart, no randomized copy")
     parser.add_argument("--family", choices=gt.FAMILIES)
-    parser.add_argument("--corpus", type=Path, help="held-out clips of your model's classes")
     parser.add_argument("--start", default="neutral", help="the class the clips start from")
     parser.add_argument("--explainers", nargs="+", choices=EXPLAINERS, default=list(EXPLAINERS))
-    parser.add_argument("--clips", type=int, default=10, help="clips per model")
-    parser.add_argument("--restarts", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=None, help="default: the method's own")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-randomized", action="store_true")
-    parser.add_argument("--smoke", action="store_true",
-                        help="gt_tempo, two clips, 2 steps, one restart, no randomized copy")
-    parser.add_argument("--name", default="ground_truth_which", help="result file name")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the result file")
     args = parser.parse_args(argv)
     if not (bool(args.classifier) == bool(args.family) == bool(args.corpus)):
         parser.error("--classifier, --family and --corpus go together")
