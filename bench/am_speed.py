@@ -12,9 +12,14 @@ GPU memory per item, and the ratios amcli/bare (target >= 0.9x) and amcli batche
     python bench/am_speed.py --device cuda --batches 1 32 512 2048 --precisions fp32 bf16 \\
         --modes eager compiled
     python bench/am_speed.py --prosody --batches 1 4 12       # a prosody step vs a mask step
+    python bench/am_speed.py --device cuda --profile 512      # where amcli's extra time goes
     python bench/am_speed.py --smoke                          # seconds: the script runs
 
-Writes bench/results/am_speed_<device>[_prosody].json and prints the table.
+Writes bench/results/am_speed_<device>[_prosody|_profile].json and prints the table.
+
+With --profile N it runs amcli's loop and the bare loop once each at N items under
+torch.profiler and lists, per operator, the calls and the self time (CPU, and the GPU's on CUDA)
+of each loop, the operators amcli spends most extra time on first: where amcli / bare goes.
 
 With --prosody it times, side by side in rotating order, a step of method=prosody (the
 resynthesis of edited prosody from the clip's fitted model -> the classifier -> log-probability
@@ -194,6 +199,36 @@ def speed_rows(model, clip: torch.Tensor, args, on_row=lambda rows: None) -> lis
     return rows
 
 
+def profile_rows(model, clip: torch.Tensor, args, top: int = 25) -> list[dict]:
+    """Per operator, the calls and self times (microseconds) of amcli's loop and of the bare
+    loop at ``args.profile`` items and ``args.steps`` steps, the largest extra time first (GPU
+    time on CUDA, else CPU time); a last row holds the totals."""
+    from torch.profiler import ProfilerActivity, profile
+
+    cuda = clip.device.type == "cuda"
+    clips = clip.expand(args.profile, -1).contiguous()
+    targets = (torch.arange(args.profile) % len(model.classes)).to(clip.device)
+    activities = [ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if cuda else [])]
+    found: dict[str, dict[str, tuple[int, float, float]]] = {}
+    for key, fn in (("amcli", amcli_loop), ("bare", bare_loop)):
+        fn(model, clips, targets, 2, "fp32", False)  # warm-up: allocator, cuDNN plans
+        with profile(activities=activities) as prof:
+            fn(model, clips, targets, args.steps, "fp32", False)
+            sync(clip.device)
+        found[key] = {e.key: (e.count, e.self_cpu_time_total,
+                              e.self_device_time_total if cuda else 0.0)
+                      for e in prof.key_averages()}
+    none = (0, 0.0, 0.0)
+    rows = [{"op": op, **{f"{k}_{field}": found[k].get(op, none)[i] for k in found
+                          for i, field in enumerate(("calls", "cpu_us", "device_us"))}}
+            for op in set(found["amcli"]) | set(found["bare"])]
+    measure = "device_us" if cuda else "cpu_us"
+    rows.sort(key=lambda r: r[f"bare_{measure}"] - r[f"amcli_{measure}"])
+    total = {"op": "total", **{f"{k}_{field}": sum(r[f"{k}_{field}"] for r in rows)
+                               for k in found for field in ("calls", "cpu_us", "device_us")}}
+    return [*rows[:top], total]
+
+
 def table(result: dict) -> list[str]:
     """The speed table (sample-steps per second), or the prosody-against-mask table."""
     smoke = " Smoke run: not a measurement." if result.get("smoke") else ""
@@ -201,6 +236,18 @@ def table(result: dict) -> list[str]:
         smoke += " Cut short: only the rows measured before the run stopped."
     lines = [f"{result['classifier']} on {result['hardware']}; {result['steps']} steps, 3 s "
              f"clips, best of {result['repeats']}.{smoke}", ""]
+    if result.get("profile"):
+        lines[0] = (f"{result['classifier']} on {result['hardware']}; {result['steps']} steps, "
+                    f"3 s clips, one profiled run of each loop at {result['batch']} items."
+                    f"{smoke}")
+        lines += ["| operator | amcli calls | bare calls | amcli CPU ms | bare CPU ms | "
+                  "amcli GPU ms | bare GPU ms |", "|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['op']} | {r['amcli_calls']} | {r['bare_calls']} | "
+                  f"{r['amcli_cpu_us'] / 1000:.1f} | {r['bare_cpu_us'] / 1000:.1f} | "
+                  f"{r['amcli_device_us'] / 1000:.1f} | {r['bare_device_us'] / 1000:.1f} |"
+                  for r in result["profile"]]
+        return [*lines, "", "(self times summed over the run; the operators where amcli spends "
+                            "the most extra time first, then the totals)"]
     if result.get("prosody"):
         lines += ["| batch | mask step (ms) | prosody step (ms) | prosody / mask |",
                   "|---|---|---|---|"]
@@ -233,9 +280,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="time the sequential loop on at most this many items")
     parser.add_argument("--prosody", action="store_true",
                         help="time a prosody step against a mask step instead")
+    parser.add_argument("--profile", type=int, metavar="N",
+                        help="profile amcli's loop against the bare loop at N items instead")
     parser.add_argument("--smoke", action="store_true", help="batches 1 and 2, 2 steps, once")
     parser.add_argument("--name", default=None,
-                        help="result file name (default am_speed_<device>[_prosody])")
+                        help="result file name (default am_speed_<device>[_prosody|_profile])")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.smoke:
@@ -254,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         f"CPU, {torch.get_num_threads()} threads"
     result = {"classifier": args.classifier, "hardware": hardware, "steps": args.steps,
               "repeats": args.repeats, "smoke": args.smoke}
-    name = args.name or f"am_speed_{device.type}" + ("_prosody" if args.prosody else "")
+    kind = "_prosody" if args.prosody else "_profile" if args.profile else ""
+    name = args.name or f"am_speed_{device.type}{kind}"
 
     def write(partial: bool):
         return write_result(name, {**result, "partial": partial}, argv, device=str(device),
@@ -266,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.prosody:
         result["prosody"] = prosody_rows(model, clip, args)
+    elif args.profile:
+        result["batch"], result["profile"] = args.profile, profile_rows(model, clip, args)
     else:
         result["speed"] = speed_rows(model, clip, args, on_row=keep)
     out = write(partial=False)

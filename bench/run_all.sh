@@ -60,6 +60,8 @@ benches=(
 gpu_benches=(
   "python bench/am_speed.py --device cuda --batches 1 32 512 2048 --precisions fp32 bf16 --sequential-max 8"
   "python bench/am_speed.py --device cuda --prosody --batches 1 4 12 32 128 --steps 10 --repeats 3"
+  "python bench/am_speed.py --device cuda --profile 512"
+  "python bench/am_speed.py --device cuda --batches 1 32 512 2048 --precisions fp32 bf16 --modes compiled --sequential-max 8 --name am_speed_cuda_compiled"
 )
 
 if [ "${1:-}" = "--list" ]; then

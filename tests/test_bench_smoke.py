@@ -114,6 +114,18 @@ def test_the_speed_bench_runs_in_its_smoke_modes(tmp_path, bench_views):
         numbers = [float(cell.strip().rstrip("x")) for row in rows
                    for cell in row.split("|")[1:-1] if cell.strip()[:1].isdigit()]
         assert numbers and min(numbers) > 0, (name, rows)
+    # the profile of amcli's loop against the bare one: per operator, then the totals
+    smoke("am_speed.py", tmp_path, "--profile", "2")
+    result = json.loads((tmp_path / "am_speed_cpu_profile.json").read_text())
+    *ops, total = result["profile"]
+    assert total["op"] == "total" and result["batch"] == 2
+    # amcli runs every operator of the bare step and its own bookkeeping besides
+    assert total["amcli_calls"] > total["bare_calls"] > 0
+    assert any(r["op"] == "aten::convolution" or r["op"].startswith("aten::mkldnn_conv")
+               for r in ops)
+    extra = [r["amcli_cpu_us"] - r["bare_cpu_us"] for r in ops]
+    assert extra == sorted(extra, reverse=True)
+    assert table_rows(bench_views.render("am_speed_cpu_profile", tmp_path), "| total |")
 
 
 def test_the_memory_and_io_benches_run_in_their_smoke_modes(tmp_path, bench_views):
