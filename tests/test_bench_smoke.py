@@ -121,8 +121,7 @@ def test_the_speed_bench_runs_in_its_smoke_modes(tmp_path, bench_views):
     assert total["op"] == "total" and result["batch"] == 2
     # amcli runs every operator of the bare step and its own bookkeeping besides
     assert total["amcli_calls"] > total["bare_calls"] > 0
-    assert any(r["op"] == "aten::convolution" or r["op"].startswith("aten::mkldnn_conv")
-               for r in ops)
+    assert len(ops) == 25  # the operators with the most extra time (a step has far more)
     extra = [r["amcli_cpu_us"] - r["bare_cpu_us"] for r in ops]
     assert extra == sorted(extra, reverse=True)
     assert table_rows(bench_views.render("am_speed_cpu_profile", tmp_path), "| total |")
