@@ -122,8 +122,7 @@ def prosody_param(clip: torch.Tensor, batch: int, rate: int):
     one = fit(analyse(wave, rate, hop=hop, n_fft=n_fft), wave)
     source = one.select(torch.zeros(batch, dtype=torch.long)).to(clip.device)
     white = white_noise_stft(list(range(batch)), wave.shape[-1], n_fft, hop, clip.device)
-    return lambda: Prosody(source, white, wave.shape[-1],
-                           seeds=list(range(batch))).to(clip.device)
+    return lambda: Prosody(source, white, wave.shape[-1], seeds=list(range(batch)))
 
 
 def step_runs(model, clips, targets, make_prosody, steps: int) -> dict:
@@ -234,12 +233,11 @@ def table(result: dict) -> list[str]:
     smoke = " Smoke run: not a measurement." if result.get("smoke") else ""
     if result.get("partial"):
         smoke += " Cut short: only the rows measured before the run stopped."
+    runs = f"one profiled run of each loop at {result['batch']} items" \
+        if result.get("profile") else f"best of {result['repeats']}"
     lines = [f"{result['classifier']} on {result['hardware']}; {result['steps']} steps, 3 s "
-             f"clips, best of {result['repeats']}.{smoke}", ""]
+             f"clips, {runs}.{smoke}", ""]
     if result.get("profile"):
-        lines[0] = (f"{result['classifier']} on {result['hardware']}; {result['steps']} steps, "
-                    f"3 s clips, one profiled run of each loop at {result['batch']} items."
-                    f"{smoke}")
         lines += ["| operator | amcli calls | bare calls | amcli CPU ms | bare CPU ms | "
                   "amcli GPU ms | bare GPU ms |", "|---|---|---|---|---|---|---|"]
         lines += [f"| {r['op']} | {r['amcli_calls']} | {r['bare_calls']} | "
@@ -287,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="result file name (default am_speed_<device>[_prosody|_profile])")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    if args.profile is not None and (args.profile < 1 or args.prosody):
+        parser.error("--profile takes a number of items >= 1, and not with --prosody")
     if args.smoke:
         args.batches, args.steps, args.repeats, args.sequential_max = [1, 2], 2, 1, 2
     device = resolve_device(args.device)

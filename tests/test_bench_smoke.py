@@ -125,6 +125,9 @@ def test_the_speed_bench_runs_in_its_smoke_modes(tmp_path, bench_views):
     extra = [r["amcli_cpu_us"] - r["bare_cpu_us"] for r in ops]
     assert extra == sorted(extra, reverse=True)
     assert table_rows(bench_views.render("am_speed_cpu_profile", tmp_path), "| total |")
+    wrong = subprocess.run([sys.executable, "bench/am_speed.py", "--profile", "0"], cwd=ROOT,
+                           capture_output=True, text=True)
+    assert wrong.returncode == 2 and "--profile" in wrong.stderr.splitlines()[-1]
 
 
 def test_the_memory_and_io_benches_run_in_their_smoke_modes(tmp_path, bench_views):
