@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import torch
 from torch import nn
@@ -229,3 +231,36 @@ def test_input_method_from_noise_is_seeded_per_item():
     assert torch.equal(start_pair[1], start_one[0])
     assert torch.allclose(a.result.signal[1], b.result.signal[0], atol=1e-5)
     assert not torch.allclose(a.result.signal[0], b.result.signal[0], atol=1e-3)
+
+
+def device_reads(monkeypatch, batch: int, steps: int) -> int:
+    """How often one run of amcli's loop reads a tensor's value on the host: on a GPU each
+    read waits for the device to finish what was queued, so the loop must not read per item.
+    (Reads inside PyTorch are not counted: Adam's step counter lives on the host.)"""
+    reads = 0
+    for name in ("__bool__", "__float__", "__int__", "item", "tolist", "nonzero"):
+        original = getattr(torch.Tensor, name)
+
+        def counted(*args, _original=original, **kw):
+            nonlocal reads
+            reads += "amcli" in sys._getframe(1).f_code.co_filename
+            return _original(*args, **kw)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    model = ConvOnly()
+    clips = clip().expand(batch, -1).contiguous()
+    mask = am.Mask(clips, init=0.5, init_noise=0.5, seeds=range(batch), area_target=0.5)
+    am.optimize(model, mask, torch.arange(batch) % len(CLASSES),
+                regularizers=[am.SortedArea(0.5), am.TV(0.05)], steps=steps, threshold=None,
+                record_every=10)
+    monkeypatch.undo()
+    return reads
+
+
+def test_the_loop_reads_from_the_device_once_per_step_whatever_the_batch(monkeypatch):
+    few, many = device_reads(monkeypatch, 2, 20), device_reads(monkeypatch, 64, 20)
+    longer = device_reads(monkeypatch, 2, 40)
+    assert few == many  # no read per item (it was 2 per item at each record step)
+    # 20 more steps (2 more record steps): one read per step (did any item's gradient turn
+    # non-finite?) and eight per record step (the histories, the best-state ranking)
+    assert longer - few == 20 + 2 * 8

@@ -178,6 +178,9 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
     params = list(param.parameters())
     opt = make_optimizer(optimizer, params, lr)
     running = torch.ones(batch, dtype=torch.bool, device=device)
+    # the same on the host: asking the device whether items run would wait for it every step
+    running_host = [True] * batch
+    running_rows: list[torch.Tensor] = []  # the running items' indices, on the device (cache)
     frozen = [p.detach().clone() for p in params]  # stopped items' final state
     good = [p.detach().clone() for p in params]  # each item's last state with a finite loss
     reasons = ["max_steps"] * batch
@@ -218,15 +221,23 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
                 best_value.copy_(torch.where(better, value, best_value))
                 for i in better.nonzero().flatten().tolist():
                     best_step[i] = step
-        # the last step's figures, for the items that were still moving
-        for i in running.nonzero().flatten().tolist():
-            last_seen[i] = {"step": step, "target_prob": float(p_t[i]),
-                            "objective": float(objective_value[i])}
+        # the last step's figures, for the items that were still moving (one copy to the host:
+        # reading item by item would wait for the device once per item)
+        p_host, objective_host = p_t.tolist(), objective_value.tolist()
+        for i in range(batch):
+            if running_host[i]:
+                last_seen[i] = {"step": step, "target_prob": p_host[i],
+                                "objective": objective_host[i]}
 
     def stop(rows: torch.Tensor, reason: str, step: int) -> None:
         for i in rows.nonzero().flatten().tolist():
             reasons[i], taken[i] = reason, step
+            running_host[i] = False
         running[rows] = False
+        running_rows.clear()
+
+    def any_running() -> bool:
+        return any(running_host)
 
     # Once items stop, the loop renders and classifies only those still running (their
     # results do not depend on which others run); a stopped item's state is frozen, so its last
@@ -237,9 +248,12 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
 
     def active_rows() -> torch.Tensor | None:
         """The running items' rows, or None when all run (or rows are not compacted)."""
-        if not compact or bool(running.all()) or not clean:
+        if not compact or all(running_host) or not clean:
             return None
-        return running.nonzero().flatten()
+        if not running_rows:
+            running_rows.append(torch.tensor([i for i in range(batch) if running_host[i]],
+                                             dtype=torch.long, device=device))
+        return running_rows[0]
 
     def check(step: int, logits: torch.Tensor | None = None,
               score: torch.Tensor | None = None, penalty: torch.Tensor | None = None,
@@ -294,7 +308,7 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
         if not reuse:
             check(0)
         for step in range(1, steps + 1):
-            if not running.any():
+            if not any_running():
                 break
             rows = active_rows()
             signal = param.signal() if rows is None else param.signal_rows(rows)
@@ -311,14 +325,15 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
                           torch.zeros(batch, device=device))
             if reuse and (step - 1) % record_every == 0:
                 check(step - 1, logits, score.detach(), penalty.detach(), rows)
-                if not running.any():
+                if not any_running():
                     break
             loss = penalty - score
             finite = torch.isfinite(loss)
             opt.zero_grad(set_to_none=False)
+            # the items whose loss counts: masked, not indexed, so that no step waits for the
+            # device to say which they are (the gradients are the same: zero for the others)
             use = running & finite
-            if use.any():
-                loss[use].sum().backward()
+            torch.where(use, loss, torch.zeros_like(loss)).sum().backward()
             for p in params:
                 if p.grad is None:  # nothing was backpropagated: no item had a finite loss
                     p.grad = torch.zeros_like(p)
