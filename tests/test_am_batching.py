@@ -264,3 +264,24 @@ def test_the_loop_reads_from_the_device_once_per_step_whatever_the_batch(monkeyp
     # 20 more steps (2 more record steps): one read per step (did any item's gradient turn
     # non-finite?) and eight per record step (the histories, the best-state ranking)
     assert longer - few == 20 + 2 * 8
+
+
+def test_the_loop_runs_one_forward_per_step_and_reports_the_logits_of_its_states():
+    calls = []
+
+    class Counted(ConvOnly):
+        def forward(self, wave):
+            calls.append(wave.shape[0])
+            return super().forward(wave)
+
+    model = Counted()
+    clips = clip().expand(3, -1).contiguous()
+    mask = am.Mask(clips, init=0.5, init_noise=0.5, seeds=range(3), area_target=0.5)
+    result = am.optimize(model, mask, [0, 1, 2], regularizers=[am.SortedArea(0.5)], steps=20,
+                         threshold=None, record_every=10)
+    # one forward per step, one for the last state: the best states' logits are kept, not
+    # computed again
+    assert len(calls) == 21
+    with torch.no_grad():
+        assert torch.allclose(model(result.signal), result.logits, atol=1e-5)
+    assert torch.equal(result.signal, mask.signal().detach())

@@ -197,6 +197,9 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
     best_tier = torch.full((batch,), -2, dtype=torch.long, device=device)
     best_value = torch.full((batch,), -math.inf, device=device)
     best_step = [0] * batch
+    # the clean logits each best state was ranked by: what the result reports for it, so the
+    # loop needs no extra forward pass at the end
+    best_logits: dict[str, torch.Tensor] = {}
     improved_at = torch.zeros(batch, dtype=torch.long, device=device)
     last_seen: list[dict] = [{"step": 0, "target_prob": None, "objective": None}
                         for _ in range(batch)]
@@ -215,6 +218,11 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
             if better.any():
                 for keep, p in zip(best, params, strict=True):
                     keep[better] = p.detach()[better]
+                if "logits" in best_logits:
+                    best_logits["logits"] = torch.where(better.view(-1, 1), logits,
+                                                        best_logits["logits"])
+                else:  # the first ranking: every item's state is its best so far
+                    best_logits["logits"] = logits.clone()
                 gain = (tier > best_tier) | (value > best_value + MIN_IMPROVEMENT)
                 improved_at[better & gain] = step
                 best_tier.copy_(torch.where(better, tier, best_tier))
@@ -378,7 +386,12 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
         if history["step"]:  # every item goes back to its best state
             for keep, p in zip(best, params, strict=True):
                 p.copy_(keep)
-    signal, logits = evaluate_state(model, param, precision)
+    kept = best_logits.get("logits")
+    if kept is not None and bool(torch.isfinite(kept).all()):
+        with torch.no_grad():
+            signal, logits = param.signal().detach(), kept
+    else:  # never evaluated (stopped before the first check), or evaluated as NaN/inf
+        signal, logits = evaluate_state(model, param, precision)
     for i in range(batch):
         if reasons[i] == "max_steps":
             taken[i] = min(taken[i], history["step"][-1] if history["step"] else 0)
