@@ -13,7 +13,7 @@ from torch import nn
 from amcli import am
 from amcli.am.methods import get_method
 from amcli.am.params import Parameterization
-from amcli.metrics.attribution import attribution_table, stats_cell
+from amcli.metrics.attribution import attribution_table, exceeds_baseline, stats_cell
 from amcli.metrics.verdicts import apply_verdicts, count, verdict
 
 
@@ -151,6 +151,24 @@ def test_attribution_counts_no_family_that_does_not_beat_the_no_edit_baseline():
     assert one["reading"].endswith("one restart, so nothing to check it against: use "
                                    "restarts=2 or more for a reading you can cite")
     assert "one restart" not in table["reading"]
+
+
+def test_a_family_counts_when_it_multiplies_the_odds_not_when_it_adds_noise():
+    # the ground-truth benchmark's randomized transformer: voice 0.355 -> 0.415 (+0.06 in p,
+    # +0.26 in log-odds) was a false lead under a rule in probability alone
+    noise = attribution_table(attribution_records(
+        0.355, voice=[0.415, 0.414], pitch=[0.36, 0.36]))["sad"]
+    assert noise["counted"] == [] and noise["leader"] is None
+    # the trained gt_voice: 0.003 -> 0.089 is small in p (+0.086) but the odds times 32
+    weak = attribution_table(attribution_records(
+        0.003, voice=[0.089, 0.088], pitch=[0.004, 0.004]))["sad"]
+    assert weak["counted"] == ["voice"] and weak["leader"] == "voice"
+    # near the top: 0.86 -> 0.948 is the odds times 3 (counted), 0.86 -> 0.90 times 1.5 (not)
+    assert exceeds_baseline(0.948, 0.86) and not exceeds_baseline(0.90, 0.86)
+    # and the floor in probability: 1e-5 -> 1e-3 multiplies the odds by 100 but moves nothing
+    assert not exceeds_baseline(1e-3, 1e-5)
+    # a spread between the best restarts larger than the gain: not counted
+    assert not exceeds_baseline(0.5, 0.1, spread=0.45) and exceeds_baseline(0.5, 0.1, 0.3)
 
 
 def test_the_json_writer_writes_strict_json(tmp_path):

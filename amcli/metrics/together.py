@@ -4,11 +4,9 @@ A ground-truth model trained on classes that differ only by a combination of two
 (low or high pitch x soft or loud: four classes) needs both to tell its classes apart. Its
 attribution must name both and no other, by the reading amcli prints
 (:func:`amcli.metrics.attribution.reading`: a family counts when its best restart alone exceeds
-the no-edit baseline by more than its restarts' spread and :data:`~amcli.metrics.attribution.
-MIN_GAIN`), and must show when neither family alone reaches the target while all of them
-together do: the case a one-family reading would get wrong. The rule was fixed before anything
-was measured.
-"""
+the no-edit baseline as :func:`~amcli.metrics.attribution.exceeds_baseline` says), and must show
+when neither family alone reaches the target while all of them together do: the case a
+one-family reading would get wrong. The rule was fixed before anything was measured."""
 
 from __future__ import annotations
 
