@@ -111,18 +111,16 @@ def peak_per_item(fn, model, clips, targets, precision, compile) -> float | None
 
 
 def prosody_param(clip: torch.Tensor, batch: int, rate: int):
-    from amcli.am.methods.prosody import synthesis_grid
-    from amcli.am.prosody.analysis import analyse
-    from amcli.am.prosody.controls import Prosody
-    from amcli.am.prosody.fit import fit
-    from amcli.am.prosody.synthesis import white_noise_stft
+    """A maker of Prosody over ``batch`` items of one clip, fitted once (as method=prosody
+    fits each clip once for all its items)."""
+    from amcli.am.prosody.fit import fit_clip
+    from amcli.am.prosody.synthesis import synthesis_grid, white_noise_stft
 
     n_fft, hop = synthesis_grid(rate)
     wave = clip.cpu()
-    one = fit(analyse(wave, rate, hop=hop, n_fft=n_fft), wave)
-    source = one.select(torch.zeros(batch, dtype=torch.long)).to(clip.device)
+    source = fit_clip(wave, rate).select(torch.zeros(batch, dtype=torch.long)).to(clip.device)
     white = white_noise_stft(list(range(batch)), wave.shape[-1], n_fft, hop, clip.device)
-    return lambda: Prosody(source, white, wave.shape[-1], seeds=list(range(batch)))
+    return lambda: am.Prosody(source, white, wave.shape[-1], seeds=list(range(batch)))
 
 
 def step_runs(model, clips, targets, make_prosody, steps: int) -> dict:

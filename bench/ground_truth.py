@@ -173,11 +173,9 @@ def sensitivity(name: str, clip: str) -> dict[str, tuple[float, str]]:
     should barely move under the others'."""
     import torch
 
-    from amcli.am.methods.prosody import synthesis_grid
-    from amcli.am.prosody.analysis import analyse
-    from amcli.am.prosody.fit import fit
+    from amcli.am.prosody.fit import fit_clip
     from amcli.am.prosody.source import Edits
-    from amcli.am.prosody.synthesis import synthesize, white_noise_stft
+    from amcli.am.prosody.synthesis import synthesis_grid, synthesize, white_noise_stft
     from amcli.commands.optimize import load_clips
     from amcli.models import load_classifier
 
@@ -186,7 +184,7 @@ def sensitivity(name: str, clip: str) -> dict[str, tuple[float, str]]:
     wave = load_clips({"clip": Path(clip)}, model)["clip"]  # as amcli optimize reads it
     n_fft, hop = synthesis_grid(rate)
     length = wave.shape[-1]
-    source = fit(analyse(wave, rate, hop=hop, n_fft=n_fft), wave)
+    source = fit_clip(wave, rate)
     white = white_noise_stft([0], length, n_fft, hop)
     frames = white.shape[1]
 

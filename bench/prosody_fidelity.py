@@ -30,11 +30,10 @@ from typing import Any
 import torch
 from results_file import RESULTS, write_result  # bench/ is the script's own folder
 
-from amcli.am.methods.prosody import synthesis_grid
 from amcli.am.prosody.analysis import analyse
 from amcli.am.prosody.fit import fit
 from amcli.am.prosody.source import Edits
-from amcli.am.prosody.synthesis import synthesize, white_noise_stft
+from amcli.am.prosody.synthesis import synthesis_grid, synthesize, white_noise_stft
 from amcli.audio import read_audio
 from amcli.data.base import crop_or_pad
 from amcli.models import load_classifier

@@ -26,7 +26,7 @@ MEASURES = ("amcli/am/prosody", "amcli/am/methods/prosody.py", "checkpoints")
 CHILD = r"""
 import json, resource, sys, time
 import torch
-from amcli.am.methods.prosody import synthesis_grid
+from amcli.am.prosody.synthesis import synthesis_grid
 from amcli.am.prosody.analysis import analyse
 from amcli.am.prosody.controls import Prosody
 from amcli.am.prosody.fit import fit

@@ -11,6 +11,7 @@ from torch import nn
 
 from amcli import am
 from amcli.am.objectives import Context, Hooks
+from amcli.features import FeatureParams
 
 T = 16000
 
@@ -108,7 +109,8 @@ def test_regularizers_on_known_inputs():
 
 
 def test_robust_transforms_keep_shapes_and_vary_by_step_not_by_batch():
-    transforms = am.default_transforms(shift_s=0.01, gain_db=2.0, snr_db=(20, 30))
+    transforms = am.default_transforms(shift_s=0.01, gain_db=2.0, snr_db=(20, 30),
+                                       sample_rate=16000, hop_length=256)
     wave = clips(2)
     seeds = torch.tensor([7, 8])
     a = transforms(wave, "wave", am.Draws(seeds, 1))
@@ -120,6 +122,37 @@ def test_robust_transforms_keep_shapes_and_vary_by_step_not_by_batch():
     assert torch.equal(alone, a[1:])  # an item's draws do not depend on its batch
     mel = torch.randn(2, 64, 50)
     assert transforms(mel, "mel", am.Draws(seeds, 1)).shape == mel.shape
+
+
+def test_the_shift_follows_the_model_it_runs_on_unless_told():
+    class At8k(nn.Module):
+        sample_rate = 8000
+        feature_params = FeatureParams(sample_rate=8000, hop_length=80)
+
+    bound = am.default_transforms(shift_s=0.01).for_model(At8k())
+    shift = bound.transforms[0]
+    assert (shift.sample_rate, shift.hop_length) == (8000, 80)
+    told = am.default_transforms(sample_rate=16000, hop_length=256).for_model(At8k())
+    assert (told.transforms[0].sample_rate, told.transforms[0].hop_length) == (16000, 256)
+    # 10 ms at 8 kHz: no sample moves by more than 80
+    wave = torch.arange(4000.0).expand(3, -1)
+    moved = shift(wave, "wave", am.Draws(torch.tensor([1, 2, 3]), 1))
+    offsets = (moved[:, 0] - wave[:, 0]).abs()
+    offsets = torch.minimum(offsets, 4000 - offsets)  # circular: -66 reads as 3934
+    assert offsets.max() <= 80 and offsets.max() > 0
+    with pytest.raises(ValueError, match="no sample rate"):
+        am.RandomShift(0.01)(wave, "wave", am.Draws(torch.tensor([1, 2, 3]), 1))
+
+
+def test_a_mask_area_is_given_once():
+    mask = am.Mask(clips(2), init=0.5, seeds=range(2), area_target=0.3)
+    own = am.SortedArea()
+    assert own.area_of(mask) == 0.3
+    assert torch.equal(own.penalty(mask), am.SortedArea(0.3).penalty(mask))
+    with pytest.raises(ValueError, match="give the area once"):
+        am.SortedArea(0.5).penalty(mask)
+    with pytest.raises(ValueError, match="has none"):
+        am.SortedArea().penalty(am.Mask(clips(2), init=0.5, seeds=range(2)))
 
 
 class Toy(nn.Module):

@@ -449,3 +449,34 @@ def test_a_prosody_item_does_not_depend_on_the_items_beside_it(fitted):
         same(second_restart, i, 5 + i)
     # the restarts differ: the "all" items start from different edits
     assert not torch.allclose(together.result.signal[0], together.result.signal[5], atol=1e-3)
+
+
+def test_prosody_from_clips_is_what_the_method_builds(fitted):
+    """A user's Prosody.from_clips(clips, rate) holds what method=prosody builds for the same
+    clips and seeds (sources, noise, families, start), and refuses what it cannot build."""
+    from amcli import am
+    from amcli.am.items import build_items
+    from amcli.am.methods.prosody import METHOD, ProsodyOptions
+    from amcli.am.run import item_batch
+    from amcli.families import Family
+
+    model = load_classifier("cnn_raw", "cpu")
+    bank = {"sad": fitted["sad"][0], "happy": fitted["happy"][0]}
+    items = build_items(["angry"], ["sad", "happy"], 1, seed=4)
+    batch = item_batch(model, items, bank, torch.device("cpu"))
+    options = ProsodyOptions(init_candidates=1, families=[Family.pitch, Family.tempo])
+    built = METHOD.build(options, batch, METHOD.prepare(options, model, ["angry"], "cpu"))
+    mine = am.Prosody.from_clips([bank[i.clip] for i in items], RATE,
+                                 seeds=[i.seed for i in items], families=["pitch", "tempo"])
+    assert torch.equal(mine.white, built.param.white)
+    assert torch.equal(mine.families, built.param.families)
+    assert torch.equal(mine.raw, built.param.raw)
+    assert torch.equal(mine.source.harmonic_gain, built.param.source.harmonic_gain)
+    with torch.no_grad():
+        assert torch.equal(mine.signal(), built.param.signal())
+    with pytest.raises(ValueError, match="different lengths"):
+        am.Prosody.from_clips([bank["sad"], bank["sad"][:RATE]], RATE)
+    with pytest.raises(ValueError, match="unknown families"):
+        am.Prosody.from_clips(bank["sad"], RATE, families=["timbre"])
+    with pytest.raises(ValueError, match="2 seeds for 1 clips"):
+        am.Prosody.from_clips(bank["sad"], RATE, seeds=[1, 2])

@@ -4,7 +4,7 @@ No Hydra, files or plots here (amcli.commands wires configs to it; amcli.report 
 
     from amcli import am
     mask = am.Mask(clips, area_target=0.5, init_noise=0.5, seeds=[1, 2, 3, 4])   # clips [4, T]
-    result = am.optimize(model, mask, targets, regularizers=[am.SortedArea(0.5), am.TV(0.01)],
+    result = am.optimize(model, mask, targets, regularizers=[am.SortedArea(), am.TV(0.01)],
                          transforms=am.default_transforms())
     result.target_prob, mask.time_profile()
 
@@ -28,6 +28,7 @@ from amcli.am.objectives import (
 )
 from amcli.am.optimize import STOP_REASONS, Result, classify, optimize
 from amcli.am.params import Input, Latent, Mask, Parameterization
+from amcli.am.prosody.controls import Bounds, Prosody
 from amcli.am.random import Draws, item_seed
 from amcli.am.regularizers import (
     L1,
@@ -49,10 +50,11 @@ from amcli.am.transforms import (
 )
 
 __all__ = [
-    "L1", "L2", "METHODS", "STOP_REASONS", "TV", "AMMethod", "AddNoise", "Built",
+    "L1", "L2", "METHODS", "STOP_REASONS", "TV", "AMMethod", "AddNoise", "Bounds", "Built",
     "ClassLogSoftmax", "ClassLogit", "ClassProbability", "Compose", "Context", "Draws", "Input",
     "Item", "ItemBatch", "Latent", "LayerActivation", "Mask", "MaskArea", "Objective",
-    "OtherClassesMean", "Outcome", "Parameterization", "PlotData", "RandomGain", "RandomShift",
+    "OtherClassesMean", "Outcome", "Parameterization", "PlotData", "Prosody", "RandomGain",
+    "RandomShift",
     "Regularizer", "Result", "RunSettings", "SortedArea", "active_frames", "build_items",
     "chunk_size", "class_objective", "classify", "compose", "default_transforms", "fit_chunk",
     "frozen", "get_method", "item_seed", "optimize", "resolve_targets", "rnn_backward_allowed",

@@ -35,7 +35,7 @@ from amcli.am.objectives import ClassLogit, Context, Hooks, Objective
 from amcli.am.params import Parameterization
 from amcli.am.random import Draws
 from amcli.am.regularizers import Regularizer
-from amcli.am.transforms import Transform
+from amcli.am.transforms import Transform, for_model
 from amcli.models.base import class_probabilities, is_multi_label
 
 STOP_REASONS = ("threshold", "max_steps", "nonfinite", "interrupted", "plateau")
@@ -175,6 +175,8 @@ def _run(model, param, targets, objective, regularizers, transforms, steps, lr, 
     device = param.device
     batch = param.batch_size
     seeds = param.seeds.to(device)
+    if transforms is not None:  # a shift in seconds is the model's samples or frames
+        transforms = for_model(transforms, model)
     params = list(param.parameters())
     opt = make_optimizer(optimizer, params, lr)
     running = torch.ones(batch, dtype=torch.bool, device=device)

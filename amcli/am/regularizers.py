@@ -70,21 +70,39 @@ class MaskArea(Regularizer):
 
 
 class SortedArea(Regularizer):
-    """Extremal-perturbation area constraint: keep exactly ``area`` of the active frames.
+    """Extremal-perturbation area constraint: keep exactly ``area`` of the active frames
+    (default: the mask's own ``area_target``, the area its constraint checks).
 
     The weight grows geometrically from ``weight`` to ``weight * growth`` over the run.
     """
 
-    def __init__(self, area: float, weight: float = 1.0, growth: float = 100.0) -> None:
+    def __init__(self, area: float | None = None, weight: float = 1.0,
+                 growth: float = 100.0) -> None:
         super().__init__(weight)
-        if not 0 < area <= 1:
+        if area is not None and not 0 < area <= 1:
             raise ValueError("area must be in (0, 1]")
-        self.area, self.growth = float(area), float(growth)
+        self.area = None if area is None else float(area)
+        self.growth = float(growth)
 
     def weight_at(self, step: int, steps: int) -> float:
         return self.weight * self.growth ** (step / max(steps - 1, 1))
 
-    def penalty(self, param: Parameterization) -> torch.Tensor:
+    def area_of(self, param: Parameterization) -> float:
+        """The area to keep: this penalty's, else the mask's; the two must agree (a mask
+        penalized towards one area and checked against another never meets its constraint)."""
         if not isinstance(param, Mask):
             raise TypeError("SortedArea regularizes masks")
-        return sorted_area_loss(param.keep_values(), param.active, self.area)
+        own = param.area_target
+        if self.area is None:
+            if own is None:
+                raise ValueError("SortedArea() takes the mask's area_target, and this mask has "
+                                 "none: give Mask(..., area_target=) or SortedArea(area)")
+            return float(own)
+        if own is not None and abs(float(own) - self.area) > 1e-9:
+            raise ValueError(f"SortedArea({self.area:g}) on a mask with area_target {own:g}: "
+                             "give the area once (SortedArea() takes the mask's)")
+        return self.area
+
+    def penalty(self, param: Parameterization) -> torch.Tensor:
+        area = self.area_of(param)
+        return sorted_area_loss(param.keep_values(), param.active, area)

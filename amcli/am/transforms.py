@@ -8,7 +8,9 @@ one exact waveform. :func:`compose` chains them, giving each its own random stre
 shift, a random gain and additive noise at a random SNR.
 
 Waveforms are [B, T] (domain "wave"); log-mels [B, n_mels, frames] (domain "mel") are shifted by
-frames and gained by an additive log offset; noise applies to waveforms only.
+frames and gained by an additive log offset; noise applies to waveforms only. A transform that
+needs the model's sample rate or hop (the shift, in seconds) takes them from the model when
+:func:`amcli.am.optimize` runs it (:func:`for_model`), unless given.
 """
 
 from __future__ import annotations
@@ -17,21 +19,37 @@ import math
 from collections.abc import Callable, Sequence
 
 import torch
+from torch import nn
 
 from amcli.am.random import Draws
+from amcli.features import FeatureParams
 
 Transform = Callable[[torch.Tensor, str, Draws], torch.Tensor]
 
 
 class RandomShift:
     """Circular time shift by up to ``seconds`` either way (``sample_rate`` samples per second
-    on waveforms, ``sample_rate / hop_length`` frames per second on log-mels)."""
+    on waveforms, ``sample_rate / hop_length`` frames per second on log-mels; None: the
+    model's, filled in by :meth:`for_model`)."""
 
-    def __init__(self, seconds: float = 0.05, sample_rate: int = 16000,
-                 hop_length: int = 256) -> None:
+    def __init__(self, seconds: float = 0.05, sample_rate: int | None = None,
+                 hop_length: int | None = None) -> None:
         self.seconds, self.sample_rate, self.hop_length = seconds, sample_rate, hop_length
 
+    def for_model(self, model: nn.Module) -> RandomShift:
+        """This shift with the model's sample rate and hop where none was given."""
+        rate = self.sample_rate if self.sample_rate is not None else int(model.sample_rate)
+        hop = self.hop_length
+        if hop is None:
+            features = getattr(model, "feature_params", None) or FeatureParams(sample_rate=rate)
+            hop = int(features.hop_length)
+        return RandomShift(self.seconds, rate, hop)
+
     def __call__(self, signal: torch.Tensor, domain: str, draws: Draws) -> torch.Tensor:
+        if self.sample_rate is None or (domain == "mel" and self.hop_length is None):
+            raise ValueError("RandomShift has no sample rate (or hop): give sample_rate= and "
+                             "hop_length=, or run it through am.optimize, which takes the "
+                             "model's")
         unit = self.sample_rate if domain == "wave" else self.sample_rate / self.hop_length
         limit = int(self.seconds * unit)
         if limit <= 0:
@@ -92,15 +110,26 @@ class Compose:
     def __len__(self) -> int:
         return len(self.transforms)
 
+    def for_model(self, model: nn.Module) -> Compose:
+        return Compose([for_model(t, model) for t in self.transforms])
+
+
+def for_model(transform: Transform, model: nn.Module) -> Transform:
+    """``transform`` with what it takes from the model filled in (its ``for_model``, when it
+    has one: the shift's sample rate and hop); other transforms as they are."""
+    bind = getattr(transform, "for_model", None)
+    return bind(model) if callable(bind) else transform
+
 
 def compose(transforms: Sequence[Transform]) -> Compose:
     return Compose(transforms)
 
 
 def default_transforms(shift_s: float = 0.05, gain_db: float = 1.0,
-                       snr_db: Sequence[float] | None = (30.0, 50.0), sample_rate: int = 16000,
-                       hop_length: int = 256) -> Compose:
-    """amcli's default list: random shift (+-50 ms), gain (+-1 dB) and noise (30-50 dB SNR)."""
+                       snr_db: Sequence[float] | None = (30.0, 50.0),
+                       sample_rate: int | None = None, hop_length: int | None = None) -> Compose:
+    """amcli's default list: random shift (+-50 ms), gain (+-1 dB) and noise (30-50 dB SNR);
+    the shift in the model's samples or frames unless ``sample_rate`` / ``hop_length`` say."""
     chain: list[Transform] = [RandomShift(shift_s, sample_rate, hop_length), RandomGain(gain_db)]
     if snr_db:
         chain.append(AddNoise(snr_db))

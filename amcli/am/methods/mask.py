@@ -94,7 +94,7 @@ class MaskMethod(AMMethod):
                      sample_rate=batch.model.sample_rate, features=batch.features,
                      init_noise=options.init_noise, seeds=batch.seeds,
                      area_target=self._area_target(options)).to(batch.device)
-        regs = [SortedArea(options.area, options.area_weight)
+        regs = [SortedArea(weight=options.area_weight)  # the mask's own area_target
                 if options.formulation == MaskFormulation.extremal
                 else MaskArea(options.penalty)]
         if options.tv:

@@ -97,18 +97,6 @@ class ClipCache:
     length: int | None = None  # output samples, the same for every chunk of the run
 
 
-def synthesis_grid(rate: int) -> tuple[int, int]:
-    """(n_fft, hop) of the resynthesis: a 14 ms window (224 samples at 16 kHz), 2x overlap.
-    Measured on the example clips when the noise part was drawn afresh (the residual, kept
-    since, makes the unedited resynthesis exact at any grid): 16 ms smeared onsets (the
-    unedited resynthesis moved one classifier's probability by 0.054), 12 ms no longer separates
-    a low voice's harmonics (-2 semitones came out as -1.7); 14 ms did both (0.033; -2.00). A
-    harmonic costs four bins per frame, so the frame rate sets the cost of a step: 2x overlap
-    halves it against 4x and was as faithful (0.037 at 2x, 0.034 at 4x)."""
-    n_fft = 8 * round(0.014 * rate / 8)
-    return n_fft, n_fft // 2
-
-
 class ProsodyMethod(AMMethod):
     name = "prosody"
     options_type = ProsodyOptions
@@ -136,10 +124,9 @@ class ProsodyMethod(AMMethod):
         return ClipCache()
 
     def _clip(self, name: str, wave: torch.Tensor, batch: ItemBatch) -> Clip:
-        from amcli.am.prosody.analysis import analyse
-        from amcli.am.prosody.fit import fit
+        from amcli.am.prosody.fit import fit_clip
         from amcli.am.prosody.source import Edits
-        from amcli.am.prosody.synthesis import synthesize, white_noise_stft
+        from amcli.am.prosody.synthesis import synthesis_grid, synthesize, white_noise_stft
 
         rate = batch.model.sample_rate
         n_fft, hop = synthesis_grid(rate)
@@ -149,7 +136,7 @@ class ProsodyMethod(AMMethod):
                             f"analyses clips of up to {MAX_CLIP_S:g} s (about 6 GB of memory "
                             f"at {MAX_CLIP_S:g} s): give a shorter clip, or clip_seconds="
                             f"{MAX_CLIP_S:g} to hear its middle {MAX_CLIP_S:g} s")
-        source = fit(analyse(wave, rate, hop=hop, n_fft=n_fft), wave)
+        source = fit_clip(wave, rate)
         white = white_noise_stft([0], wave.shape[-1], n_fft, hop)
         resynthesis = synthesize(source, Edits.none(1, white.shape[1]), white, wave.shape[-1])
         model = batch.model
@@ -170,7 +157,7 @@ class ProsodyMethod(AMMethod):
 
     def build(self, options: ProsodyOptions, batch: ItemBatch, cache: ClipCache) -> Built:
         from amcli.am.prosody.source import Source
-        from amcli.am.prosody.synthesis import white_noise_stft
+        from amcli.am.prosody.synthesis import synthesis_grid, white_noise_stft
 
         if cache.length is None:
             cache.length = self._length(batch)
@@ -182,7 +169,7 @@ class ProsodyMethod(AMMethod):
         rows = [cache.clips[n].source for n in names]
         source = Source.stack(rows).to(batch.device)
         white = white_noise_stft(batch.seeds, cache.length, n_fft, hop, batch.device)
-        source = _pad_frames(source, white.shape[1])
+        source = source.padded(white.shape[1])
         allowed = {f.value for f in options.families}
         masks = [[(v in ("", "all") and f in allowed) or f == v for f in FAMILIES]
                  for v in (batch.variants or [""] * len(batch))]
@@ -356,26 +343,6 @@ def edit_words(edits: dict, skip: tuple[str, ...] | list[str] = ()) -> str:
     if "voice" in on and changed((tilt, 1), (breath, 2)):
         words += [f"tilt {tilt:+.1f} dB/oct", f"breathiness {breath:+.2f}"]
     return ", ".join(words) if words else "no edit"
-
-
-def _pad_frames(source, frames: int):
-    """Extend a source with silent frames up to ``frames`` (outputs may run past the input)."""
-    from dataclasses import fields
-
-    n = source.log_f0.shape[1]
-    if frames <= n:
-        return source
-    extra = frames - n
-    values = {}
-    for f in fields(source):
-        value = getattr(source, f.name)
-        if isinstance(value, torch.Tensor) and value.dim() >= 2:
-            last = value[:, -1:].expand(-1, extra, *value.shape[2:])
-            if f.name in ("density", "residual", "voicing"):
-                last = torch.zeros_like(last)
-            value = torch.cat([value, last], 1)
-        values[f.name] = value
-    return type(source)(**values)
 
 
 METHOD = ProsodyMethod()

@@ -98,6 +98,45 @@ class Prosody(Parameterization):
             offset += size
         self.raw = nn.Parameter(start)
 
+    @classmethod
+    def from_clips(cls, clips: torch.Tensor | Sequence[torch.Tensor], sample_rate: int,
+                   seeds: Sequence[int] | None = None, families: Sequence[str] | None = None,
+                   bounds: Bounds = Bounds(), knots: int = 6, tempo_knots: int = 1,
+                   init_noise: float = 0.1, device: torch.device | str = "cpu") -> Prosody:
+        """Edits of real clips, built as method=prosody builds them: each clip [T] (or the rows
+        of [B, T], or a list of clips of one length) analysed with WORLD and fitted on the
+        resynthesis grid, one item per clip with its own noise from its seed (default 0, 1, ...);
+        ``families`` the control families the items may move (default all: "pitch",
+        "loudness", "tempo", "voice"). The defaults are the method's. Analysis runs on the
+        CPU (pyworld); the result lives on ``device``.
+
+        For many items of few clips, fit each clip once (:func:`amcli.am.prosody.fit.fit_clip`)
+        and build from ``Source.stack`` and ``select`` as method=prosody does."""
+        from amcli.am.prosody.fit import fit_clip
+        from amcli.am.prosody.synthesis import synthesis_grid, white_noise_stft
+
+        waves = [clips] if isinstance(clips, torch.Tensor) and clips.dim() == 1 else list(clips)
+        if not waves or any(w.dim() != 1 for w in waves):
+            raise ValueError("clips: give one mono clip [T], a batch [B, T] or a list of mono "
+                             "clips")
+        length = waves[0].shape[-1]
+        if any(w.shape[-1] != length for w in waves):
+            raise ValueError("clips of different lengths: pad or crop them to one length "
+                             "(amcli.data.base.crop_or_pad)")
+        unknown = sorted(set(families or ()) - set(FAMILIES))
+        if unknown:
+            raise ValueError(f"unknown families {unknown}; choose from {list(FAMILIES)}")
+        seeds = list(range(len(waves))) if seeds is None else [int(s) for s in seeds]
+        if len(seeds) != len(waves):
+            raise ValueError(f"{len(seeds)} seeds for {len(waves)} clips")
+        n_fft, hop = synthesis_grid(sample_rate)
+        source = Source.stack([fit_clip(w, sample_rate) for w in waves]).to(device)
+        white = white_noise_stft(seeds, length, n_fft, hop, device)
+        allowed = FAMILIES if families is None else tuple(families)
+        mask = torch.tensor([[f in allowed for f in FAMILIES]] * len(waves))
+        return cls(source.padded(white.shape[1]), white, length, mask, bounds, knots,
+                   tempo_knots, init_noise, seeds)
+
     #: which family each control group belongs to (an index into FAMILIES)
     GROUP_FAMILY = {"pitch": 0, "range": 0, "gain": 1, "rate": 2, "tilt": 3, "breath": 3}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from amcli.am.prosody.analysis import Analysis
+from amcli.am.prosody.analysis import Analysis, analyse
 from amcli.am.prosody.lobes import lobe_weights
 from amcli.am.prosody.source import (
     GAIN_SPREAD,
@@ -25,7 +25,17 @@ from amcli.am.prosody.synthesis import (
     harmonic_stft,
     running_phase,
     source_filter_amplitude,
+    synthesis_grid,
 )
+
+
+def fit_clip(wave: torch.Tensor, sample_rate: int) -> Source:
+    """One mono clip [T], analysed and fitted on the resynthesis grid
+    (:func:`~amcli.am.prosody.synthesis.synthesis_grid`): a one-clip :class:`Source` on the
+    CPU, as method=prosody fits each clip."""
+    n_fft, hop = synthesis_grid(sample_rate)
+    wave = wave.detach().cpu()
+    return fit(analyse(wave, sample_rate, hop=hop, n_fft=n_fft), wave)
 
 
 def fit(analysis: Analysis, wave: torch.Tensor) -> Source:

@@ -64,6 +64,24 @@ class Source:
         return Source(**tensors, sample_rate=first.sample_rate, hop=first.hop,
                       n_fft=first.n_fft)
 
+    def padded(self, frames: int) -> Source:
+        """This source extended with silent frames up to ``frames`` (an output may run past
+        its input: a slower tempo spreads the speech into them); itself when it is that long."""
+        n = self.n_frames
+        if frames <= n:
+            return self
+        extra = frames - n
+        values = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, torch.Tensor) and value.dim() >= 2:
+                last = value[:, -1:].expand(-1, extra, *value.shape[2:])
+                if f.name in ("density", "residual", "voicing"):
+                    last = torch.zeros_like(last)
+                value = torch.cat([value, last], 1)
+            values[f.name] = value
+        return Source(**values)
+
     def select(self, rows: torch.Tensor) -> Source:
         """The clips at ``rows`` (an index per item): one row per item of a batch."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
