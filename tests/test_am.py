@@ -140,6 +140,8 @@ def test_the_shift_follows_the_model_it_runs_on_unless_told():
     offsets = (moved[:, 0] - wave[:, 0]).abs()
     offsets = torch.minimum(offsets, 4000 - offsets)  # circular: -66 reads as 3934
     assert offsets.max() <= 80 and offsets.max() > 0
+    with pytest.raises(ValueError, match="Module has no sample_rate"):
+        am.default_transforms().for_model(nn.Module())
     with pytest.raises(ValueError, match="no sample rate"):
         am.RandomShift(0.01)(wave, "wave", am.Draws(torch.tensor([1, 2, 3]), 1))
 

@@ -38,6 +38,11 @@ class RandomShift:
 
     def for_model(self, model: nn.Module) -> RandomShift:
         """This shift with the model's sample rate and hop where none was given."""
+        if self.sample_rate is None and getattr(model, "sample_rate", None) is None:
+            raise ValueError(f"{type(model).__name__} has no sample_rate for the random shift "
+                             "to count its seconds in: give am.default_transforms("
+                             "sample_rate=...) (and hop_length= for a log-mel model), or set "
+                             "model.sample_rate")
         rate = self.sample_rate if self.sample_rate is not None else int(model.sample_rate)
         hop = self.hop_length
         if hop is None:
