@@ -226,6 +226,12 @@ def profile_rows(model, clip: torch.Tensor, args, top: int = 25) -> list[dict]:
     return [*rows[:top], total]
 
 
+def is_operator(name: str) -> bool:
+    """A PyTorch operator or annotation (aten::mul, Optimizer.step#Adam.step) or the totals,
+    not a GPU kernel (whose C++ names run to hundreds of characters)."""
+    return name == "total" or name.startswith(("aten::", "Optimizer.", "autograd::"))
+
+
 def table(result: dict) -> list[str]:
     """The speed table (sample-steps per second), or the prosody-against-mask table."""
     smoke = " Smoke run: not a measurement." if result.get("smoke") else ""
@@ -241,9 +247,10 @@ def table(result: dict) -> list[str]:
         lines += [f"| {r['op']} | {r['amcli_calls']} | {r['bare_calls']} | "
                   f"{r['amcli_cpu_us'] / 1000:.1f} | {r['bare_cpu_us'] / 1000:.1f} | "
                   f"{r['amcli_device_us'] / 1000:.1f} | {r['bare_device_us'] / 1000:.1f} |"
-                  for r in result["profile"]]
+                  for r in result["profile"] if is_operator(r["op"])]
         return [*lines, "", "(self times summed over the run; the operators where amcli spends "
-                            "the most extra time first, then the totals)"]
+                            "the most extra time first, then the totals of every event, GPU "
+                            "kernels included; the kernels' own rows are left out)"]
     if result.get("prosody"):
         lines += ["| batch | mask step (ms) | prosody step (ms) | prosody / mask |",
                   "|---|---|---|---|"]
