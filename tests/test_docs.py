@@ -124,7 +124,7 @@ def test_every_option_says_what_it_does(command) -> None:
 
 def test_no_page_points_outside_the_project() -> None:
     outside = ("DESIGN" + ".md", "METHODS" + ".md")
-    files = [ROOT / "README.md", ROOT / "setup.cfg", *DOCS.rglob("*.md")]
+    files = [ROOT / "README.md", ROOT / "pyproject.toml", ROOT / "setup.py", *DOCS.rglob("*.md")]
     files += [p for folder in ("amcli", "tests", "bench", "scripts")
               for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".sh", ".yaml", ".md")]
     assert not [str(p) for p in files if any(name in p.read_text() for name in outside)]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 
 def test_core_packages_import_without_hydra_librosa_soundfile():
     blocked = ["hydra", "omegaconf", "librosa", "soundfile"]
@@ -25,3 +27,35 @@ def test_core_packages_import_without_hydra_librosa_soundfile():
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+#: import names whose distribution is called otherwise
+DISTRIBUTION = {"hydra": "hydra-core", "yaml": "pyyaml", "sklearn": "scikit-learn",
+                "pesto": "pesto-pitch"}
+
+
+def test_every_package_amcli_imports_is_declared():
+    """Each third-party module imported anywhere in amcli (at the top of a file or inside a
+    function) is a dependency or belongs to an extra of pyproject.toml: nothing works by
+    accident of what another package happened to install."""
+    import ast
+    import re
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    requirements = [*project["dependencies"],
+                    *(r for extra in project["optional-dependencies"].values() for r in extra)]
+    declared = {re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0].lower() for r in requirements}
+    imported = set()
+    for path in (root / "amcli").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"amcli"}
+    assert {"torch", "hydra", "yaml", "pyworld"} <= third_party  # the scan sees lazy imports
+    undeclared = sorted(m for m in third_party if DISTRIBUTION.get(m, m).lower() not in declared)
+    assert not undeclared, f"imported by amcli but not in pyproject.toml: {undeclared}"

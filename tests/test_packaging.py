@@ -31,7 +31,14 @@ def test_wheel_contains_configs_checkpoints_and_examples(wheel):
     for config in ("synth", "optimize", "train_classifier", "evaluate", "list", "model/crnn_mel",
                    "data/ravdess"):
         assert f"amcli/conf/{config}.yaml" in names
-    # every package of the source tree (setup.cfg lists them by hand)
+    # every file the repository ships as a checkpoint or example, transformers folders included
+    shipped = [f.relative_to(ROOT / "checkpoints").as_posix()
+               for f in (ROOT / "checkpoints").rglob("*")
+               if f.suffix in (".json", ".safetensors", ".wav")]
+    assert len(shipped) > 30
+    missing = [f for f in shipped if f"amcli/checkpoints/{f}" not in names]
+    assert not missing, missing
+    # every package of the source tree (found, not listed)
     packages = [p.parent.relative_to(ROOT) for p in (ROOT / "amcli").rglob("__init__.py")]
     assert len(packages) > 8
     for package in packages:
