@@ -19,7 +19,8 @@ Writes bench/results/am_speed_<device>[_prosody|_profile].json and prints the ta
 
 With --profile N it runs amcli's loop and the bare loop once each at N items under
 torch.profiler and lists, per operator, the calls and the self time (CPU, and the GPU's on CUDA)
-of each loop, the operators amcli spends most extra time on first: where amcli / bare goes.
+of each loop, the operators amcli spends most extra time on first: where amcli / bare goes. On
+CUDA it also counts how often each loop waits for the GPU (host-device synchronizations).
 
 With --prosody it times, side by side in rotating order, a step of method=prosody (the
 resynthesis of edited prosody from the clip's fitted model -> the classifier -> log-probability
@@ -226,6 +227,26 @@ def profile_rows(model, clip: torch.Tensor, args, top: int = 25) -> list[dict]:
     return [*rows[:top], total]
 
 
+def gpu_waits(model, clip: torch.Tensor, args) -> dict[str, int]:
+    """How often each loop waits for the GPU over one run at ``args.profile`` items (PyTorch
+    warns at every host-device synchronization in its "warn" debug mode)."""
+    import warnings
+
+    clips = clip.expand(args.profile, -1).contiguous()
+    targets = (torch.arange(args.profile) % len(model.classes)).to(clip.device)
+    waits = {}
+    for key, fn in (("amcli", amcli_loop), ("bare", bare_loop)):
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fn(model, clips, targets, args.steps, "fp32", False)
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+        waits[key] = sum("synchroniz" in str(w.message) for w in caught)
+    return waits
+
+
 def is_operator(name: str) -> bool:
     """A PyTorch operator or annotation (aten::mul, Optimizer.step#Adam.step) or the totals,
     not a GPU kernel (whose C++ names run to hundreds of characters)."""
@@ -248,9 +269,13 @@ def table(result: dict) -> list[str]:
                   f"{r['amcli_cpu_us'] / 1000:.1f} | {r['bare_cpu_us'] / 1000:.1f} | "
                   f"{r['amcli_device_us'] / 1000:.1f} | {r['bare_device_us'] / 1000:.1f} |"
                   for r in result["profile"] if is_operator(r["op"])]
+        waits = result.get("waits")
+        said = [] if not waits else [
+            "", f"Waits for the GPU in one {result['steps']}-step run (host-device "
+                f"synchronizations): amcli {waits['amcli']}, bare {waits['bare']}."]
         return [*lines, "", "(self times summed over the run; the operators where amcli spends "
                             "the most extra time first, then the totals of every event, GPU "
-                            "kernels included; the kernels' own rows are left out)"]
+                            "kernels included; the kernels' own rows are left out)", *said]
     if result.get("prosody"):
         lines += ["| batch | mask step (ms) | prosody step (ms) | prosody / mask |",
                   "|---|---|---|---|"]
@@ -323,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
         result["prosody"] = prosody_rows(model, clip, args)
     elif args.profile:
         result["batch"], result["profile"] = args.profile, profile_rows(model, clip, args)
+        if device.type == "cuda":
+            result["waits"] = gpu_waits(model, clip, args)
     else:
         result["speed"] = speed_rows(model, clip, args, on_row=keep)
     out = write(partial=False)
