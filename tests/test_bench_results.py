@@ -304,3 +304,40 @@ def test_the_benchmarks_page_has_no_typed_table():
              if line.lstrip().startswith("|")]
     assert not typed, "tables typed into docs/benchmarks.md: " + "; ".join(typed[:5])
     assert page.read_text().count("<!-- amcli:bench ") >= 10
+
+
+def test_compare_tells_changed_figures_from_run_times_and_takes_reruns_in(tmp_path):
+    """bench/compare.py: the check after a re-measure, value by value."""
+    import json
+    import subprocess
+    import sys
+
+    committed, rerun = tmp_path / "results", tmp_path / "rerun"
+    committed.mkdir()
+    rerun.mkdir()
+    old = {"command": "x", "date": "then", "commit": "aaa", "wall_s": 10.0, "seconds": 9.0,
+           "rows": [{"p": 0.5, "step_ms": 3.0, "leader": "pitch"}], "nan": float("nan")}
+    same = {**old, "date": "now", "commit": "bbb", "wall_s": 12.0,
+            "rows": [{"p": 0.5, "step_ms": 4.0, "leader": "pitch"}]}
+    moved = {**old, "rows": [{"p": 0.6, "step_ms": 3.0, "leader": "voice"}]}
+    for folder, results in ((committed, {"a": old, "b": old}), (rerun, {"a": same, "b": moved})):
+        for name, result in results.items():
+            (folder / f"{name}.json").write_text(json.dumps(result))
+    (committed / "pending.json").write_text(json.dumps({"a": "why", "b": "why", "c": "why"}))
+
+    def compare(*args):
+        return subprocess.run([sys.executable, "bench/compare.py", "--results", str(committed),
+                               "--from", str(rerun), *args], cwd=ROOT, capture_output=True,
+                              text=True, timeout=60)
+
+    one = compare("a")
+    assert one.returncode == 0
+    assert "a: the same figures (1 run time(s) differ)" in one.stdout  # step_ms
+    both = compare("a", "b", "--accept")
+    assert both.returncode == 3
+    assert "b: 2 figure(s) differ" in both.stdout
+    assert "/rows[0]/p: 0.5 -> 0.6" in both.stdout and '"pitch" -> "voice"' in both.stdout
+    assert json.loads((committed / "pending.json").read_text()) == {"c": "why"}
+    assert json.loads((committed / "b.json").read_text())["rows"][0]["leader"] == "voice"
+    bad = compare("nope")
+    assert bad.returncode == 2 and "no result file for nope" in bad.stderr.splitlines()[-1]
