@@ -22,6 +22,7 @@ import itertools
 import json
 import shutil
 import tempfile
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,9 +65,9 @@ def explain(model: str | Path | nn.Module, audio: Any = None, target: Any = None
     ``target``: a class name or index, or a list of them; None: every class.
     ``options``: any ``amcli optimize`` option, as keywords (``restarts=4``, ``seed=1``) or nested
     mappings (``prosody={"attribution": True}``, same as ``**{"prosody.attribution": True}``).
-    ``folder``: where the run is written (default: a new temporary folder; use
-    :meth:`Explanation.save` to keep it). ``progress``: show the progress bar and the CLI's
-    summary.
+    ``folder``: where the run is written (default: a new temporary folder, removed when the
+    last explanation of the run is garbage-collected; use :meth:`Explanation.save` to keep it).
+    ``progress``: show the progress bar and the CLI's summary.
 
     Returns an :class:`Explanation` for a single answer (one clip, one target, one restart) and
     an :class:`Explanations` list otherwise. Bad input raises :class:`amcli.errors.UserError`
@@ -74,24 +75,45 @@ def explain(model: str | Path | nn.Module, audio: Any = None, target: Any = None
     """
     from amcli.cli import invoke
 
-    work = Path(tempfile.mkdtemp(prefix="amcli-explain-"))
-    run = Path(folder).expanduser() if folder is not None else work / "run"
+    scratch = Scratch()
+    run = Path(folder).expanduser() if folder is not None else scratch.path / "run"
     args = [f"method={method}"]
-    with _lent(model, classes, representation, sample_rate) as (model_args, known):
-        args += model_args
-        if audio is not None:
-            args.append(f"input={_audio_path(audio, work, sample_rate, model)}")
-        if target is not None:
-            args.append(f"target={_value(_target_names(target, known, model))}")
-        args += [f"{key}={_value(value)}" for key, value in _flatten(options)]
-        if not progress and "quiet" not in dict(_flatten(options)):
-            args.append("quiet=true")
-        args.append(f"hydra.run.dir={run}")
-        sink = io.StringIO()
-        with contextlib.redirect_stdout(sink) if not progress else contextlib.nullcontext():
-            invoke("optimize", args)
-    answers = Explanations.from_folder(run)
+    try:
+        with _lent(model, classes, representation, sample_rate) as (model_args, known):
+            args += model_args
+            if audio is not None:
+                args.append(f"input={_audio_path(audio, scratch.path, sample_rate, model)}")
+            if target is not None:
+                args.append(f"target={_value(_target_names(target, known, model))}")
+            args += [f"{key}={_value(value)}" for key, value in _flatten(options)]
+            if not progress and "quiet" not in dict(_flatten(options)):
+                args.append("quiet=true")
+            args.append(f"hydra.run.dir={run}")
+            sink = io.StringIO()
+            with contextlib.redirect_stdout(sink) if not progress else contextlib.nullcontext():
+                invoke("optimize", args)
+        answers = Explanations.from_folder(run)
+    except BaseException:
+        scratch.remove()  # a failed run leaves nothing behind in the temporary folder
+        raise
+    if folder is not None:
+        scratch.remove()  # the run is where the user asked; the inputs were copied into it
+    else:
+        answers.keep(scratch)
     return answers[0] if len(answers) == 1 else answers
+
+
+class Scratch:
+    """A temporary folder of explain's (the inputs it wrote, the run unless the user named a
+    folder), removed when nothing refers to it any more: the explanations that read their
+    audio and arrays from it hold it."""
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="amcli-explain-"))
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self.path, True)
+
+    def remove(self) -> None:
+        self._finalizer()
 
 
 @contextlib.contextmanager
@@ -393,6 +415,13 @@ class Explanations(list):
         found.folder, found.run = folder, record["run"]
         found.attribution = summary.get("attribution")
         return found
+
+    def keep(self, scratch: Scratch) -> None:
+        """Keep ``scratch`` (the temporary folder the run is in) while any of these answers,
+        or this list, is alive."""
+        self._scratch = scratch
+        for answer in self:
+            answer._scratch = scratch
 
     def save(self, folder: str | Path) -> Path:
         return _copy_run(self.folder, folder)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -133,3 +134,32 @@ def test_explain_refuses_bad_input_in_one_line():
         explain("crnn_mel", None, "bored", method="mask", **FAST)
     with pytest.raises(UserError, match="config error"):
         explain("crnn_mel", None, "sad", method="mask", mask={"are": 0.3}, **FAST)
+
+
+def test_explain_cleans_up_its_temporary_folders_and_never_the_users(tmp_path, monkeypatch):
+    import gc
+    import tempfile
+
+    made = []
+
+    def mkdtemp(**kw):
+        made.append(Path(tempfile_mkdtemp(**kw)))
+        return str(made[-1])
+
+    tempfile_mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr("amcli.api.tempfile.mkdtemp", mkdtemp)
+    found = explain("crnn_mel", None, "angry", method="mask", **FAST)
+    assert found.folder.parent == made[-1] and found.audio.numel() > 0
+    del found
+    gc.collect()
+    assert not made[-1].exists()  # gone with the last explanation of the run
+    kept = explain("crnn_mel", noise_clip(), "angry", method="mask", sample_rate=16000,
+                   folder=tmp_path / "mine", **FAST)
+    assert not made[-1].exists()  # the input's scratch copy: the run holds its own
+    assert (tmp_path / "mine" / "metrics.json").is_file() and kept.audio.numel() > 0
+    del kept
+    gc.collect()
+    assert (tmp_path / "mine" / "metrics.json").is_file()  # the user's folder stays
+    with pytest.raises(UserError):
+        explain("crnn_mel", None, "no-such-class", method="mask", **FAST)
+    assert not made[-1].exists()  # a failed run leaves nothing behind
