@@ -23,11 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from results_file import RESULTS  # bench/ is the script's own folder
-
-#: where a result comes from, not what it found
-PROVENANCE = ("command", "date", "commit", "cores", "device", "machine", "python", "versions",
-              "wall_s")
+from results_file import PROVENANCE, RESULTS  # bench/ is the script's own folder
 
 
 def is_timing(key: str) -> bool:

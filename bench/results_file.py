@@ -71,6 +71,11 @@ def versions() -> dict[str, str | None]:
     return found
 
 
+#: the keys provenance() writes: where a result comes from, not what it found
+PROVENANCE = ("command", "date", "commit", "cores", "device", "machine", "python", "versions",
+              "wall_s")
+
+
 def provenance(argv: list[str] | None, device: str = "cpu") -> dict[str, Any]:
     """The command that ran, when, at which commit, on what machine, with which packages, and
     how long it took (``wall_s``, from the bench's start to its result)."""
