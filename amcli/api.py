@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from amcli.am.methods import DEFAULT_EXPLAIN_METHOD
 from amcli.errors import UserError
 
 __all__ = ["Explanation", "Explanations", "explain"]
@@ -50,7 +51,7 @@ def __getattr__(name: str):
 
 
 def explain(model: str | Path | nn.Module, audio: Any = None, target: Any = None,
-            method: str = "prosody", sample_rate: int | None = None, *,
+            method: str = DEFAULT_EXPLAIN_METHOD, sample_rate: int | None = None, *,
             classes: Sequence[str] | None = None, representation: str = "raw",
             folder: str | Path | None = None, progress: bool = False,
             **options: Any) -> Explanation | Explanations:
@@ -237,9 +238,10 @@ class Explanation:
     ``audio`` and ``input_audio`` (tensors, ``sample_rate``), ``p_before`` (the target's
     probability of the input as the method renders it without an edit; None where there is no
     input) and ``p_after``, ``verdict`` and its ``reasons``, ``in_words`` (the method's
-    headline: the edit, the mask's controls), ``edits`` (prosody's numbers), ``controls``
-    (a mask's), ``attribution`` (prosody attribution's row for the target: baseline, each
-    family's best and second best, leader or tie), ``arrays`` (the numbers behind the method's
+    headline: the edit, the mask's controls), ``details`` (the method's own numbers, also under
+    the method's word for them: ``edits`` for prosody, ``controls`` for a mask),
+    ``attribution`` (prosody attribution's row for the target: baseline, each family's best and
+    second best, leader or tie), ``arrays`` (the numbers behind the method's
     plot), ``record`` (the item's metrics.json record) and ``run`` (the run's)."""
 
     def __init__(self, folder: Path, run: dict[str, Any], item: dict[str, Any],
@@ -282,12 +284,24 @@ class Explanation:
         return get_method(self.method).headline(self.record)
 
     @property
-    def edits(self) -> dict[str, Any] | None:
-        return self.record.get("prosody")
+    def details(self) -> dict[str, Any] | None:
+        """The method's own part of the record (a mask's controls, a prosody edit), or None."""
+        from amcli.am.methods import get_method
 
-    @property
-    def controls(self) -> dict[str, Any] | None:
-        return self.record.get("mask")
+        key = get_method(self.method).record_key
+        return self.record.get(key) if key else None
+
+    def __getattr__(self, name: str) -> Any:
+        """``edits``, ``controls``, ...: what each method calls its part of the record
+        (``AMMethod.library_name``): this one's for its own method, None for another's."""
+        from amcli.am.methods import METHODS
+
+        if name.startswith("_") or name in ("record", "run"):
+            raise AttributeError(name)
+        for method in METHODS.values():
+            if method.library_name == name:
+                return self.details if method.name == self.method else None
+        raise AttributeError(f"'Explanation' object has no attribute '{name}'")
 
     @property
     def attribution(self) -> dict[str, Any] | None:
@@ -323,17 +337,15 @@ class Explanation:
         (Captum's convention: the shape of the model's input): each sample gets the mask's
         gain over its frame (a time-frequency mask: its mean over frequency), so Captum's and
         Quantus' metrics can score it like any attribution of this model and clip."""
-        arrays = self.arrays
-        if "mask" not in arrays:
-            raise UserError(f"attribution_map() is for method=mask; this is method={self.method}")
-        mask = arrays["mask"].astype(np.float32)
-        if mask.ndim == 2:
-            mask = mask.mean(axis=0)
-        length = arrays["clip"].shape[-1]
-        per_sample = np.repeat(mask, int(arrays["hop"]))[:length]
-        if per_sample.shape[0] < length:
-            per_sample = np.pad(per_sample, (0, length - per_sample.shape[0]), mode="edge")
-        return torch.from_numpy(per_sample).unsqueeze(0)
+        from amcli.am.methods import METHODS, AMMethod, get_method
+
+        per_sample = get_method(self.method).attribution_map(self.arrays)
+        if per_sample is None:
+            which = [m.name for m in METHODS.values()
+                     if type(m).attribution_map is not AMMethod.attribution_map]
+            raise UserError(f"attribution_map() is for method={' or method='.join(which)}; "
+                            f"this is method={self.method}")
+        return torch.from_numpy(np.asarray(per_sample, dtype=np.float32)).unsqueeze(0)
 
     # keeping and showing it --------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:

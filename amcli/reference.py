@@ -204,3 +204,50 @@ def _table(opts: list[Option]) -> str:
     rows += [f"| `{o.key}` | {_cell(o.default)} | {o.values} | {o.meaning.replace('|', '/')} |"
              for o in opts]
     return "\n".join(rows) + "\n"
+
+
+#: the order of metrics.json's definitions in its reference (the rest follow by name)
+RECORD_ORDER = ("Optimize", "OptimizeRun", "Item", "Summary")
+
+
+def _schema_type(node: dict[str, Any]) -> str:
+    """A JSON Schema node in words: `number`, `string or null`, `list of Item`, ..."""
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        return f"[{name}](#{name.lower()})"
+    if "anyOf" in node or "oneOf" in node:
+        return " or ".join(_schema_type(n) for n in node.get("anyOf") or node["oneOf"])
+    if "const" in node:
+        return f'`"{node["const"]}"`'
+    if "enum" in node:
+        return " \\| ".join(f'`"{v}"`' for v in node["enum"])
+    kind = node.get("type", "any")
+    if kind == "array":
+        return f"list of {_schema_type(node.get('items') or {})}"
+    if kind == "object" and isinstance(node.get("additionalProperties"), dict):
+        return f"map of {_schema_type(node['additionalProperties'])}"
+    limits = [f"{word} {node[key]:g}" for key, word in
+              (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="),
+               ("exclusiveMaximum", "<")) if key in node]
+    return kind + (f" ({', '.join(limits)})" if limits else "")
+
+
+def metrics_reference(schema: dict[str, Any]) -> str:
+    """metrics.json's fields as tables, one per definition of its JSON Schema: field, type,
+    whether every record has it, and what it is."""
+    definitions = schema["$defs"]
+    names = [n for n in RECORD_ORDER if n in definitions] + sorted(
+        n for n in definitions if n not in RECORD_ORDER)
+    parts = []
+    for name in names:
+        definition = definitions[name]
+        if "properties" not in definition:
+            continue
+        required = set(definition.get("required", []))
+        rows = ["| field | type | always | what it is |", "|---|---|---|---|"]
+        for key, node in definition["properties"].items():
+            what = (node.get("description") or "").replace("|", "\\|")
+            rows.append(f"| `{key}` | {_schema_type(node)} | {'yes' if key in required else ''} "
+                        f"| {what} |")
+        parts.append(f"### {name}\n\n{definition.get('description', '')}\n\n" + "\n".join(rows))
+    return "\n\n".join(parts) + "\n"

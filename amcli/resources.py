@@ -14,6 +14,11 @@ from pathlib import Path
 CONF_PATH = "pkg://amcli.conf"
 
 
+def conf_dir() -> Path:
+    """The folder of the shipped configs (one folder per config group)."""
+    return Path(str(files("amcli.conf")))
+
+
 def checkpoints_dir() -> Path:
     """The folder of the shipped demo checkpoints."""
     return Path(str(files("amcli.checkpoints")))

@@ -111,7 +111,7 @@ def strengths(classifier: str, targets: list[str], clip: str, spread: dict[str, 
         out["prosody attribution"] = gt.attribution_strengths(
             prosody["summary"]["attribution"], targets)
         full = [r for r in prosody["items"] if r.get("variant") == "all"]
-        out["prosody edits"] = gt.edit_strengths(full, bounds)
+        out["prosody edits"] = gt.edit_strengths([r["prosody"] for r in full], bounds)
     for method, extra in (("mask", ["method=mask", f"input={clip}"]),
                           ("input", ["method=input"]),
                           ("latent", ["method=latent", "prior=gan"])):

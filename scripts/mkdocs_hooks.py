@@ -1,8 +1,8 @@
 """MkDocs hook: fills the generated parts of the docs from the code, so nothing is typed twice.
 
 ``<!-- amcli:options COMMAND -->`` becomes the option tables of ``amcli COMMAND`` (from the
-config schemas, :mod:`amcli.reference`); ``<!-- amcli:metrics-schema -->`` becomes the JSON
-Schema of ``metrics.json`` that the tests validate real runs against;
+config schemas, :mod:`amcli.reference`); ``<!-- amcli:metrics-schema -->`` becomes the tables of
+``metrics.json``'s fields and its JSON Schema (both rendered from the record's types);
 ``<!-- amcli:bench NAME -->`` becomes the table of the bench result bench/results/NAME.json
 (bench/views.py), with when, where and by which command it was measured;
 ``<!-- amcli:bench-index -->`` becomes the list of every bench result, its age and state.
@@ -34,7 +34,10 @@ def _expand(match: re.Match) -> str:
         return _views().index()
     if what == "options":
         return reference.command_reference(arg)
-    return "```json\n" + json.dumps(metrics_schema(), indent=2) + "\n```\n"
+    schema = metrics_schema()
+    return ("## Fields\n\n" + reference.metrics_reference(schema)
+            + "\n## The JSON Schema\n\n```json\n"
+            + json.dumps(schema, indent=2) + "\n```\n")
 
 
 def _views():

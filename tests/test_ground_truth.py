@@ -45,7 +45,7 @@ def test_edits_are_shares_of_their_bounds():
                           "pitch_shift_st": {"mean": -3.0, "min": -4.0, "max": -2.0},
                           "range_scale": 1.0, "gain_db": {"mean": 2.0, "min": -9.0, "max": 3.0},
                           "rate": 1.4, "tilt_db_per_oct": 1.5, "breathiness": -0.1}}
-    strengths = gt.edit_strengths([record], BOUNDS)
+    strengths = gt.edit_strengths([record["prosody"]], BOUNDS)
     assert strengths == pytest.approx({"pitch": 0.25, "loudness": 0.75, "tempo": 1.0,
                                        "voice": 0.25})
 

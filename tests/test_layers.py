@@ -71,3 +71,23 @@ def test_the_contract_catches_an_upward_import(tmp_path):
     fake = tmp_path / "m.py"
     fake.write_text("def f():\n    from amcli.report.html import render\n")
     assert amcli_imports(fake) == {"amcli.report.html"}
+
+
+def test_the_library_below_the_commands_and_schemas_never_imports_hydra():
+    """Hydra is the commands' business: the library under them (reports, methods, metrics, the
+    AM core, models, data, ...) works from Python without it; what a run needs of Hydra's state
+    (its folder, overrides, sweep) reaches it as a RunContext. amcli.reference renders the
+    commands' option reference from their Hydra configs: it is the commands' too."""
+    config = layer_of("amcli.config")
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = module_name(path)
+        if layer_of(module) == config or layer_of(module) < config - 1 or \
+                module == "amcli.reference":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            found += [f"{module} imports {n}" for n in names
+                      if n.split(".")[0] in ("hydra", "omegaconf")]
+    assert not found, "\n".join(found)

@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from amcli import run_folder
 from amcli.errors import UserError, UserErrorInCallback
+from amcli.invocation import RunContext, invocation
 
 log = logging.getLogger("amcli")
 
@@ -36,6 +37,15 @@ def load_model(ref: str, custom: Any, hf: Any, device: Any):
                                       custom.representation, custom.sample_rate, device=device,
                                       multi_label=custom.multi_label)
     return load_classifier(ref, device)
+
+
+def run_context() -> RunContext:
+    """This run's context, read once from Hydra and the dispatcher and passed down."""
+    from hydra.types import RunMode
+
+    config = HydraConfig.get()
+    sweep = Path(config.sweep.dir) if config.mode == RunMode.MULTIRUN else None
+    return RunContext(run_dir(), overrides(), invocation(), sweep)
 
 
 def done_before(overwrite: bool = False) -> bool:
@@ -111,3 +121,15 @@ class RunFolders(Callback):
 
     def on_job_end(self, config: DictConfig, **kwargs: Any) -> None:
         run_folder.release(Path(config.hydra.runtime.output_dir))
+
+
+class SweepSummary(Callback):
+    """Hydra callback: rewrite the sweep's summary.csv when the sweep ends (each job's end
+    rewrites it too, from run_record)."""
+
+    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        from amcli.report.sweep import write_summary
+
+        sweep = Path(config.hydra.sweep.dir)
+        if sweep.is_dir():
+            write_summary(sweep)

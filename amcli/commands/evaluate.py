@@ -11,7 +11,13 @@ from omegaconf import DictConfig
 
 from amcli.bounds import check_bounds
 from amcli.commands.aliases import rewrite_aliases
-from amcli.commands.common import done_before, load_model, overrides, run_dir, to_schema
+from amcli.commands.common import (
+    done_before,
+    load_model,
+    overrides,
+    run_context,
+    to_schema,
+)
 from amcli.config.evaluate import EvaluateConfig
 from amcli.data.base import ClipDataset, load_waves
 from amcli.data.spec import classes_without_clips, dataset_name, list_items, make_splits
@@ -76,10 +82,11 @@ def prepare_args(args: list[str]) -> list[str]:
 
 
 def run(cfg: EvaluateConfig) -> dict:
-    folder = run_dir()
     if done_before(cfg.overwrite):
         return {}
-    with run_record(folder, "evaluate", run_info(None, cfg.device, overrides()),
+    context = run_context()
+    folder = context.folder
+    with run_record(context, "evaluate", run_info(None, cfg.device, context),
                     overwrite=cfg.overwrite) as record:
         check_bounds(cfg)
         device = resolve_device(cfg.device)

@@ -9,7 +9,9 @@ metrics.json, report.html, a marker last.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import hydra
 import numpy as np
@@ -21,7 +23,7 @@ from amcli import am
 from amcli.am.methods import AMMethod, get_method
 from amcli.audio import read_audio
 from amcli.bounds import check_bounds
-from amcli.commands.common import done_before, load_model, overrides, run_dir, to_schema
+from amcli.commands.common import RunContext, done_before, load_model, run_context, to_schema
 from amcli.commands.optimize_args import prepare_args
 from amcli.config.optimize import OptimizeConfig
 from amcli.data.base import AUDIO_SUFFIXES, crop_or_pad
@@ -31,7 +33,7 @@ from amcli.features import FeatureParams, GriffinLimVocoder, load_torchscript_vo
 from amcli.metrics.frechet import output_distances
 from amcli.metrics.judge import judge_problem
 from amcli.metrics.sanity import Rerun, sanity_check
-from amcli.metrics.summary import summarize
+from amcli.metrics.summary import primary, summarize
 from amcli.metrics.verdicts import apply_verdicts
 from amcli.models import load_classifier
 from amcli.report.items import RunOutputs
@@ -46,84 +48,143 @@ log = logging.getLogger(__name__)
 __all__ = ["main", "prepare_args", "run"]
 
 
+@dataclass
+class OptimizeRun:
+    """One optimize run as it goes down the pipeline: what the user asked (``cfg``, ``context``),
+    what was loaded for it once (classifier, judge, the method's resources, clips, settings,
+    the writer of its outputs) and what it has found so far (``record``, ``outcomes``)."""
+
+    cfg: OptimizeConfig
+    context: RunContext
+    method: AMMethod
+    options: Any
+    record: dict
+    device: torch.device | None = None
+    model: Any = None
+    judge: Any = None
+    judge_off: str | None = None
+    targets: list[str] = field(default_factory=list)
+    resources: Any = None
+    clips: dict[str, torch.Tensor] = field(default_factory=dict)
+    settings: am.RunSettings | None = None
+    outputs: RunOutputs | None = None
+    outcomes: list[am.Outcome] = field(default_factory=list)
+
+    @property
+    def folder(self) -> Path:
+        return self.context.folder
+
+
 def run(cfg: OptimizeConfig) -> dict:
-    folder = run_dir()
+    """The pipeline: set up, optimize the items chunk by chunk, the sanity check, verdicts and
+    summary, the run's own figures; ``run_record`` writes metrics.json, the report and the
+    marker whatever the end."""
     if done_before(cfg.overwrite):
         return {}
+    context = run_context()
     method = get_method(cfg.method)
-    options = method.options_from(cfg)
-    with run_record(folder, "optimize", run_info(cfg.seed, cfg.device, overrides()),
+    with run_record(context, "optimize", run_info(cfg.seed, cfg.device, context),
                     finalize=write_run_files, overwrite=cfg.overwrite) as record:
-        check_bounds(cfg)
-        if cfg.frechet_reference and not cfg.judge:
-            raise UserError("frechet_reference needs the judge (the distances are measured in its "
-                            "embedding space); drop judge=null or frechet_reference")
-        device = resolve_device(cfg.device)
-        if cfg.threads > 0:
-            torch.set_num_threads(cfg.threads)
-        model = load_model(cfg.classifier, cfg.custom, cfg.hf, device)
-        method.validate(options, model)
-        judge, judge_off = load_judge(cfg.judge, model, device)
-        targets = am.resolve_targets(cfg.target, model.classes)
-        resources = method.prepare(options, model, targets, device)
-        record["run"].update(
-            device=str(device), method=method.name,
-            lr=cfg.lr if cfg.lr is not None else method.default_lr,
-            classifier={"name": model.checkpoint["name"], "sha256": model.checkpoint["sha256"],
-                        "multi_label": model.multi_label},
-            judge={"name": judge.checkpoint["name"], "sha256": judge.checkpoint["sha256"],
-                   **({"off": judge_off} if judge_off else {})} if judge else None,
-            **{"prior": None, **method.run_info(options, resources)})
-        clips = load_clips(input_clips(cfg.input, targets), model, cfg.clip_seconds) \
-            if method.needs_clip(options) else {}
-        record["run"]["clip_seconds"] = {"option": cfg.clip_seconds,
-                                         "heard": clip_length(cfg.clip_seconds, model)[2]}
-        items = am.build_items(targets, list(clips), cfg.restarts, cfg.seed,
-                               per_target_clip=cfg.input is None and bool(clips),
-                               variants=method.variants(options))
-        settings = run_settings(cfg, model)
-        size = cfg.max_batch or am.fit_chunk(method, options, model, items, clips, settings,
-                                             device, resources)
-        record["run"]["batch"] = size
-        outputs = RunOutputs(folder, model, method, *load_vocoder(cfg, model), clips,
-                             write_inputs(folder, clips, model.sample_rate),
-                             judge if not judge_off else None, cfg.cues,
-                             cfg.plot_format.value, resources)
-        record["items"] = []
-        outcomes = []
-        chunks = [items[i:i + size] for i in range(0, len(items), size)]
-        for number, chunk in enumerate(chunks):
-            label = f" chunk {number + 1}/{len(chunks)}" if len(chunks) > 1 else ""
-            with progress_bar(cfg, method, len(chunk), label) as progress:
-                outcome = am.run_items(method, options, model, chunk, clips, settings, device,
-                                       resources, progress)
-            outcomes.append(outcome)
-            broken = nonfinite_items(outcome)
-            record["items"] += [r for i, r in enumerate(outputs.records(outcome))
-                                if i not in broken]
-            write_progress(folder, record)
-            if broken:
-                raise UserError(
-                    f"the classifier returned non-finite logits (NaN or inf) for "
-                    f"{', '.join(broken.values())}; the {len(record['items'])} finished "
-                    "item(s) are in metrics.json; check the model on this input (a division "
-                    "by a zero level, a log of zero?)")
-            if outcome.result.interrupted:
-                raise_interrupted(record, targets, method, cfg.reached,
-                                  outcome.result.interrupt)
+        job = OptimizeRun(cfg, context, method, method.options_from(cfg), record)
+        set_up(job)
+        batches = chunks(job)
+        for number, chunk in enumerate(batches, 1):
+            optimize_chunk(job, chunk, f" chunk {number}/{len(batches)}" if len(batches) > 1
+                           else "")
         if cfg.sanity:
-            record["sanity"] = run_sanity(cfg, method, options, model, clips, settings, device,
-                                          resources, outcomes, outputs, record["items"])
-        conclude(record, targets, method, cfg.reached)
-        write_summary_plots(folder, record["summary"], cfg.plot_format.value)
-        if judge_off:
-            record["summary"]["judge_off"] = judge_off
-        if cfg.frechet_reference and judge is not None and not judge_off:
-            record["summary"]["distance_to_real"] = distances(cfg, folder, record["items"], judge)
-        elif cfg.frechet_reference:
-            log.warning("frechet_reference: no distances, the judge is off (%s)", judge_off)
-        finish(record, method)
+            record["sanity"] = run_sanity(job)
+        conclude(job)
+        add_run_figures(job)
+        finish(job)
     return record
+
+
+def set_up(job: OptimizeRun) -> None:
+    """Check the options, load the classifier, the judge, the method's resources and the
+    clips, and record what the run uses."""
+    cfg, method, options, record = job.cfg, job.method, job.options, job.record
+    check_bounds(cfg)
+    if cfg.frechet_reference and not cfg.judge:
+        raise UserError("frechet_reference needs the judge (the distances are measured in its "
+                        "embedding space); drop judge=null or frechet_reference")
+    job.device = resolve_device(cfg.device)
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    job.model = model = load_model(cfg.classifier, cfg.custom, cfg.hf, job.device)
+    method.validate(options, model)
+    job.judge, job.judge_off = load_judge(cfg.judge, model, job.device)
+    job.targets = am.resolve_targets(cfg.target, model.classes)
+    job.resources = method.prepare(options, model, job.targets, job.device)
+    judge = job.judge
+    record["run"].update(
+        device=str(job.device), method=method.name,
+        lr=cfg.lr if cfg.lr is not None else method.default_lr,
+        classifier={"name": model.checkpoint["name"], "sha256": model.checkpoint["sha256"],
+                    "multi_label": model.multi_label},
+        judge={"name": judge.checkpoint["name"], "sha256": judge.checkpoint["sha256"],
+               **({"off": job.judge_off} if job.judge_off else {})} if judge else None,
+        **method.run_info(options, job.resources))
+    job.clips = load_clips(input_clips(cfg.input, job.targets), model, cfg.clip_seconds) \
+        if method.needs_clip(options) else {}
+    record["run"]["clip_seconds"] = {"option": cfg.clip_seconds,
+                                     "heard": clip_length(cfg.clip_seconds, model)[2]}
+    job.settings = run_settings(cfg, model)
+    vocoder, vocoder_name = load_vocoder(cfg, model)
+    job.outputs = RunOutputs(
+        folder=job.folder, model=model, method=method, vocoder=vocoder,
+        vocoder_name=vocoder_name, clips=job.clips,
+        input_paths=write_inputs(job.folder, job.clips, model.sample_rate),
+        judge=judge if not job.judge_off else None, cues=cfg.cues,
+        plot_format=cfg.plot_format.value, resources=job.resources)
+    record["items"] = []
+
+
+def chunks(job: OptimizeRun) -> list[list[am.Item]]:
+    """The items (clips x targets x restarts x the method's variants, each with its own seed),
+    in chunks of the batch size (``max_batch``, or what fits the device)."""
+    cfg, method = job.cfg, job.method
+    items = am.build_items(job.targets, list(job.clips), cfg.restarts, cfg.seed,
+                           per_target_clip=cfg.input is None and bool(job.clips),
+                           variants=method.variants(job.options))
+    size = cfg.max_batch or am.fit_chunk(method, job.options, job.model, items, job.clips,
+                                         job.settings, job.device, job.resources)
+    job.record["run"]["batch"] = size
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def optimize_chunk(job: OptimizeRun, chunk: list[am.Item], label: str = "") -> None:
+    """Optimize one chunk, write its items' files and records, and save the record so far;
+    a model that returns non-finite logits or an interruption end the run here. ``label``:
+    which chunk, for the progress bar."""
+    record = job.record
+    with progress_bar(job.cfg, job.method, len(chunk), label) as progress:
+        outcome = am.run_items(job.method, job.options, job.model, chunk, job.clips,
+                               job.settings, job.device, job.resources, progress)
+    job.outcomes.append(outcome)
+    broken = nonfinite_items(outcome)
+    record["items"] += [r for i, r in enumerate(job.outputs.records(outcome)) if i not in broken]
+    write_progress(job.folder, record)
+    if broken:
+        raise UserError(
+            f"the classifier returned non-finite logits (NaN or inf) for "
+            f"{', '.join(broken.values())}; the {len(record['items'])} finished "
+            "item(s) are in metrics.json; check the model on this input (a division "
+            "by a zero level, a log of zero?)")
+    if outcome.result.interrupted:
+        raise_interrupted(job, outcome.result.interrupt)
+
+
+def add_run_figures(job: OptimizeRun) -> None:
+    """The summary plots, why the judge was off, and the distances to real clips."""
+    cfg, record = job.cfg, job.record
+    write_summary_plots(job.folder, record["summary"], cfg.plot_format.value)
+    if job.judge_off:
+        record["summary"]["judge_off"] = job.judge_off
+    if cfg.frechet_reference and job.judge is not None and not job.judge_off:
+        record["summary"]["distance_to_real"] = distances(cfg, job.folder, record["items"],
+                                                          job.judge)
+    elif cfg.frechet_reference:
+        log.warning("frechet_reference: no distances, the judge is off (%s)", job.judge_off)
 
 
 def nonfinite_items(outcome: am.Outcome) -> dict[int, str]:
@@ -134,24 +195,26 @@ def nonfinite_items(outcome: am.Outcome) -> dict[int, str]:
             for i, item in enumerate(outcome.items) if not torch.isfinite(logits[i]).all()}
 
 
-def conclude(record: dict, targets: list[str], method: AMMethod, reached: float) -> None:
-    """Every item's verdict (with the sanity check's rows, when it ran), then the summary."""
-    apply_verdicts(record["items"], method, reached, record.get("sanity"))
-    record["summary"] = summarize(record["items"], targets, reached)
+def conclude(job: OptimizeRun) -> None:
+    """Every item's verdict (with the sanity check's rows, when it ran), then the summary: the
+    common figures over the answers and the method's own."""
+    record, reached = job.record, job.cfg.reached
+    apply_verdicts(record["items"], job.method, reached, record.get("sanity"))
+    record["summary"] = {**summarize(record["items"], job.targets),
+                         **job.method.summarize(primary(record["items"]), reached)}
 
 
-def finish(record: dict, method: AMMethod) -> None:
-    if method.note:
-        record["note"] = method.note
-        log.warning(method.note)
-    print_run(record, method)
+def finish(job: OptimizeRun) -> None:
+    if job.method.note:
+        job.record["note"] = job.method.note
+        log.warning(job.method.note)
+    print_run(job.record, job.method)
 
 
-def raise_interrupted(record: dict, targets: list[str], method: AMMethod, reached: float,
-                      interrupt: KeyboardInterrupt | None) -> None:
+def raise_interrupted(job: OptimizeRun, interrupt: KeyboardInterrupt | None) -> None:
     """Ctrl-C (or a scheduler's signal): keep what exists, then end as interrupted."""
-    conclude(record, targets, method, reached)
-    finish(record, method)
+    conclude(job)
+    finish(job)
     raise interrupt or KeyboardInterrupt()
 
 
@@ -272,22 +335,22 @@ def load_vocoder(cfg: OptimizeConfig, model) -> tuple[torch.nn.Module, str]:
     return GriffinLimVocoder(features, n_iter=cfg.vocoder.griffin_lim_iters), "griffin-lim"
 
 
-def run_sanity(cfg: OptimizeConfig, method: AMMethod, options, model, clips, settings,
-               device, resources, outcomes, outputs: RunOutputs, records: list[dict]) -> dict:
+def run_sanity(job: OptimizeRun) -> dict:
     """The same items (chunks, seeds) on randomized copies of the classifier
     (amcli.metrics.sanity)."""
+    method = job.method
 
     def rerun(randomized) -> Rerun:
-        again = [am.run_items(method, options, randomized, o.items, clips, settings, device,
-                              resources) for o in outcomes]
+        again = [am.run_items(method, job.options, randomized, o.items, job.clips,
+                              job.settings, job.device, job.resources) for o in job.outcomes]
         return Rerun([float(p) for o in again for p in o.result.target_prob],
                      _profiles(method, again),
-                     _cues(outputs, again) if cfg.cues else None)
+                     _cues(job.outputs, again) if job.cfg.cues else None)
 
-    probe = next(iter(clips.values())).unsqueeze(0) if clips else \
-        torch.zeros(1, model.sample_rate)
-    return sanity_check(model, rerun, _profiles(method, outcomes), records, cfg.seed,
-                        probe.to(device))
+    probe = next(iter(job.clips.values())).unsqueeze(0) if job.clips else \
+        torch.zeros(1, job.model.sample_rate)
+    return sanity_check(job.model, rerun, _profiles(method, job.outcomes), job.record["items"],
+                        job.cfg.seed, probe.to(job.device))
 
 
 def _profiles(method: AMMethod, outcomes):

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from amcli.am.methods import option_owners
+from amcli.am.methods import DEFAULT_METHOD, option_owners
 from amcli.commands.aliases import rewrite_aliases, split_override
 from amcli.errors import UserError
+from amcli.resources import conf_dir
 
 #: old key -> new key
 ALIASES = {"condition": "latent.condition"}
-DEFAULT_METHOD = "mask"
 
 
 def chosen_methods(args: Sequence[str]) -> set[str]:
@@ -43,11 +43,12 @@ def prepare_args(args: Sequence[str]) -> list[str]:
         if owner is None:
             kept.append(arg)
             continue
-        if root == "prior" and key == "prior" and value == "none":
-            if "latent" in methods:
-                raise UserError("method=latent optimizes a generator's z: give prior=gan or "
-                                "prior=cgan (prior.checkpoint=PATH for your own)")
-            continue  # the old default spelling: nothing to choose without method=latent
+        if key == root != owner and value == "none":  # a method's own config group
+            if owner in methods:
+                choices = sorted(p.stem for p in (conf_dir() / root).glob("*.yaml"))
+                raise UserError(f"method={owner} needs {root}=: give "
+                                f"{' or '.join(f'{root}={c}' for c in choices)}")
+            continue  # the old default spelling: nothing to choose without the method
         if owner not in methods:
             raise UserError(f"{key}= is an option of method={owner}, not of "
                             f"method={','.join(sorted(methods))}; add method={owner} or drop "

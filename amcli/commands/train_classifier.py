@@ -11,7 +11,7 @@ import torch
 from omegaconf import DictConfig
 
 from amcli.bounds import check_bounds
-from amcli.commands.common import done_before, overrides, run_dir, to_schema
+from amcli.commands.common import done_before, run_context, to_schema
 from amcli.config.train_classifier import TrainClassifierConfig
 from amcli.data.base import ClipDataset, load_waves
 from amcli.data.spec import dataset_name, describe_split, make_splits, require_every_class
@@ -48,11 +48,11 @@ def build_model(cfg: TrainClassifierConfig) -> Classifier:
 
 
 def run(cfg: TrainClassifierConfig) -> dict:
-    folder = run_dir()
     if done_before(cfg.overwrite):
         return {}
-    with run_record(folder, "train-classifier",
-                    run_info(cfg.seed, cfg.device, overrides()),
+    context = run_context()
+    folder = context.folder
+    with run_record(context, "train-classifier", run_info(cfg.seed, cfg.device, context),
                     overwrite=cfg.overwrite) as record:
         check(cfg)
         device = resolve_device(cfg.device)

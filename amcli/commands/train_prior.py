@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from amcli.audio import write_wav
 from amcli.bounds import check_bounds
-from amcli.commands.common import done_before, overrides, run_dir, to_schema
+from amcli.commands.common import done_before, run_context, to_schema
 from amcli.config.train_prior import TrainPriorConfig
 from amcli.data.base import load_waves
 from amcli.data.spec import dataset_name, describe_split, make_splits
@@ -93,10 +93,11 @@ def write_samples(trainer: GanTrainer, folder: Path, iteration: int,
 
 
 def run(cfg: TrainPriorConfig) -> dict:
-    folder = run_dir()
     if done_before(cfg.overwrite):
         return {}
-    with run_record(folder, "train-prior", run_info(cfg.seed, cfg.device, overrides()),
+    context = run_context()
+    folder = context.folder
+    with run_record(context, "train-prior", run_info(cfg.seed, cfg.device, context),
                     overwrite=cfg.overwrite, resumes=True) as record:
         check(cfg)
         device = resolve_device(cfg.device)

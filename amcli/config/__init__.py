@@ -66,6 +66,20 @@ def register_configs() -> None:
     store.store(name="optimize_schema", node=OptimizeConfig)
     store.store(name="report_schema", node=ReportConfig)
     store.store(name="train_prior_schema", node=TrainPriorConfig)
+    _store_method_defaults(store)
+
+
+def _store_method_defaults(store: ConfigStore) -> None:
+    """``method=<name>`` for methods without a shipped conf/method/<name>.yaml (those added by
+    another package): their options dataclass's defaults are the config."""
+    from amcli.am.methods import METHODS
+    from amcli.resources import conf_dir
+
+    shipped = {p.stem for p in (conf_dir() / "method").glob("*.yaml")}
+    for name, method in METHODS.items():
+        if name not in shipped:
+            store.store(group="method", name=name, package="_global_",
+                        node={"method": name, method.config_key: method.options_type})
 
 
 register_configs()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Optional
 
-from amcli.am.methods import METHODS
+from amcli.am.methods import DEFAULT_METHOD, METHODS
 from amcli.bounds import bounded
 from amcli.config.models import CustomClassifierConfig, HFClassifierConfig
 
@@ -88,7 +88,7 @@ class OptimizeSettings:
     #: an independent classifier that scores the outputs (transfer); null: none
     judge: str | None = "judge"
     #: set by the method group (conf/method/<name>.yaml): method=mask|input|latent|...
-    method: str = "mask"
+    method: str = DEFAULT_METHOD
     #: a class name, a list [angry,sad], or all
     target: Any = "all"
     #: independent items per (clip, target), each from its own seed

@@ -74,13 +74,14 @@ def attribution_strengths(attribution: Mapping[str, Mapping[str, Any]],
             if all(f in attribution[t] for t in targets)}
 
 
-def edit_strengths(records: Iterable[Mapping[str, Any]],
+def edit_strengths(edits: Iterable[Mapping[str, Any]],
                    bounds: Mapping[str, float]) -> dict[str, float]:
-    """Median over items of each family's edit as a share of its bound. ``bounds``: pitch_st,
-    range_scale, gain_db, rate, tilt_db_per_octave, breathiness (ProsodyOptions' fields)."""
+    """Median over items of each family's edit as a share of its bound. ``edits``: the items'
+    edit records (families, pitch_shift_st, range_scale, gain_db, rate, tilt_db_per_oct,
+    breathiness); ``bounds``: pitch_st, range_scale, gain_db, rate, tilt_db_per_octave,
+    breathiness (the edit bounds' fields)."""
     per_family: dict[str, list[float]] = {f: [] for f in FAMILIES}
-    for record in records:
-        edit = record["prosody"]
+    for edit in edits:
         sizes = {
             "pitch": max(abs(edit["pitch_shift_st"]["mean"]) / bounds["pitch_st"],
                          abs(math.log(edit["range_scale"])) / math.log(bounds["range_scale"])),

@@ -9,7 +9,6 @@ import numpy as np
 import torch
 
 from amcli.metrics.attribution import attribution_table
-from amcli.metrics.faithfulness import faithfulness
 from amcli.metrics.judge import transfer_rate
 from amcli.metrics.verdicts import count
 
@@ -21,19 +20,16 @@ def margin(logits: torch.Tensor, target: int) -> float:
 
 
 def primary(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The items that are the run's answer: without a variant, or the variant "all" (prosody
+    """The items that are the run's answer (``answer``, which the method decides: e.g. prosody
     attribution's family-alone items are its evidence, not its answer)."""
-    return [r for r in records if r.get("variant", "") in ("", "all")]
+    return [r for r in records if r.get("answer", True)]
 
 
-def summarize(records: Sequence[dict[str, Any]], targets: Sequence[str],
-              reached: float = 0.9) -> dict[str, Any]:
-    """Per target: items, their verdicts, median and min target probability (and median judge
-    probability); over all items: the verdicts, the judge's transfer rate (when the judge scored
-    them) and, for masks, L-MAC faithfulness over the items that reached ``reached`` (it means
-    nothing for the others; null with a note when none did); with variants, the attribution
-    table (amcli.metrics.attribution). Variant items other than "all" enter only the
-    attribution table."""
+def summarize(records: Sequence[dict[str, Any]], targets: Sequence[str]) -> dict[str, Any]:
+    """Per target: items, median and min target probability (and median judge probability);
+    over all items: the verdicts and the judge's transfer rate (when the judge scored them);
+    with variants, the attribution table (amcli.metrics.attribution). Only answer items count,
+    except in the attribution table. The method adds its own figures (``AMMethod.summarize``)."""
     table = attribution_table(records)
     records = primary(records)
     per_target: dict[str, dict] = {}
@@ -51,17 +47,6 @@ def summarize(records: Sequence[dict[str, Any]], targets: Sequence[str],
     if records and all("judge_top1" in r for r in records):
         summary["transfer_rate"] = transfer_rate([r["judge_top1"] for r in records],
                                                  [r["target"] for r in records])
-    masks = [r for r in records if r.get("mask")]
-    masked = [r for r in masks if r["target_prob"] >= reached]
-    if masked:
-        summary["faithfulness"] = {**faithfulness(
-            [r["mask"]["original_prob"] for r in masked], [r["target_prob"] for r in masked],
-            [r["mask"]["masked_out_prob"] for r in masked],
-            [r["mask"]["same_top1"] for r in masked]), "left_out": len(masks) - len(masked)}
-    elif masks:
-        summary["faithfulness"] = None
-        summary["faithfulness_note"] = (f"no mask reached its target (p >= {reached:g}); "
-                                        "faithfulness scores mean nothing for those")
     if table is not None:
         summary["attribution"] = table
     return summary

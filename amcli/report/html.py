@@ -64,13 +64,14 @@ def _median(values: list) -> float | None:
 
 
 def _method(name: str | None):
-    """The AM method that wrote a run (for its headline), or None."""
+    """The AM method that wrote a run (for its headline and rows), or None."""
     from amcli.am.methods import METHODS
 
     return METHODS.get(name or "")
 
 
-def _card(folder: Path, item: dict[str, Any], headline: str) -> dict[str, Any]:
+def _card(folder: Path, item: dict[str, Any], method: Any) -> dict[str, Any]:
+    headline = method.headline(item) if method else ""
     stem = Path(item.get("output") or "").stem
     title = f"{item['target']} · restart {item.get('restart', 0)}"
     if item.get("condition"):
@@ -96,18 +97,8 @@ def _card(folder: Path, item: dict[str, Any], headline: str) -> dict[str, Any]:
     if item.get("judge_prob") is not None:
         rows.append(_row("judge p (top-1)", f"{_num(item['judge_prob'])} "
                                             f"({item.get('judge_top1')})"))
-    mask = item.get("mask")
-    if mask:
-        rows += [_row("mask area / mean", f"{_num(mask.get('area'))} / {_num(mask.get('mean'))}"),
-                 _row("binarized p", _num(mask.get("binarized_prob"))),
-                 _row("uniform-gain p", _num(mask.get("uniform_gain_prob"))),
-                 _row("shifted-mask p", _num(mask.get("shifted_prob"))),
-                 _row("masked-out p", _num(mask.get("masked_out_prob")))]
-    prosody = item.get("prosody")
-    if prosody:
-        rows.append(_row("unedited resynthesis p / clip p",
-                         f"{_num(prosody.get('resynthesis_prob'))} / "
-                         f"{_num(prosody.get('original_prob'))}"))
+    rows += [_row(label, _num(value)) for label, value in
+             (method.report_rows(item) if method else [])]
     cues = item.get("cues") or {}
     if cues.get("shift"):
         rows.append(_row(f"cue shift vs {cues.get('reference_is', 'reference')}",
@@ -201,7 +192,7 @@ def run_report_html(folder: Path) -> str:
                 _num(v.get("median_judge_prob"))]
                for t, v in (summary.get("targets") or {}).items()]
     method = _method(metrics.get("run", {}).get("method"))
-    cards = [_card(folder, item, method.headline(item) if method else "")
+    cards = [_card(folder, item, method)
              for item in metrics.get("items") or []]
     return _environment().get_template("run.html.j2").render(
         title=f"amcli {metrics.get('kind', '')} {folder.name}", style=STYLE,

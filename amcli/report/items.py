@@ -116,12 +116,11 @@ class RunOutputs:
             history = {key: [row[i] if isinstance(row, list) else row for row in values]
                        for key, values in result.history.items()}
             history["step"] = result.history["step"]
-            extra = outcome.records[i]
             rows.append({
                 "target": item.target,
                 "restart": item.restart,
                 **({"variant": item.variant} if item.variant else {}),
-                **({"condition": extra["condition"]} if "condition" in extra else {}),
+                "answer": self.method.is_answer(item.variant),
                 "input": self.input_paths.get(item.clip),
                 "output": f"wav/{item.name}.wav",
                 "output_gain": gain,
@@ -134,7 +133,7 @@ class RunOutputs:
                 "stop_reason": result.stop_reason[i],
                 "best_step": result.best_step[i] if result.best_step else result.steps[i],
                 "last": result.last[i] if result.last else None,
-                **{k: v for k, v in extra.items() if k != "condition"},
+                **outcome.records[i],
                 **(judged[i] if judged else {}),
                 "cues": cues[i] if cues else None,
                 "history": history,

@@ -42,7 +42,7 @@ def write_item_files(folder: Path, stem: str, wave: torch.Tensor, mel: torch.Ten
         spec_plot(out, out, rate, features.hop_length, plots / f"{stem}_spec.{plot_format}",
                   title, labels=("output", "output"))
     if method_plot_data is not None:
-        method_plot(method_plot_data, plots / f"{stem}_{method_plot_data.kind}.{plot_format}",
+        method_plot(method_plot_data, plots / f"{stem}_{method_plot_data.tag}.{plot_format}",
                     title)
         write_arrays(folder / "arrays" / f"{stem}.npz", method_plot_data.arrays)
     return gain

@@ -121,13 +121,20 @@ def sample_grid_plot(mels: np.ndarray, path: Path, title: str = "",
     return _save(fig, path)
 
 
-def _mask_from_data(arrays: dict, path: Path, title: str) -> Path:
-    return mask_plot(arrays["clip"], arrays["mask"], arrays["active"], arrays["sample_rate"],
-                     arrays["hop"], path, title)
+def _time_curve(data, path: Path, title: str) -> Path:
+    """``data.curve``, an array over the clip's frames (or bands x frames), drawn over the clip
+    (``clip``, ``active``, ``sample_rate``, ``hop``)."""
+    arrays = data.arrays
+    return mask_plot(arrays["clip"], arrays[data.curve], arrays["active"],
+                     arrays["sample_rate"], arrays["hop"], path, title)
+
+
+def _contours(data, path: Path, title: str) -> Path:
+    return prosody_plot(data.arrays, path, title)
 
 
 #: Renderers of the extra plots AM methods ask for (amcli.am.methods.base.PlotData.kind).
-METHOD_PLOTS = {"mask": _mask_from_data}
+METHOD_PLOTS = {"time_curve": _time_curve}
 
 
 def method_plot(data, path: Path, title: str = "") -> Path:
@@ -137,7 +144,7 @@ def method_plot(data, path: Path, title: str = "") -> Path:
         render = METHOD_PLOTS[data.kind]
     except KeyError:
         raise ValueError(f"no renderer for plots of kind '{data.kind}'") from None
-    return render(data.arrays, path, title)
+    return render(data, path, title)
 
 
 def prosody_plot(arrays: dict, path: Path, title: str = "") -> Path:
@@ -182,7 +189,7 @@ def prosody_plot(arrays: dict, path: Path, title: str = "") -> Path:
     return _save(fig, path)
 
 
-METHOD_PLOTS["prosody"] = prosody_plot
+METHOD_PLOTS["contours"] = _contours
 
 
 def attribution_plot(table: dict[str, dict[str, float]], path: Path) -> Path:

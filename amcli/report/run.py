@@ -18,6 +18,7 @@ from typing import Any
 
 from amcli import run_folder
 from amcli.files import write_json
+from amcli.invocation import RunContext
 from amcli.run_folder import MARKERS
 
 
@@ -25,49 +26,33 @@ def now() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def run_info(seed: int | None, device: str, overrides: list[str] | None = None) -> dict[str, Any]:
+def run_info(seed: int | None, device: str, context: RunContext) -> dict[str, Any]:
+    """The ``run`` record every command starts with (``context``: its overrides and command
+    line)."""
     import torch
 
     from amcli import __version__
-    from amcli.invocation import invocation
 
     return {
         "amcli_version": __version__,
         "torch_version": torch.__version__,
         "device": device,
         "seed": seed,
-        "command_line": invocation(),
-        "overrides": list(overrides or []),
+        "command_line": context.command_line,
+        "overrides": list(context.overrides),
         "started": now(),
     }
 
 
-def _sweep_dir() -> Path | None:
-    """The sweep folder when this run is a job of a Hydra multirun, else None."""
-    try:
-        from hydra.core.hydra_config import HydraConfig
-        from hydra.types import RunMode
-
-        config = HydraConfig.get()
-        return Path(config.sweep.dir) if config.mode == RunMode.MULTIRUN else None
-    except (ImportError, ValueError):
-        return None
-
-
-def _in_sweep() -> bool:
-    return _sweep_dir() is not None
-
-
-def _scheduler_job() -> bool:
+def _scheduler_job(context: RunContext) -> bool:
     """This process runs exactly one sweep job for a scheduler (submitit sets
     SUBMITIT_EXECUTOR in the job's environment)."""
     import os
 
-    return bool(os.environ.get("SUBMITIT_EXECUTOR")) and _in_sweep()
+    return bool(os.environ.get("SUBMITIT_EXECUTOR")) and context.sweep is not None
 
 
-def _update_sweep_summary() -> None:
-    sweep = _sweep_dir()
+def _update_sweep_summary(sweep: Path | None) -> None:
     if sweep is None or not sweep.is_dir():
         return
     from amcli.report.sweep import write_summary
@@ -139,7 +124,7 @@ def write_progress(folder: Path, record: dict[str, Any]) -> None:
 
 
 @contextmanager
-def run_record(folder: Path, kind: str, run: dict[str, Any],
+def run_record(context: RunContext, kind: str, run: dict[str, Any],
                finalize: Callable[[Path], Any] | None = None, overwrite: bool = False,
                resumes: bool = False) -> Iterator[dict[str, Any]]:
     """Yield the metrics dict to fill; on exit write metrics.json, then ``finalize(folder)``
@@ -151,8 +136,9 @@ def run_record(folder: Path, kind: str, run: dict[str, Any],
     unfinished is cleared of that attempt's files, or continued where the command ``resumes``
     (and ``overwrite``, the user's option, is not given).
     """
+    folder = context.folder
     claimed_here = not run_folder.is_claimed(folder)
-    sweep_job = _in_sweep()
+    sweep_job = context.sweep is not None
     run_folder.claim(folder, overwrite=overwrite or sweep_job,
                      keep=run_folder.hydra_written(folder) if sweep_job else (),
                      resumes=resumes and not overwrite)
@@ -164,7 +150,7 @@ def run_record(folder: Path, kind: str, run: dict[str, Any],
     except KeyboardInterrupt as stop:
         status = "interrupted"
         record["interrupted_by"] = stop.name if isinstance(stop, SignalInterrupt) else "SIGINT"
-        if not (isinstance(stop, SignalInterrupt) and _scheduler_job()):
+        if not (isinstance(stop, SignalInterrupt) and _scheduler_job(context)):
             raise
         logging.getLogger("amcli").warning("%s: interrupted by %s; what was finished is written",
                                            folder, stop.name)
@@ -179,12 +165,18 @@ def run_record(folder: Path, kind: str, run: dict[str, Any],
         # a bug's, pointing at the log that holds its traceback.
         if not isinstance(err, UserError):
             log_traceback(err, record["error"])
-        if _in_sweep():
+        if sweep_job:
             logging.getLogger("amcli").error("%s", record["error"])
         raise
     finally:
         record["status"] = status
         record["run"]["finished"] = now()
+        broken = _breaks_types(record)
+        if broken is not None and status == "done":
+            status = record["status"] = "failed"
+            record.update(error=str(broken), error_kind="bug")
+        else:  # logged; a run that did not finish keeps its own outcome
+            broken = None
         write_json(folder / "metrics.json", record)
         if finalize is not None:
             try:
@@ -195,4 +187,19 @@ def run_record(folder: Path, kind: str, run: dict[str, Any],
         (folder / MARKERS[status]).write_text(record.get("error", "") + "\n")
         if claimed_here:
             run_folder.release(folder)
-        _update_sweep_summary()
+        _update_sweep_summary(context.sweep)
+    if broken is not None:  # a finished run whose record breaks its types: amcli's bug
+        raise broken
+
+
+def _breaks_types(record: dict[str, Any]) -> Exception | None:
+    """The record's type error (amcli.report.record), or None; logged, and left for the
+    caller to raise only where the run would otherwise pass for finished."""
+    from amcli.report.record import RecordError, check_record
+
+    try:
+        check_record(record)
+    except RecordError as err:
+        logging.getLogger("amcli").error("%s", err)
+        return err
+    return None

@@ -22,14 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hydra.experimental.callback import Callback
 
 from amcli.files import atomic_write, take_lock
 from amcli.run_folder import MARKERS, status_of
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("job", "overrides", "status", "items", "reached", "not_reached",
+COLUMNS = ("job", "overrides", "status", "items", "evidence_items", "reached", "not_reached",
            "not_an_explanation", "min_target_prob", "median_target_prob", "median_judge_prob",
            "error")
 
@@ -51,7 +50,8 @@ def job_row(folder: Path, sweep: Path) -> dict[str, Any]:
 
         overrides = " ".join(yaml.safe_load(overrides_file.read_text()) or [])
     row: dict[str, Any] = {"job": str(folder.relative_to(sweep)), "overrides": overrides,
-                           "status": status, "items": "", "reached": "", "not_reached": "",
+                           "status": status, "items": "", "evidence_items": "", "reached": "",
+                           "not_reached": "",
                            "not_an_explanation": "", "min_target_prob": "",
                            "median_target_prob": "", "median_judge_prob": "", "error": ""}
     metrics_file = folder / "metrics.json"
@@ -62,9 +62,9 @@ def job_row(folder: Path, sweep: Path) -> dict[str, Any]:
             metrics = {}
         if not isinstance(metrics, dict):
             metrics = {}
-        # the answers: attribution's one-family items are evidence, not answers
-        items = [i for i in metrics.get("items") or [] if isinstance(i, dict)
-                 and i.get("variant", "") in ("", "all")]
+        # the answers; the rest (e.g. attribution's one-family items) is evidence for them
+        every = [i for i in metrics.get("items") or [] if isinstance(i, dict)]
+        items = [i for i in every if i.get("answer", True)]
         verdicts = (metrics.get("summary") or {}).get("verdicts") or {}
         row.update(reached=verdicts.get("reached", ""),
                    not_reached=verdicts.get("not reached", ""),
@@ -72,6 +72,7 @@ def job_row(folder: Path, sweep: Path) -> dict[str, Any]:
         probs = [i["target_prob"] for i in items if isinstance(i.get("target_prob"), float)]
         judge = [i["judge_prob"] for i in items if isinstance(i.get("judge_prob"), float)]
         row.update(items=len(items) if items else "",
+                   evidence_items=len(every) - len(items) if every else "",
                    min_target_prob=f"{min(probs):.4f}" if probs else "",
                    median_target_prob=f"{float(np.median(probs)):.4f}" if probs else "",
                    median_judge_prob=f"{float(np.median(judge)):.4f}" if judge else "",
@@ -122,28 +123,31 @@ def write_summary(sweep: str | os.PathLike) -> Path:
     return path
 
 
-RUN_COLUMNS = ("target", "restart", "variant", "answer", "verdict", "condition", "output",
+RUN_COLUMNS = ("target", "restart", "variant", "answer", "verdict", "output",
                "target_prob", "baseline_prob", "margin", "judge_prob", "judge_top1", "steps",
-               "best_step", "stop_reason", "mask_area",
-               "binarized_prob", "uniform_gain_prob", "shifted_prob", "masked_out_prob")
+               "best_step", "stop_reason")
 
 
 def run_rows(metrics: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
-    """One row per item of an optimize run: headline metrics and every cue shift."""
+    """One row per item of an optimize run: headline metrics, the columns of the run's method
+    (``AMMethod.table_columns``), and every cue shift. ``answer`` says which items are the
+    run's answers and which are evidence for them."""
+    from amcli.am.methods import METHODS
+
     items = metrics.get("items") or []
+    method = METHODS.get((metrics.get("run") or {}).get("method") or "")
+    own = method.table_columns if method else ()
     cue_keys = sorted({k for i in items for k in ((i.get("cues") or {}).get("shift") or {})})
     rows = []
     for item in items:
-        mask = item.get("mask") or {}
         row = {k: item.get(k, "") for k in RUN_COLUMNS}
-        row["answer"] = item.get("variant", "") in ("", "all")  # else evidence (attribution)
-        row.update(mask_area=mask.get("area", ""),
-                   **{k: mask.get(k, "") for k in ("binarized_prob", "uniform_gain_prob",
-                                                   "shifted_prob", "masked_out_prob")})
+        row["answer"] = item.get("answer", True)
+        if method:
+            row.update({k: method.table_row(item).get(k) for k in own})
         shift = (item.get("cues") or {}).get("shift") or {}
         row.update({f"shift_{k}": shift.get(k, "") for k in cue_keys})
         rows.append({k: "" if v is None else v for k, v in row.items()})
-    return [*RUN_COLUMNS, *(f"shift_{k}" for k in cue_keys)], rows
+    return [*RUN_COLUMNS, *own, *(f"shift_{k}" for k in cue_keys)], rows
 
 
 def write_run_files(folder: str | os.PathLike) -> None:
@@ -178,13 +182,3 @@ def failed_error_kinds(sweep: Path | None) -> list[str]:
             except (OSError, ValueError, KeyError, TypeError):
                 kinds.append("bug")
     return kinds
-
-
-class SweepSummary(Callback):
-    """Hydra callback: rewrite the sweep's summary.csv when the sweep ends (each job's end
-    rewrites it too, from run_record)."""
-
-    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
-        sweep = Path(config.hydra.sweep.dir)
-        if sweep.is_dir():
-            write_summary(sweep)

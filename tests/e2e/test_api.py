@@ -38,7 +38,10 @@ def test_explain_gives_what_the_cli_gives_for_the_same_options_and_seed(tmp_path
     found = explain("crnn_mel", None, "angry", method="mask", steps=6, min_steps=1, seed=5)
     assert isinstance(found, Explanation)
     assert found.p_after == cli["target_prob"] and found.verdict == cli["verdict"]
-    assert found.controls == cli["mask"]
+    assert found.controls == cli["mask"] == found.details
+    assert found.edits is None  # another method's numbers
+    with pytest.raises(AttributeError, match="no attribute 'controlz'"):
+        found.controlz  # noqa: B018
     cli_wave, _ = sf.read(tmp_path / "cli" / cli["output"], dtype="float32")
     assert torch.equal(found.audio[0], torch.from_numpy(cli_wave))
 

@@ -37,9 +37,9 @@ def test_mask_run_writes_every_file_and_metrics_follow_the_design(cli, tmp_path,
     assert metrics["kind"] == "optimize" and metrics["status"] == "done"
     info = metrics["run"]
     for key in ("amcli_version", "torch_version", "device", "seed", "command_line",
-                "overrides", "classifier", "prior", "started", "finished"):
+                "overrides", "classifier", "started", "finished"):
         assert key in info
-    assert info["classifier"]["sha256"] and info["prior"] is None
+    assert info["classifier"]["sha256"] and "prior" not in info  # latent's only
     assert info["command_line"].startswith("amcli optimize classifier=")
     assert len(metrics["items"]) == 4
     for item in metrics["items"]:
@@ -168,8 +168,8 @@ def test_ctrl_c_leaves_interrupted_not_done(cli, tmp_path, tiny, monkeypatch):
     [
         (["target=furious"], "unknown target ['furious']; the classifier's classes are "
                              "neutral, happy, sad, angry"),
-        (["method=latent", "prior=none"], "method=latent optimizes a generator's z: give "
-                                          "prior=gan or prior=cgan"),
+        (["method=latent", "prior=none"], "method=latent needs prior=: give prior=cgan or "
+                                          "prior=gan"),
         (["prior=gan"], "prior= is an option of method=latent, not of method=mask"),
         (["method=input", "mask.area=0.3"], "mask.area= is an option of method=mask"),
         (["-m", "method=mask,input", "mask.area=0.3"], "applies to method=mask only"),

@@ -6,20 +6,40 @@ defaults. It knows nothing of Hydra or files: it declares its options (a datacla
 CLI validates them while it composes the config), how to check them against a classifier, what
 it needs loaded once per run (``prepare``), how to build the parameterization and its penalties
 for a batch of items (``build``), and what it adds to each item's record (``item_records``).
-The command looks a method up by name and never branches on it.
+It also presents itself: the types of the fields it adds to metrics.json (``record_type``,
+``summary_type``, ``run_type``: pydantic models whose JSON Schema joins the shipped one), which of
+its items are answers and which are evidence (``is_answer``), its summary figures
+(``summarize``), its columns of a run's summary.csv (``table_columns``, ``table_row``) and its
+rows of report.html (``report_rows``). The command, the report and the summaries look a method
+up by name and never branch on it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import torch
+from pydantic import ConfigDict, Field
 from torch import nn
 
 from amcli.am.params import Parameterization
 from amcli.am.regularizers import Regularizer
 from amcli.features import FeatureParams
+
+#: the config of every record type: a field not declared is an error when the record is written
+#: (the shipped schema still lets readers of later versions' files meet keys they don't know)
+STRICT = ConfigDict(extra="forbid")
+
+
+def probability(description: str = "") -> Any:
+    """A probability field of a record type (a float in [0, 1]), with what it is."""
+    return Annotated[float, Field(ge=0, le=1, description=description or None)]
+
+
+def described(kind: Any, description: str, **limits: Any) -> Any:
+    """A field of a record type with what it means (it enters the shipped JSON Schema)."""
+    return Annotated[kind, Field(description=description, **limits)]
 
 
 @dataclass
@@ -60,10 +80,15 @@ class Built:
 
 @dataclass
 class PlotData:
-    """Arrays a method wants drawn for one item; ``kind`` names the renderer in amcli.report."""
+    """Arrays a method wants drawn for one item; ``kind`` names the renderer in amcli.report
+    (what is drawn: a curve over the clip's time, contours before and after), ``tag`` the
+    plot's file, ``plots/<item>_<tag>.<format>``."""
 
     kind: str
     arrays: dict[str, Any]
+    tag: str = "method"
+    #: kind "time_curve": the array drawn over the clip
+    curve: str | None = None
 
 
 class AMMethod:
@@ -83,6 +108,18 @@ class AMMethod:
     note: ClassVar[str | None] = None
     #: config groups that exist only with this method, by name -> schema (latent's prior)
     groups: ClassVar[dict[str, type]] = {}
+    #: the fields this method adds to each item's record (a pydantic model; None: none)
+    record_type: ClassVar[type | None] = None
+    #: the fields it adds to the run's summary (a pydantic model; None: none)
+    summary_type: ClassVar[type | None] = None
+    #: the fields it adds to the run's ``run`` record, from ``run_info`` (None: none)
+    run_type: ClassVar[type | None] = None
+    #: the item field holding the method's own sub-record (its controls, its edit), if any
+    record_key: ClassVar[str | None] = None
+    #: what ``amcli.explain``'s results call that sub-record (``Explanation.<library_name>``)
+    library_name: ClassVar[str | None] = None
+    #: columns this method adds to a run's summary.csv (filled by ``table_row``)
+    table_columns: ClassVar[tuple[str, ...]] = ()
 
     @property
     def default_lr(self) -> float:
@@ -100,6 +137,11 @@ class AMMethod:
     def variants(self, options: Any) -> list[str]:
         """Variants of every (clip, target, restart) to run in the same batch ([""]: one)."""
         return [""]
+
+    def is_answer(self, variant: str) -> bool:
+        """Whether items of this variant are the run's answer (else evidence for one: a
+        control or a restricted variant, which summaries and verdict counts leave out)."""
+        return not variant
 
     def validate(self, options: Any, model: nn.Module) -> None:
         """Refuse options that cannot work with this classifier (raise UserError)."""
@@ -154,4 +196,23 @@ class AMMethod:
 
     def plot_data(self, built: Built, index: int, batch: ItemBatch) -> PlotData | None:
         """An extra plot for one item (the spectrogram is drawn for every method)."""
+        return None
+
+    def summarize(self, answers: list[dict[str, Any]], reached: float) -> dict[str, Any]:
+        """The run summary's fields of this method (``summary_type``), from the answer
+        items' records (e.g. a mask's faithfulness scores)."""
+        return {}
+
+    def table_row(self, record: dict[str, Any]) -> dict[str, Any]:
+        """One item's values of ``table_columns`` (missing ones are left empty)."""
+        return {}
+
+    def report_rows(self, record: dict[str, Any]) -> list[tuple[str, Any]]:
+        """(label, value) rows of one item's card in report.html, after the common ones;
+        floats are printed to 3 digits."""
+        return []
+
+    def attribution_map(self, arrays: dict[str, Any]) -> Any:
+        """The item's explanation as a map over the input clip's samples (a NumPy vector),
+        from the arrays written for it; None: this method makes no such map."""
         return None

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 import torch
+from typing_extensions import NotRequired, TypedDict
 
-from amcli.am.methods.base import AMMethod, Built, ItemBatch
+from amcli.am.methods.base import STRICT, AMMethod, Built, ItemBatch, described
 from amcli.am.optimize import classify
 from amcli.am.params import Latent
 from amcli.am.regularizers import L1, L2
@@ -72,12 +73,40 @@ class PriorResources:
     conditions: list[str] | None  # per target, for a conditional prior
 
 
+class LatentItem(TypedDict):
+    """What method=latent adds to an item's record."""
+
+    __pydantic_config__ = STRICT
+    condition: NotRequired[described(str, "cgan: the class the generator was told")]
+
+
+class PriorRecord(TypedDict):
+    """The generator a latent run optimized the noise of."""
+
+    __pydantic_config__ = STRICT
+    kind: Literal["gan", "cgan"]
+    name: str
+    sha256: str
+    condition: NotRequired[described(str | None, "cgan: 'target' or the one class every item "
+                                     "was told")]
+
+
+class LatentRun(TypedDict):
+    """What method=latent adds to the run's record."""
+
+    __pydantic_config__ = STRICT
+    prior: NotRequired[described(PriorRecord | None, "method=latent: the generator")]
+
+
 class LatentMethod(AMMethod):
     name = "latent"
     options_type = LatentOptions
     config_key = "latent"
     param_type = Latent
     groups = {"prior": PriorConfig}
+    record_type = LatentItem
+    run_type = LatentRun
+    table_columns = ("condition",)
     summary = ("optimizes a GAN prior's noise z (DGN-AM): prior=gan or prior=cgan; outputs "
                "sound like the prior's speech")
 
@@ -129,6 +158,9 @@ class LatentMethod(AMMethod):
         if param.labels is None:
             return [{} for _ in range(len(batch))]
         return [{"condition": param.generator.classes[int(y)]} for y in param.labels]
+
+    def table_row(self, record: dict) -> dict:
+        return {"condition": record.get("condition")}
 
 
 def load_prior(prior: PriorConfig, model, device: torch.device):

@@ -13,12 +13,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
-from amcli.am.methods.base import AMMethod, Built, ItemBatch, PlotData
+import numpy as np
+from typing_extensions import NotRequired, TypedDict
+
+from amcli.am.methods.base import (
+    STRICT,
+    AMMethod,
+    Built,
+    ItemBatch,
+    PlotData,
+    described,
+    probability,
+)
 from amcli.am.params import AREA_TOLERANCE, Mask
 from amcli.am.regularizers import TV, MaskArea, SortedArea
 from amcli.bounds import bounded
 from amcli.errors import UserError
+from amcli.metrics.faithfulness import faithfulness
 from amcli.metrics.masks import mask_controls
 
 #: a mask whose rank correlation with the fully randomized classifier's mask is above this is
@@ -68,11 +81,74 @@ class MaskOptions:
     freq_bands: int = bounded(16, ge=1)
 
 
+class MaskControls(TypedDict):
+    """The mask's statistics and its controls (amcli.metrics.masks)."""
+
+    __pydantic_config__ = STRICT
+    mean: float
+    area: described(float, "share of active frames kept")
+    tv: float
+    mean_active: NotRequired[float | None]
+    mean_silent: NotRequired[float | None]
+    binarized_prob: probability("target p with the mask's top `area` of active frames set to "
+                                "1, the rest 0")
+    uniform_gain_prob: probability("target p of the clip scaled uniformly to the masked clip's "
+                                   "energy")
+    shifted_prob: probability("target p with the mask moved 0.25 s against the clip")
+    original_prob: probability("target p of the unmasked clip")
+    masked_out_prob: probability("target p of (1 - m) x: what the mask removed")
+    same_top1: bool
+    area_target: NotRequired[described(float | None,
+                                       "the extremal area (null: penalty formulation)")]
+    area_error: NotRequired[described(
+        float, "sorted-area loss: how far the mask is from keeping exactly area_target of the "
+        "active frames as 1s and the rest as 0s", ge=0)]
+    area_held: NotRequired[described(
+        bool, f"area_error <= {AREA_TOLERANCE:g}: the mask keeps its area as a selection")]
+
+
+class MaskItem(TypedDict):
+    """What method=mask adds to an item's record."""
+
+    __pydantic_config__ = STRICT
+    mask: described(MaskControls, "method=mask: the mask and its controls")
+
+
+class Faithfulness(TypedDict):
+    """L-MAC's faithfulness figures (amcli.metrics.faithfulness)."""
+
+    __pydantic_config__ = STRICT
+    AI: float | None
+    AD: float | None
+    AG: float | None
+    FF: float | None
+    Fid_In: float | None
+    n: int
+    left_out: NotRequired[described(int, "mask items left out: they did not reach their "
+                                    "target", ge=0)]
+
+
+class MaskSummary(TypedDict):
+    """What method=mask adds to a run's summary."""
+
+    __pydantic_config__ = STRICT
+    faithfulness: NotRequired[described(
+        Faithfulness | None, "masks: L-MAC's figures (Paissan et al. 2024) over the items that "
+        "reached their target; null when none did (faithfulness_note says so)")]
+    faithfulness_note: NotRequired[str]
+
+
 class MaskMethod(AMMethod):
     name = "mask"
     options_type = MaskOptions
     config_key = "mask"
     param_type = Mask
+    record_type = MaskItem
+    summary_type = MaskSummary
+    record_key = "mask"
+    library_name = "controls"
+    table_columns = ("mask_area", "binarized_prob", "uniform_gain_prob", "shifted_prob",
+                     "masked_out_prob")
     summary = ("a smooth mask keeps a fixed share of a clip's active frames so the target "
                "stays recognized: which stretches does the model need?")
 
@@ -146,13 +222,58 @@ class MaskMethod(AMMethod):
     def plot_data(self, built: Built, index: int, batch: ItemBatch) -> PlotData:
         param: Mask = built.param
         profile = param.frame_mask() if param.kind == "tf" else param.time_profile()
-        return PlotData("mask", {
+        return PlotData("time_curve", tag=self.name, curve="mask", arrays={
             "clip": param.clips[index].detach().cpu().numpy(),
             "mask": profile[index].detach().cpu().numpy(),
             "active": param.active[index].cpu().numpy(),
             "sample_rate": batch.model.sample_rate,
             "hop": param.features.hop_length,
         })
+
+    def summarize(self, answers: list[dict], reached: float) -> dict:
+        """L-MAC faithfulness over the masks that reached ``reached`` (it means nothing for
+        the others: null with a note when none did)."""
+        masks = [r for r in answers if r.get("mask")]
+        kept = [r for r in masks if r["target_prob"] >= reached]
+        if kept:
+            return {"faithfulness": {**faithfulness(
+                [r["mask"]["original_prob"] for r in kept], [r["target_prob"] for r in kept],
+                [r["mask"]["masked_out_prob"] for r in kept],
+                [r["mask"]["same_top1"] for r in kept]), "left_out": len(masks) - len(kept)}}
+        if masks:
+            return {"faithfulness": None,
+                    "faithfulness_note": f"no mask reached its target (p >= {reached:g}); "
+                                         "faithfulness scores mean nothing for those"}
+        return {}
+
+    def table_row(self, record: dict) -> dict:
+        m = record.get("mask") or {}
+        return {"mask_area": m.get("area"),
+                **{k: m.get(k) for k in self.table_columns if k != "mask_area"}}
+
+    def report_rows(self, record: dict) -> list[tuple[str, Any]]:
+        m = record.get("mask")
+        if not m:
+            return []
+        return [("mask area / mean", f"{m['area']:.3f} / {m['mean']:.3f}"),
+                ("binarized p", m.get("binarized_prob")),
+                ("uniform-gain p", m.get("uniform_gain_prob")),
+                ("shifted-mask p", m.get("shifted_prob")),
+                ("masked-out p", m.get("masked_out_prob"))]
+
+    def attribution_map(self, arrays: dict[str, Any]) -> np.ndarray | None:
+        """The mask's gain over each sample's frame (a time-frequency mask: its mean over
+        frequency), the length of the input clip."""
+        if "mask" not in arrays:
+            return None
+        mask = np.asarray(arrays["mask"], dtype=np.float32)
+        if mask.ndim == 2:
+            mask = mask.mean(axis=0)
+        length = arrays["clip"].shape[-1]
+        per_sample = np.repeat(mask, int(arrays["hop"]))[:length]
+        if per_sample.shape[0] < length:
+            per_sample = np.pad(per_sample, (0, length - per_sample.shape[0]), mode="edge")
+        return per_sample
 
 
 METHOD = MaskMethod()

@@ -16,12 +16,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
+from typing_extensions import NotRequired, TypedDict
 
 from amcli.am.frozen import frozen
-from amcli.am.methods.base import AMMethod, Built, ItemBatch, PlotData
+from amcli.am.methods.base import (
+    STRICT,
+    AMMethod,
+    Built,
+    ItemBatch,
+    PlotData,
+    described,
+    probability,
+)
 from amcli.am.optimize import classify
 from amcli.am.prosody.controls import Bounds, Prosody
 from amcli.am.regularizers import L2
@@ -97,11 +106,64 @@ class ClipCache:
     length: int | None = None  # output samples, the same for every chunk of the run
 
 
+#: a family's name, as records write it
+FamilyName = Literal[FAMILIES]  # type: ignore[valid-type]
+
+
+class Spread(TypedDict):
+    """A contour's mean, least and largest value over the frames where it matters."""
+
+    __pydantic_config__ = STRICT
+    mean: float
+    min: float
+    max: float
+
+
+class ProsodyEdit(TypedDict):
+    """An item's edit in units (amcli.am.prosody.Prosody.summary) and its no-edit figures."""
+
+    __pydantic_config__ = STRICT
+    families: described(list[FamilyName], "the families that could move")
+    pitch_shift_st: NotRequired[described(
+        Spread, "F0 shift over the output's voiced frames, semitones")]
+    range_scale: NotRequired[float]
+    gain_db: NotRequired[described(Spread, "gain over frames with sound, dB")]
+    rate: NotRequired[described(float, "speaking rate (> 1 faster)")]
+    tilt_db_per_oct: NotRequired[float]
+    breathiness: NotRequired[float]
+    original_prob: probability("target p of the clip")
+    resynthesis_prob: probability("target p of its unedited resynthesis")
+
+
+class Pruned(TypedDict):
+    """The families undone because the target stayed reached without them."""
+
+    __pydantic_config__ = STRICT
+    families: list[FamilyName]
+    target_prob_before: probability()
+    edits_before: dict[str, Any]
+
+
+class ProsodyItem(TypedDict):
+    """What method=prosody adds to an item's record."""
+
+    __pydantic_config__ = STRICT
+    prosody: described(ProsodyEdit, "method=prosody: the edits")
+    attribution_prob: NotRequired[probability(
+        "target p of the best state before pruning (what attribution counts)")]
+    pruned: NotRequired[described(
+        Pruned | None, "the families undone because the target stayed reached without them, "
+        "and the edit before (null: the item was not pruned)")]
+
+
 class ProsodyMethod(AMMethod):
     name = "prosody"
     options_type = ProsodyOptions
     config_key = "prosody"
     param_type = Prosody
+    record_type = ProsodyItem
+    record_key = "prosody"
+    library_name = "edits"
     summary = ("edits a real clip's pitch, loudness, tempo and voice quality through a "
                "differentiable resynthesis: the least edit that makes the model say <target>, "
                "as natural speech and a table of edits (attribution=true: which family alone)")
@@ -113,6 +175,10 @@ class ProsodyMethod(AMMethod):
         if not options.attribution:
             return [""]
         return ["all", *(f.value for f in options.families)]
+
+    def is_answer(self, variant: str) -> bool:
+        """Attribution's one-family items are its evidence; "all" is its answer."""
+        return variant in ("", "all")
 
     def validate(self, options: ProsodyOptions, model) -> None:
         if not options.families:
@@ -214,7 +280,7 @@ class ProsodyMethod(AMMethod):
 
         p_best = target_prob(start)
         sizes = param.regularized().detach()
-        eligible = [options.prune and v in ("", "all") and bool(p_best[i] >= reached)
+        eligible = [options.prune and self.is_answer(v) and bool(p_best[i] >= reached)
                     for i, v in enumerate(variants)]
         current, undone = start.clone(), [[] for _ in range(len(batch))]
         loss = torch.stack([p_best - target_prob(param.without(start, [f] * len(batch)))
@@ -289,7 +355,7 @@ class ProsodyMethod(AMMethod):
         hop, rate = source.hop, source.sample_rate
         before_voiced = source.voicing[index] > 0.5
         after_voiced = after["voicing"][index] > 0.5
-        return PlotData("prosody", {
+        return PlotData("contours", tag=self.name, arrays={
             "sample_rate": rate,
             "hop": hop,
             "output": signal.cpu().numpy(),
@@ -300,6 +366,13 @@ class ProsodyMethod(AMMethod):
                                     torch.nan).cpu().numpy(),
             "warp": after["position"][index].cpu().numpy(),
         })
+
+    def report_rows(self, record: dict) -> list[tuple[str, Any]]:
+        edit = record.get("prosody")
+        if not edit:
+            return []
+        return [("unedited resynthesis p / clip p",
+                 f"{edit['resynthesis_prob']:.3f} / {edit['original_prob']:.3f}")]
 
 
 def share_starts(param: Prosody, scores: torch.Tensor, batch: ItemBatch) -> None:
