@@ -24,10 +24,11 @@ OPTIMIZE = ("amcli/am", "amcli/activity.py", "amcli/models", "amcli/metrics/__in
             ":(exclude)conf/synth.yaml")
 
 #: imported by the optimize command, but they write no figure a bench records: the package's
-#: version and lazy exports, errors, the run folder's files, markers and log, the sweep summary
-#: and the HTML report
+#: version and lazy exports, errors, the run folder's files, markers and log, the sweep summary,
+#: the HTML report and the record's types (they check a record, never change one)
 FIGURE_FREE = ("amcli/__init__.py", "amcli/errors.py", "amcli/files.py",
                "amcli/invocation.py", "amcli/run_folder.py", "amcli/report/outputs.py",
+               "amcli/report/record.py",
                "amcli/report/sweep.py", "amcli/report/html.py", "amcli/report/plots.py")
 
 #: the corpus generator, for the benches that render a corpus (a reference or a spread): the
