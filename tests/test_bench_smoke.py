@@ -282,3 +282,33 @@ def test_the_which_bench_refuses_a_corpus_it_cannot_use_in_one_line(tmp_path):
                               cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert done.returncode == 2 and words in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_the_augmenting_script_adds_edited_copies_with_their_originals_labels(tmp_path):
+    """bench/augment_gt.py: each chosen clip gets an edited copy (amcli's resynthesis, other
+    families only) with its original's label and voice; the corpus it reads is left alone and an
+    existing output folder is refused."""
+    import csv
+
+    import soundfile as sf
+
+    from amcli.data.synth import write_corpus
+
+    write_corpus(tmp_path / "c", engine="numpy", classes=["neutral", "sad"], n_per_class=2,
+                 seed=1)
+    bench("augment_gt.py", str(tmp_path / "c"), str(tmp_path / "aug"), "--family", "voice")
+    with open(tmp_path / "aug" / "metadata.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    originals, copies = rows[:4], rows[4:]
+    assert len(copies) == 4
+    assert (tmp_path / "c" / "metadata.csv").read_text().count("\n") == 5  # left alone
+    for original, copy in zip(originals, copies, strict=True):
+        assert copy["path"] == original["path"].replace(".wav", "_edit0.wav")
+        assert (copy["label"], copy["speaker"]) == (original["label"], original["speaker"])
+        before, _ = sf.read(tmp_path / "aug" / original["path"])
+        after, _ = sf.read(tmp_path / "aug" / copy["path"])
+        assert len(after) == len(before) and abs(after - before).max() > 1e-3
+    refused = subprocess.run([sys.executable, "bench/augment_gt.py", str(tmp_path / "c"),
+                              str(tmp_path / "aug"), "--family", "voice"], cwd=ROOT,
+                             capture_output=True, text=True)
+    assert refused.returncode == 2 and "exists; give a new folder" in refused.stderr
