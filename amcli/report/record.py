@@ -441,7 +441,7 @@ def metrics_json_schema() -> dict[str, Any]:
 
 def schema_text() -> str:
     """The shipped file's text."""
-    return json.dumps(metrics_json_schema(), indent=2) + "\n"
+    return json.dumps(metrics_json_schema(), indent=2, allow_nan=False) + "\n"
 
 
 if __name__ == "__main__":
