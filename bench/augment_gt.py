@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.out.exists():
         parser.error(f"{args.out} exists; give a new folder")
+    if not (args.corpus / "metadata.csv").is_file():
+        parser.error(f"{args.corpus} has no metadata.csv: give a corpus written by amcli synth")
     with open(args.corpus / "metadata.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     if not rows or "path" not in rows[0]:
