@@ -10,7 +10,8 @@ the clip's stretch against the stretch's share of the active frames; a clip coun
 that ratio is 2 or more. The methods:
 
 - mask: ``amcli optimize method=mask`` on the clip, target its class: what the mask keeps, per
-  frame (a preservation mask keeps the evidence);
+  frame (a preservation mask keeps the evidence); what it removes becomes silence, or, in the
+  second mask row (``mask.baseline=blur``), the clip's spectrum blurred over time;
 - prosody edits: ``amcli optimize method=prosody`` on the clip, target neutral (the edit that
   takes the class away): the edit's size per input frame, measured between the clip and the
   output through the edit's time warp (the F0 shift as a share of its 12 semitone bound and the
@@ -66,7 +67,10 @@ def methods(result: dict) -> tuple[str, ...]:
 
 
 WHERE_MODELS = {"gt_loudness_where": "loudness", "gt_pitch_where": "pitch"}
-AMCLI_METHODS = ("mask", "prosody edits")
+#: the masks, each with its own options: what it removes becomes silence, or the clip's
+#: time-blurred spectrum (a model that hears a quiet class in silence is not helped to it)
+MASKS = {"mask": (), "mask, blurred baseline": ("mask.baseline=blur",)}
+AMCLI_METHODS = (*MASKS, "prosody edits")
 CAPTUM_METHODS = ("integrated gradients", "saliency x input", "occlusion")
 METHODS = (*AMCLI_METHODS, *CAPTUM_METHODS)
 #: the held-out voices of bench/train_gt_where.sh, the stretch share and the corpus seed
@@ -223,14 +227,17 @@ def explain_where(classifier: str, clips: list[dict[str, Any]], args: argparse.N
                   work: Path) -> dict[str, dict[str, Any]]:
     """Per method: every clip's where-score and their summary."""
     per_method: dict[str, list[dict[str, Any]]] = {}
-    if "mask" in args.methods:
-        per_method["mask"] = []
+    for number, (mask, options) in enumerate(MASKS.items()):
+        if mask not in args.methods:
+            continue
+        per_method[mask] = []
         for label in sorted({c["label"] for c in clips}):
             chosen = [c for c in clips if c["label"] == label]
-            for item in run_optimize(work / f"mask_{label}", classifier, chosen, label, args,
-                                     "method=mask", f"mask.area={args.mask_area}"):
-                per_method["mask"].append({**mask_score(item),
-                                           "clip": Path(item["clip"]["path"]).name})
+            for item in run_optimize(work / f"mask{number}_{label}", classifier, chosen, label,
+                                     args, "method=mask", f"mask.area={args.mask_area}",
+                                     *options):
+                per_method[mask].append({**mask_score(item), "verdict": item.get("verdict"),
+                                         "clip": Path(item["clip"]["path"]).name})
     if "prosody edits" in args.methods:
         extra = ["prosody.init_candidates=4"] if args.smoke else []
         per_method["prosody edits"] = [
@@ -274,7 +281,32 @@ def table(result: dict[str, Any]) -> list[str]:
             shuffled = (found["randomized"].get(method) or {}).get("summary")
             lines.append(f"| {name} ({found['family']}) | {method} | {cell(trained)} | "
                          f"{ratio(trained)} | {cell(shuffled)} | {ratio(shuffled)} |")
-    return [*lines, "", "The trained models, per class of the clip:", "", *by_class(result)]
+    return [*lines, "", "The trained models, per class of the clip:", "", *by_class(result),
+            *verdicts(result)]
+
+
+def verdicts(result: dict[str, Any]) -> list[str]:
+    """Per model and mask: how many of the trained model's masks amcli's verdict counts as
+    explanations (``reached``), and how many of those are placed: what a user who cites only
+    the masks amcli stands behind would see."""
+    rows = []
+    for name, found in result["models"].items():
+        for method in result["methods"]:
+            clips = (found["trained"].get(method) or {}).get("clips") or []
+            if not clips or "verdict" not in clips[0]:
+                continue
+            kept = [c for c in clips if c["verdict"] == "reached"]
+            counts = {v: sum(c["verdict"] == v for c in clips)
+                      for v in ("reached", "not reached", "not an explanation")}
+            placed = sum(c["placed"] for c in kept)
+            rows.append(f"| {name} ({found['family']}) | {method} | {counts['reached']} / "
+                        f"{counts['not reached']} / {counts['not an explanation']} | "
+                        f"{f'{placed}/{len(kept)}' if kept else '-'} |")
+    if not rows:
+        return []
+    return ["", "amcli's own verdict on each of the trained models' masks:", "",
+            "| model (family) | method | reached / not reached / not an explanation | "
+            "placed, of those reached |", "|---|---|---|---|", *rows]
 
 
 def label_of(clip: str) -> str:

@@ -66,8 +66,14 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
-#: a method's own package beside its module and YAML (the others have none)
-METHOD_PACKAGES: dict[str, tuple[str, ...]] = {"prosody": ("amcli/am/prosody",)}
+#: a method's own files beside its module and YAML: code that only that method runs (the mask's
+#: parameterization is imported with amcli.am.params by every method, but only a mask run
+#: builds one, and only it computes the mask's controls and faithfulness)
+METHOD_PACKAGES: dict[str, tuple[str, ...]] = {
+    "prosody": ("amcli/am/prosody",),
+    "mask": ("amcli/am/params/mask.py", "amcli/metrics/masks.py",
+             "amcli/metrics/faithfulness.py"),
+}
 #: The files that run one AM method only. A result whose bench says which methods it ran (a
 #: ``methods(result)`` function beside its MEASURES) does not go stale when another method's
 #: own files change: the methods are plug-ins that never import one another. (The cue

@@ -35,11 +35,81 @@ def test_mask_shapes_range_and_gradients(kind):
     assert mask.logits.grad is not None and mask.logits.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize("baseline", ["silence", "blur"])
 @pytest.mark.parametrize("kind", ["time", "tf"])
-def test_a_mask_of_ones_returns_the_clip(kind):
-    mask = am.Mask(clips(), kind=kind)
+def test_a_mask_of_ones_returns_the_clip(kind, baseline):
+    mask = am.Mask(clips(), kind=kind, baseline=baseline)
     ones = torch.ones_like(mask.frame_mask())
     assert torch.allclose(mask.apply(ones), mask.clips, atol=1e-5)
+    assert torch.allclose(mask.signal(), mask.apply(mask.frame_mask()), atol=1e-5)
+
+
+def stretched_clip() -> tuple[torch.Tensor, slice]:
+    """Noise with a quiet stretch (-16 dB) in its middle 30%: its frames, as a slice."""
+    torch.manual_seed(1)
+    wave = 0.3 * torch.randn(1, 3 * T)
+    wave[:, int(1.05 * T):int(1.95 * T)] *= 0.15
+    return wave, slice(1.05 * T / 256 + 4, 1.95 * T / 256 - 4)
+
+
+def level_db(wave: torch.Tensor) -> torch.Tensor:
+    from amcli.activity import frame_energy_db
+
+    return frame_energy_db(wave, 256, 1024)[0]
+
+
+def test_a_blurred_baseline_keeps_the_clips_energy_but_not_where_it_is():
+    """Fong & Vedaldi's blur, on audio: what a mask removes keeps the clip's energy and
+    spectrum, spread over time, so silence (a cue of its own) is not what removal means."""
+    wave, quiet = stretched_clip()
+    mask = am.Mask(wave, baseline="blur", blur_s=0.5)
+    base = mask.baseline_signal()
+    assert base.pow(2).sum().item() == pytest.approx(wave.pow(2).sum().item(), rel=1e-4)
+    inside = slice(int(quiet.start), int(quiet.stop))
+    clip_dip = level_db(wave)[20:-20].median() - level_db(wave)[inside].median()
+    base_dip = level_db(base)[20:-20].median() - level_db(base)[inside].median()
+    assert clip_dip > 14 and base_dip < clip_dip / 3
+    # with a silence baseline, removing anything makes the clip quieter; with the blurred one,
+    # keeping the quiet stretch (and removing the rest) is what makes it quieter
+    keep_quiet, keep_loud = torch.zeros_like(mask.frame_mask()), torch.zeros_like(
+        mask.frame_mask())
+    keep_quiet[:, inside] = 1.0
+    keep_loud[:, inside.stop + 10:inside.stop + 10 + (inside.stop - inside.start)] = 1.0
+    assert mask.apply(keep_quiet).pow(2).sum() < 0.9 * base.pow(2).sum()
+    assert mask.apply(keep_loud).pow(2).sum() > 1.02 * base.pow(2).sum()
+    silence = am.Mask(wave)
+    assert silence.apply(keep_quiet).pow(2).sum() < 0.05 * wave.pow(2).sum()
+
+
+def test_an_extremal_mask_on_a_blurred_baseline_keeps_a_quiet_stretch_for_quiet():
+    """A model that scores quiet by the clip's level. With silence as the baseline, removing
+    everything is the quietest clip, and the mask drops its area to get there; with the blurred
+    baseline the only way to be quieter than the baseline is to keep the quiet stretch."""
+
+    class Level(nn.Module):
+        def forward(self, wave):
+            loud = 10 * torch.log10(wave.pow(2).mean(-1) + 1e-8)
+            return torch.stack([-loud, loud], dim=-1)
+
+    wave, quiet = stretched_clip()
+    kept = {}
+    for baseline in ("silence", "blur"):
+        mask = am.Mask(wave, baseline=baseline, init=0.5, area_target=0.2, init_noise=0.1,
+                       seeds=[0])
+        am.optimize(Level(), mask, [0], regularizers=[am.SortedArea(weight=1.0), am.TV(0.01)],
+                    steps=150, lr=0.1, threshold=None)
+        keep = mask.time_profile().detach()[0]
+        kept[baseline] = (keep[int(quiet.start):int(quiet.stop)].mean(),
+                          keep[mask.active[0]].mean())
+    assert kept["silence"][0] < 0.1 and kept["silence"][1] < 0.1  # nothing kept at all
+    assert kept["blur"][0] > 0.6 and kept["blur"][1] < 0.35
+
+
+def test_a_mask_refuses_a_baseline_it_does_not_know():
+    with pytest.raises(ValueError, match="baseline"):
+        am.Mask(clips(), baseline="noise")
+    with pytest.raises(ValueError, match="blur_s"):
+        am.Mask(clips(), baseline="blur", blur_s=0)
 
 
 def test_mask_statistics_count_active_frames_only():

@@ -11,7 +11,7 @@ from torch import nn
 from amcli import am
 from amcli.am.methods.input import InputOptions
 from amcli.am.methods.latent import LatentOptions, LatentSetup, PriorConfig, PriorResources
-from amcli.am.methods.mask import MaskOptions
+from amcli.am.methods.mask import MaskBaseline, MaskOptions
 
 CLASSES = ["neutral", "happy", "sad", "angry"]
 
@@ -49,9 +49,10 @@ def settings(**kw) -> am.RunSettings:
     return am.RunSettings(**{**base, **kw})
 
 
-def run_mask(items, model):
+def run_mask(items, model, options: MaskOptions | None = None):
     method = am.get_method("mask")
-    return am.run_items(method, MaskOptions(), model, items, {"c": clip()}, settings())
+    return am.run_items(method, options or MaskOptions(), model, items, {"c": clip()},
+                        settings())
 
 
 # Everything amcli draws is per item, so an item starts and is perturbed identically alone or in
@@ -61,16 +62,20 @@ def run_mask(items, model):
 TOLERANCE = 1e-5
 
 
-def test_a_batch_of_n_items_equals_n_runs_of_one():
+@pytest.mark.parametrize("baseline", list(MaskBaseline))
+def test_a_batch_of_n_items_equals_n_runs_of_one(baseline):
     model = ConvOnly()
+    options = MaskOptions(baseline=baseline)
     items = am.build_items(["angry", "sad"], ["c"], restarts=2, seed=5)
-    together = run_mask(items, model)
+    together = run_mask(items, model, options)
     start = am.get_method("mask").build(
-        MaskOptions(), am.run.item_batch(model, items, {"c": clip()}, "cpu"), None)
+        options, am.run.item_batch(model, items, {"c": clip()}, "cpu"), None)
     for i, item in enumerate(items):
-        alone = run_mask([item], model)
+        alone = run_mask([item], model, options)
         first = am.get_method("mask").build(
-            MaskOptions(), am.run.item_batch(model, [item], {"c": clip()}, "cpu"), None)
+            options, am.run.item_batch(model, [item], {"c": clip()}, "cpu"), None)
+        if baseline == MaskBaseline.blur:  # the baseline is the item's own, whatever the batch
+            assert torch.equal(first.param.base_stft[0], start.param.base_stft[i])
         assert torch.equal(first.param.logits[0], start.param.logits[i])  # same start, exactly
         assert torch.allclose(alone.result.signal[0], together.result.signal[i],
                               atol=TOLERANCE)

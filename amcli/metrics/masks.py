@@ -1,11 +1,12 @@
 """What a mask is, and controls that say whether it explains anything.
 
 For every mask: its statistics over the clip's active frames; the **binarized** mask (the top
-``area`` share of active frames kept as they are, the rest silenced: does the selection carry the
-class, or only a sculpted gain?); a **uniform gain** with the masked clip's energy (is it only the
-level?); the mask **shifted** by 0.25 s against the clip (does it work only at its exact
+``area`` share of active frames kept as they are, the rest replaced by the baseline: does the
+selection carry the class, or only a sculpted gain?); a **uniform gain** with the masked clip's
+energy (is it only the level?), or, with a blurred baseline, the clip mixed with it uniformly at
+the mask's area; the mask **shifted** by 0.25 s against the clip (does it work only at its exact
 alignment?); and the inputs of L-MAC's faithfulness (amcli.metrics.faithfulness): the clip's own
-probability and the masked-out clip's, (1 - m) x.
+probability and the masked-out clip's, (1 - m) x + m b (b the baseline).
 """
 
 from __future__ import annotations
@@ -37,8 +38,12 @@ def _controls(model: nn.Module, mask, targets: torch.Tensor,
     active = mask.active
     binary = mask.binarized(torch.full_like(area, area_target) if area_target else area)
     masked = mask.signal()
-    energy_ratio = masked.pow(2).sum(-1) / mask.clips.pow(2).sum(-1).clamp_min(1e-12)
-    uniform = mask.clips * energy_ratio.sqrt().unsqueeze(-1)
+    if mask.baseline == "silence":
+        energy_ratio = masked.pow(2).sum(-1) / mask.clips.pow(2).sum(-1).clamp_min(1e-12)
+        uniform = mask.clips * energy_ratio.sqrt().unsqueeze(-1)
+    else:  # the same mix of clip and baseline everywhere: its area, spread evenly
+        uniform = mask.apply(area.view(-1, *[1] * (mask.frame_mask().dim() - 1))
+                             .expand_as(mask.frame_mask()).contiguous())
     targets = targets.to(mask.clips.device)
     multi_label = is_multi_label(model)
 
@@ -69,6 +74,7 @@ def _controls(model: nn.Module, mask, targets: torch.Tensor,
             "original_prob": float(p_orig[i]),
             "masked_out_prob": float(p_out[i]),
             "same_top1": bool(same_top1[i]),
+            "baseline": mask.baseline,
             "area_target": area_target,
             "area_error": float(area_error[i]),
             "area_held": bool(held[i]),

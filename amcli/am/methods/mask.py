@@ -46,6 +46,11 @@ class MaskKind(Enum):
     tf = "tf"  # scales STFT magnitudes (bands x time), resynthesized with the clip's phase
 
 
+class MaskBaseline(Enum):
+    silence = "silence"  # what the mask removes is silenced
+    blur = "blur"  # ... is replaced by the clip's time-blurred spectrum (Fong & Vedaldi 2017)
+
+
 class MaskFormulation(Enum):
     extremal = "extremal"  # keep exactly `area` of the active frames (Fong et al. 2019)
     penalty = "penalty"  # lambda * mean(m) (Fong & Vedaldi 2017)
@@ -79,6 +84,12 @@ class MaskOptions:
     smooth: int = bounded(2, ge=0)
     #: kind=tf: frequency bands of the mask
     freq_bands: int = bounded(16, ge=1)
+    #: what the mask removes becomes: silence, or blur (the clip's spectrum blurred over
+    #: ``blur_s``: its level and timbre stay, their timing goes). Blur for models that may hear
+    #: silence itself as a cue (quiet or sad classes)
+    baseline: MaskBaseline = MaskBaseline.silence
+    blur_s: float = bounded(0.5, gt=0, hint="seconds: the Gaussian blur's standard deviation "
+                            "over time (baseline=blur)")
 
 
 class MaskControls(TypedDict):
@@ -93,11 +104,14 @@ class MaskControls(TypedDict):
     binarized_prob: probability("target p with the mask's top `area` of active frames set to "
                                 "1, the rest 0")
     uniform_gain_prob: probability("target p of the clip scaled uniformly to the masked clip's "
-                                   "energy")
+                                   "energy (baseline=blur: the clip mixed with its baseline at "
+                                   "the mask's area everywhere)")
     shifted_prob: probability("target p with the mask moved 0.25 s against the clip")
     original_prob: probability("target p of the unmasked clip")
-    masked_out_prob: probability("target p of (1 - m) x: what the mask removed")
+    masked_out_prob: probability("target p of (1 - m) x + m b: what the mask removed")
     same_top1: bool
+    baseline: NotRequired[described(str, "what the mask removed became: silence, or blur (the "
+                                    "clip's time-blurred spectrum)")]
     area_target: NotRequired[described(float | None,
                                        "the extremal area (null: penalty formulation)")]
     area_error: NotRequired[described(
@@ -169,7 +183,8 @@ class MaskMethod(AMMethod):
                      smooth=options.smooth, freq_bands=options.freq_bands,
                      sample_rate=batch.model.sample_rate, features=batch.features,
                      init_noise=options.init_noise, seeds=batch.seeds,
-                     area_target=self._area_target(options)).to(batch.device)
+                     area_target=self._area_target(options),
+                     baseline=options.baseline.value, blur_s=options.blur_s).to(batch.device)
         regs = [SortedArea(weight=options.area_weight)  # the mask's own area_target
                 if options.formulation == MaskFormulation.extremal
                 else MaskArea(options.penalty)]
@@ -199,8 +214,10 @@ class MaskMethod(AMMethod):
         if m.get("binarized_prob") is not None and m["binarized_prob"] < reached:
             refuted.append(f"the binarized mask loses the target (p {m['binarized_prob']:.3f})")
         if m.get("uniform_gain_prob") is not None and m["uniform_gain_prob"] >= reached:
-            refuted.append(f"a uniform gain of the whole clip reaches it as well (p "
-                           f"{m['uniform_gain_prob']:.3f}): a gain, not a selection")
+            uniform = ("a uniform gain of the whole clip" if m.get("baseline", "silence") ==
+                       "silence" else "the clip mixed uniformly with its baseline")
+            refuted.append(f"{uniform} reaches it as well (p {m['uniform_gain_prob']:.3f}): a "
+                           "gain, not a selection")
         row = (sanity or {}).get("all") or {}
         rho = row.get("profile_spearman")
         if rho is not None and rho > SANITY_AGREEMENT:
@@ -213,7 +230,7 @@ class MaskMethod(AMMethod):
         if not m:
             return ""
         return (f"area {m['area']:.2f}, binarized p {m['binarized_prob']:.3f}, "
-                f"uniform-gain p {m['uniform_gain_prob']:.3f}")
+                f"{_uniform(m)} p {m['uniform_gain_prob']:.3f}")
 
     def profile(self, built: Built):
         param: Mask = built.param
@@ -257,7 +274,7 @@ class MaskMethod(AMMethod):
             return []
         return [("mask area / mean", f"{m['area']:.3f} / {m['mean']:.3f}"),
                 ("binarized p", m.get("binarized_prob")),
-                ("uniform-gain p", m.get("uniform_gain_prob")),
+                (f"{_uniform(m)} p", m.get("uniform_gain_prob")),
                 ("shifted-mask p", m.get("shifted_prob")),
                 ("masked-out p", m.get("masked_out_prob"))]
 
@@ -274,6 +291,11 @@ class MaskMethod(AMMethod):
         if per_sample.shape[0] < length:
             per_sample = np.pad(per_sample, (0, length - per_sample.shape[0]), mode="edge")
         return per_sample
+
+
+def _uniform(record: dict) -> str:
+    """The uniform control's name: a gain (silence baseline) or a mix with the baseline."""
+    return "uniform-gain" if record.get("baseline", "silence") == "silence" else "uniform-mix"
 
 
 METHOD = MaskMethod()

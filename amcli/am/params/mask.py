@@ -49,6 +49,23 @@ def smooth_1d(x: torch.Tensor, width: int) -> torch.Tensor:
     return (flat.unfold(-1, width, 1) * kernel).sum(-1).reshape(shape)
 
 
+def blurred_magnitude(stft: torch.Tensor, sigma_frames: float) -> torch.Tensor:
+    """A magnitude for each bin of ``stft`` [B, bins, frames]: the square root of its power
+    blurred along time by a Gaussian of ``sigma_frames`` (renormalized at the clip's ends). The
+    clip's spectrum with its timing smoothed away, the audio counterpart of Fong & Vedaldi's
+    (2017) blur perturbation. Blurring power, not magnitude, keeps each bin's mean power: a
+    blurred magnitude is 6 dB quieter than a speech clip, and quiet is a cue in itself.
+
+    One matrix product per item, each of the same shape, so an item's baseline does not depend on
+    its batch (a batched product may block its sums differently by size)."""
+    power = stft.abs().pow(2)
+    frames = power.shape[-1]
+    position = torch.arange(frames, dtype=power.dtype, device=power.device)
+    weights = torch.exp(-0.5 * ((position[:, None] - position[None, :]) / sigma_frames) ** 2)
+    weights = weights / weights.sum(0, keepdim=True)  # column s: the weights of output frame s
+    return torch.stack([item @ weights for item in power]).sqrt()
+
+
 class Mask(Parameterization):
     """A mask multiplied with a clip: over time (scales the waveform's envelope) or over time and
     frequency (scales STFT magnitudes, resynthesized with the clip's phase).
@@ -56,8 +73,17 @@ class Mask(Parameterization):
     The mask is generated from low-resolution parameters (one per ``resolution_s`` seconds, and
     ``freq_bands`` bands for time-frequency masks), squashed to [0, max_gain] by a sigmoid,
     upsampled and smoothed, so it has no structure finer than its step (Fong et al. 2019).
-    ``max_gain`` 1 keeps or removes; above 1 it may also emphasize. The baseline of the
-    perturbation is silence: masked = m * x. Penalties act on the mask's time profile.
+    ``max_gain`` 1 keeps or removes; above 1 it may also emphasize. Penalties act on the mask's
+    time profile.
+
+    What the mask removes is replaced by a baseline b, masked = m * x + (1 - m) * b (Fong &
+    Vedaldi 2017): ``silence`` (b = 0, so masked = m * x), or ``blur``, the clip's STFT power
+    blurred along time by a Gaussian of ``blur_s`` seconds, with the clip's phase, at the clip's
+    energy (:func:`blurred_magnitude`). Silence is
+    itself a cue (of quiet, sad, distant speech): a model that hears a clip's level can be
+    satisfied by what a silence-baseline mask removes rather than by what it keeps. The blurred
+    clip keeps the clip's level and spectrum but not where in time they are. With ``blur``, a time
+    mask acts on STFT frames too (its value per frame, over every frequency).
     """
 
     #: mask logits move freely
@@ -77,13 +103,20 @@ class Mask(Parameterization):
         init_noise: float = 0.0,
         area_target: float | None = None,
         seeds: Sequence[int] | None = None,
+        baseline: str = "silence",
+        blur_s: float = 0.5,
     ) -> None:
         super().__init__()
         if kind not in ("time", "tf"):
             raise ValueError("mask kind must be 'time' or 'tf'")
+        if baseline not in ("silence", "blur"):
+            raise ValueError("mask baseline must be 'silence' or 'blur'")
+        if baseline == "blur" and not blur_s > 0:
+            raise ValueError(f"mask blur_s must be > 0, not {blur_s}")
         if not 0 < init <= max_gain:
             raise ValueError(f"mask init {init} must be in (0, max_gain={max_gain}]")
         self.kind = kind
+        self.baseline = baseline
         self.max_gain = float(max_gain)
         self.smooth = int(smooth)
         self.features = features or FeatureParams(sample_rate=sample_rate)
@@ -101,9 +134,22 @@ class Mask(Parameterization):
         self.logits = nn.Parameter(start)
         #: the share of active frames to keep, when an area constraint is used
         self.area_target = area_target
-        if kind == "tf":
+        if kind == "tf" or baseline == "blur":
             self.register_buffer("window", torch.hann_window(self.features.n_fft))
             self.register_buffer("stft", self._stft(self.clips))
+        if baseline == "blur":
+            sigma = blur_s * self.features.sample_rate / hop
+            blurred = blurred_magnitude(self.stft, sigma)
+            phase = self.stft / self.stft.abs().clamp_min(1e-12)
+            phase = torch.where(self.stft.abs() > 0, phase, torch.ones_like(phase))
+            base = blurred * phase
+            # overlap-add of frames that no longer agree loses some energy (about 1 dB on
+            # speech): the baseline is scaled to the clip's energy, so it is not quieter
+            wave = torch.istft(base, self.features.n_fft, hop, window=self.window,
+                               length=self.clips.shape[-1])
+            gain = (self.clips.pow(2).sum(-1) / wave.pow(2).sum(-1).clamp_min(1e-12)).sqrt()
+            #: the baseline's STFT: the blurred spectrum with the clip's phase, at its energy
+            self.register_buffer("base_stft", base * gain.view(-1, 1, 1))
 
     def _stft(self, wave: torch.Tensor) -> torch.Tensor:
         return torch.stft(wave, self.features.n_fft, self.features.hop_length,
@@ -143,6 +189,8 @@ class Mask(Parameterization):
 
     def apply(self, mask: torch.Tensor) -> torch.Tensor:
         """The clips under a given mask (frame-resolution for tf, frames or samples for time)."""
+        if self.baseline == "blur":
+            return self._apply_blur(mask)
         if self.kind == "time":
             if mask.shape[-1] != self.clips.shape[-1]:
                 mask = F.interpolate(mask.unsqueeze(1), size=self.clips.shape[-1],
@@ -151,8 +199,27 @@ class Mask(Parameterization):
         return torch.istft(self.stft * mask, self.features.n_fft, self.features.hop_length,
                            window=self.window, length=self.clips.shape[-1])
 
+    def _apply_blur(self, mask: torch.Tensor) -> torch.Tensor:
+        """m * X + (1 - m) * B on the STFT, resynthesized: B the blurred baseline; a time mask
+        (per frame, or per sample taken back to frames) scales every frequency alike. Above 1
+        (max_gain) the mask emphasizes the clip and takes none of the baseline."""
+        if self.kind == "time":
+            if mask.shape[-1] != self.n_frames:
+                mask = F.interpolate(mask.unsqueeze(1), size=self.n_frames, mode="linear",
+                                     align_corners=True).squeeze(1)
+            mask = mask.unsqueeze(1)
+        mixed = self.stft * mask + self.base_stft * (1.0 - mask.clamp(max=1.0))
+        return torch.istft(mixed, self.features.n_fft, self.features.hop_length,
+                           window=self.window, length=self.clips.shape[-1])
+
+    def baseline_signal(self) -> torch.Tensor:
+        """[B, T]: what a mask of zeros leaves, the baseline itself."""
+        return self.apply(torch.zeros_like(self.frame_mask()))
+
     def signal(self) -> torch.Tensor:
-        return self.apply(self.sample_mask() if self.kind == "time" else self.frame_mask())
+        if self.baseline == "blur" or self.kind == "tf":
+            return self.apply(self.frame_mask())
+        return self.apply(self.sample_mask())
 
     def regularized(self) -> torch.Tensor:
         return self.time_profile()
