@@ -52,7 +52,10 @@ MEASURES = (*OPTIMIZE, *CORPUS, "amcli/metrics/ground_truth.py")
 
 
 def methods(result: dict) -> tuple[str, ...]:
-    """The AM methods the result ran (see views.measures_of): a row's first word."""
+    """The AM methods the result ran (see views.measures_of): a row's first word; a
+    sensitivity-only run (no models) ran none, only edits through the prosody resynthesis."""
+    if not result.get("models"):
+        return ("prosody",)
     return tuple(sorted({name.split()[0] for name in result["methods"]}))
 
 GT_MODELS = {"gt_pitch": "pitch", "gt_loudness": "loudness", "gt_tempo": "tempo",
