@@ -21,7 +21,6 @@ import io
 import itertools
 import json
 import shutil
-import tempfile
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -33,6 +32,7 @@ from torch import nn
 
 from amcli.am.methods import DEFAULT_EXPLAIN_METHOD
 from amcli.errors import UserError
+from amcli.scratch import make_scratch
 
 __all__ = ["Explanation", "Explanations", "explain"]
 
@@ -110,7 +110,7 @@ class Scratch:
     audio and arrays from it hold it."""
 
     def __init__(self) -> None:
-        self.path = Path(tempfile.mkdtemp(prefix="amcli-explain-"))
+        self.path = make_scratch("amcli-explain-")
         self._finalizer = weakref.finalize(self, shutil.rmtree, self.path, True)
 
     def remove(self) -> None:

@@ -150,7 +150,7 @@ def test_explain_cleans_up_its_temporary_folders_and_never_the_users(tmp_path, m
         return str(made[-1])
 
     tempfile_mkdtemp = tempfile.mkdtemp
-    monkeypatch.setattr("amcli.api.tempfile.mkdtemp", mkdtemp)
+    monkeypatch.setattr("amcli.scratch.tempfile.mkdtemp", mkdtemp)
     found = explain("crnn_mel", None, "angry", method="mask", **FAST)
     assert found.folder.parent == made[-1] and found.audio.numel() > 0
     del found
