@@ -43,6 +43,7 @@ benches=(
   "python bench/ground_truth_which.py --models gt_voice --name ground_truth_which_cnn_voice"
   "python bench/ground_truth_which.py --models gt_pitch gt_loudness gt_tempo --name ground_truth_which_cnn"
   "python bench/ground_truth.py --models gt_pitch gt_tempo gt_voice gt_pitch_w2v2 gt_tempo_w2v2 gt_voice_w2v2 --sensitivity-only --name ground_truth_sensitivity_w2v2"
+  "python bench/voice_cues.py"
   "python bench/synth_cues.py --n-per-class 100"
   "python bench/synth_cues.py --engine numpy --isolate pitch loudness tempo voice --n-per-class 60"
   "python bench/synth_cues.py --engine numpy --isolate pitch loudness tempo voice --n-per-class 60 --others neutral"

@@ -173,8 +173,11 @@ def test_the_where_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
     smoke("ground_truth_where.py", tmp_path, "--name", "where_smoke")
     result = json.loads((tmp_path / "where_smoke.json").read_text())
     scored = result["models"]["gt_loudness_where"]["trained"]
-    assert set(scored) == {"mask", "prosody edits", "integrated gradients", "saliency x input",
-                           "occlusion"}
+    assert set(scored) == {"mask", "mask, blurred baseline", "prosody edits",
+                           "integrated gradients", "saliency x input", "occlusion"}
+    for mask in ("mask", "mask, blurred baseline"):
+        assert scored[mask]["clips"][0]["verdict"] in ("reached", "not reached",
+                                                       "not an explanation")
     for method, found in scored.items():
         assert found["summary"]["n"] == len(found["clips"]) == 1, method
         clip = found["clips"][0]
@@ -183,7 +186,21 @@ def test_the_where_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
     rows = table_rows(text, "| gt_loudness_where (loudness) |")
     shares = [r for r in rows if re.search(r"\| [01]/1 \(", r)]  # placed (95% CI)
     per_class = [r for r in rows if re.search(r"\| sad [01]/1 \|$", r)]  # the smoke's class
-    assert len(shares) == len(per_class) == 5 and len(rows) == 10
+    verdicts = [r for r in rows if re.search(r"\| [01] / [01] / [01] \| ", r)]  # the masks'
+    assert len(shares) == len(per_class) == 6 and len(verdicts) == 2 and len(rows) == 14
+
+
+def test_the_voice_cue_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
+    """bench/voice_cues.py measures the voice corpus' classes and amcli's edits of its neutral
+    clips on the spectrum: the low-pass of sad shows, and every edit has its row."""
+    smoke("voice_cues.py", tmp_path)
+    result = json.loads((tmp_path / "voice_cues.json").read_text())
+    classes = result["classes"]
+    assert classes["sad"]["centroid_hz"] < classes["neutral"]["centroid_hz"] - 300
+    assert classes["sad"]["high_db"] < classes["neutral"]["high_db"] - 6
+    rows = table_rows(bench_views.render("voice_cues", tmp_path), "| ")
+    assert sum(r.startswith("| class ") for r in rows) == 3
+    assert sum(r.startswith("| edit: ") for r in rows) == 7
 
 
 def test_the_together_bench_runs_in_its_smoke_mode(tmp_path, bench_views):
