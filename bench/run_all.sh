@@ -20,9 +20,11 @@ cd "$(dirname "$0")/.."
 benches=(
   # answers (not timed)
   "python bench/checkpoints.py"
-  "python bench/command_lines.py --runs mask mask_sanity input prosody"
+  "python bench/command_lines.py --runs mask mask_sanity"
+  "python bench/command_lines.py --runs input prosody"
   "python bench/command_lines.py --runs latent_gan latent_cgan latent_cgan_told_neutral latent_gan_raw latent_cgan_raw"
-  "python bench/command_lines.py --runs w2v2_mask w2v2_input"
+  "python bench/command_lines.py --runs w2v2_mask"
+  "python bench/command_lines.py --runs w2v2_input"
   "python bench/prosody_fidelity.py --holdout"
   "python bench/attribution.py --restarts 2 --seeds 0 1 --classifiers crnn_mel cnn_mel cnn_raw crnn_raw w2v2_tiny --name attribution_shipped_r2"
   "python bench/attribution.py --restarts 2 --seeds 0 1 --classifiers gt_pitch --targets happy sad --name attribution_gt_pitch_r2"
