@@ -80,10 +80,11 @@ def test_a_uniform_half_gain_mask_does_not_meet_the_extremal_constraint():
 
 
 def mask_record(p: float, binarized: float = 0.95, uniform: float = 0.2,
-                held: bool = True) -> dict:
+                held: bool = True, empty: float | None = 0.1, baseline: str = "silence") -> dict:
     return {"target": "angry", "target_prob": p,
             "mask": {"binarized_prob": binarized, "uniform_gain_prob": uniform,
-                     "area_held": held, "area_target": 0.5, "area_error": 0.01 if held else 0.2}}
+                     "area_held": held, "area_target": 0.5, "area_error": 0.01 if held else 0.2,
+                     "empty_prob": empty, "baseline": baseline}}
 
 
 @pytest.mark.parametrize(("record", "expected", "words"), [
@@ -92,11 +93,37 @@ def mask_record(p: float, binarized: float = 0.95, uniform: float = 0.2,
     (mask_record(0.97, held=False), "not reached", "as a selection"),
     (mask_record(0.93, uniform=0.94), "not an explanation", "a uniform gain"),
     (mask_record(0.97, binarized=0.4), "not an explanation", "binarized mask loses"),
+    (mask_record(0.97, empty=0.95), "not an explanation", "baseline alone, nothing kept"),
+    (mask_record(0.97, empty=None), "reached", None),  # a record from before the control
+    (mask_record(0.95, uniform=0.93, baseline="blur"), "not an explanation",
+     "mixed uniformly with its baseline"),
 ])
 def test_mask_verdicts(record, expected, words):
     found = verdict(record, get_method("mask"), 0.9)
     assert found["verdict"] == expected
     assert (words is None and not found["reasons"]) or any(words in r for r in found["reasons"])
+
+
+class SilenceIsSad(torch.nn.Module):
+    """Class 0 (sad) below -20 dB, class 1 above."""
+
+    def forward(self, wave):
+        loud = 10 * torch.log10(wave.pow(2).mean(-1) + 1e-6) + 20
+        return torch.stack([-loud, loud], dim=-1)
+
+
+def test_the_baseline_alone_is_measured_for_every_mask():
+    """What a mask with nothing kept leaves: silence, which a level model calls sad, or the
+    blurred clip, which it hears as loud as the clip."""
+    from amcli.metrics.masks import mask_controls
+
+    clips = 0.3 * torch.randn(2, 16000)
+    for baseline, sad in (("silence", True), ("blur", False)):
+        mask = am.Mask(clips, init=0.5, area_target=0.5, baseline=baseline)
+        rows = mask_controls(SilenceIsSad(), mask, torch.tensor([0, 1]), 0.5)
+        assert (rows[0]["empty_prob"] > 0.99) is sad  # towards sad
+        assert (rows[1]["empty_prob"] < 0.01) is sad  # towards loud
+        assert all(r["baseline"] == baseline for r in rows)
 
 
 def test_a_mask_the_randomized_model_agrees_with_is_not_an_explanation():

@@ -5,7 +5,9 @@ For every mask: its statistics over the clip's active frames; the **binarized** 
 selection carry the class, or only a sculpted gain?); a **uniform gain** with the masked clip's
 energy (is it only the level?), or, with a blurred baseline, the clip mixed with it uniformly at
 the mask's area; the mask **shifted** by 0.25 s against the clip (does it work only at its exact
-alignment?); and the inputs of L-MAC's faithfulness (amcli.metrics.faithfulness): the clip's own
+alignment?); the **baseline alone**, nothing kept (when it reaches the target too, what the mask
+removes was not the evidence: silence for a quiet class, or a blurred clip that still carries a
+spectral cue); and the inputs of L-MAC's faithfulness (amcli.metrics.faithfulness): the clip's own
 probability and the masked-out clip's, (1 - m) x + m b (b the baseline).
 """
 
@@ -56,6 +58,7 @@ def _controls(model: nn.Module, mask, targets: torch.Tensor,
     shift = int(round(MASK_SHIFT_S * mask.features.sample_rate / mask.features.hop_length))
     p_out = prob(mask.apply(1.0 - frames.clamp(0.0, 1.0)))
     p_shift = prob(mask.apply(frames.roll(shift, dims=-1)))
+    p_empty = prob(mask.apply(torch.zeros_like(frames)))
     original = class_probabilities(model(mask.clips).float(), multi_label)
     p_orig = original.gather(1, targets.view(-1, 1))[:, 0]
     same_top1 = model(masked).argmax(-1) == original.argmax(-1)
@@ -73,6 +76,7 @@ def _controls(model: nn.Module, mask, targets: torch.Tensor,
             "shifted_prob": float(p_shift[i]),
             "original_prob": float(p_orig[i]),
             "masked_out_prob": float(p_out[i]),
+            "empty_prob": float(p_empty[i]),
             "same_top1": bool(same_top1[i]),
             "baseline": mask.baseline,
             "area_target": area_target,

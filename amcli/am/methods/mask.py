@@ -109,6 +109,7 @@ class MaskControls(TypedDict):
     shifted_prob: probability("target p with the mask moved 0.25 s against the clip")
     original_prob: probability("target p of the unmasked clip")
     masked_out_prob: probability("target p of (1 - m) x + m b: what the mask removed")
+    empty_prob: NotRequired[probability("target p of the baseline alone, nothing kept")]
     same_top1: bool
     baseline: NotRequired[described(str, "what the mask removed became: silence, or blur (the "
                                     "clip's time-blurred spectrum)")]
@@ -202,7 +203,8 @@ class MaskMethod(AMMethod):
                         sanity: dict[str, dict] | None = None) -> tuple[list[str], list[str]]:
         """A mask has not reached its answer when it does not keep its area as a selection;
         it is refuted when the binarized mask loses the target, when a uniform gain of the whole
-        clip (same energy) reaches it too (a gain did it, not a selection), or when the fully
+        clip (same energy) reaches it too (a gain did it, not a selection), when the baseline
+        alone reaches it (nothing kept: removing is what did it), or when the fully
         randomized classifier's mask ranks the clip's frames alike (rank correlation above
         SANITY_AGREEMENT: the mask follows the clip, not the model)."""
         m = record.get("mask") or {}
@@ -218,6 +220,9 @@ class MaskMethod(AMMethod):
                        "silence" else "the clip mixed uniformly with its baseline")
             refuted.append(f"{uniform} reaches it as well (p {m['uniform_gain_prob']:.3f}): a "
                            "gain, not a selection")
+        if m.get("empty_prob") is not None and m["empty_prob"] >= reached:
+            refuted.append(f"the baseline alone, nothing kept, reaches it as well (p "
+                           f"{m['empty_prob']:.3f}): what the mask removes is not the evidence")
         row = (sanity or {}).get("all") or {}
         rho = row.get("profile_spearman")
         if rho is not None and rho > SANITY_AGREEMENT:
@@ -276,7 +281,8 @@ class MaskMethod(AMMethod):
                 ("binarized p", m.get("binarized_prob")),
                 (f"{_uniform(m)} p", m.get("uniform_gain_prob")),
                 ("shifted-mask p", m.get("shifted_prob")),
-                ("masked-out p", m.get("masked_out_prob"))]
+                ("masked-out p", m.get("masked_out_prob")),
+                ("nothing-kept p", m.get("empty_prob"))]
 
     def attribution_map(self, arrays: dict[str, Any]) -> np.ndarray | None:
         """The mask's gain over each sample's frame (a time-frequency mask: its mean over
