@@ -37,7 +37,8 @@ from pipeline import CORPUS
 from results_file import write_result  # bench/ is the script's own folder
 
 #: what the figures depend on: a change here after the result's commit makes it stale
-MEASURES = (*CORPUS, "amcli/am/prosody", "amcli/metrics/cues.py", "amcli/audio.py")
+MEASURES = (*CORPUS, "amcli/am/prosody", "amcli/metrics/cues.py", "amcli/audio.py",
+            "amcli/activity.py")
 
 #: the held-out voices and corpus seed of bench/ground_truth_which.py (neutral clips there)
 HELD_OUT = ["en-m4", "en-us-m4", "en-f2", "en-us-f2"]
@@ -54,21 +55,20 @@ HIGH_HZ = 3000.0
 
 def spectral_balance(wave: np.ndarray, rate: int) -> dict[str, float]:
     """The spectral centroid (Hz), the power above HIGH_HZ as a share of all (dB) and the
-    median crest factor of 1024-sample frames (dB), over the clip's active frames (50 dB below
-    the loudest, amcli.metrics.cues' threshold)."""
+    median crest factor of 1024-sample frames (dB), over the clip's active frames
+    (amcli.activity's, on the same centred 1024/256 frame grid as the STFT)."""
     import librosa
 
+    from amcli.activity import active_frames
     from amcli.metrics.cues import measure_cues
 
+    active = active_frames(torch.as_tensor(wave)[None], 256, 1024)[0].numpy()
     power = np.abs(librosa.stft(wave, n_fft=1024, hop_length=256)) ** 2
-    frames = power.sum(0)
-    active = frames > frames.max() * 10 ** (-50 / 10)
     freqs = librosa.fft_frequencies(sr=rate, n_fft=1024)
     high = power[freqs > HIGH_HZ][:, active].sum() / power[:, active].sum()
     framed = librosa.util.frame(np.pad(wave, 512), frame_length=1024, hop_length=256)
-    rms = np.sqrt((framed ** 2).mean(0))
-    loud = rms > rms.max() * 10 ** (-50 / 20)
-    crest = 20 * np.log10(np.abs(framed).max(0)[loud] / rms[loud])
+    rms = np.sqrt((framed[:, active] ** 2).mean(0))
+    crest = 20 * np.log10(np.abs(framed[:, active]).max(0) / rms)
     return {"centroid_hz": float(measure_cues(wave, rate)["centroid_hz"]),
             "high_db": float(10 * np.log10(max(high, 1e-12))),
             "crest_db": float(np.median(crest))}
